@@ -1,0 +1,113 @@
+"""The validated, immutable configuration handed to the model, and the scripted faults it carries.
+
+``Config`` plays the role of Kafka's ``AbstractConfig`` after ``postProcessParsedConfig``: every
+key has its effective value, implicit adjustments already applied.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+from typing import Any
+
+from .schema import NEVER, SCHEMA, TIME_UNITS
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One ``[[faults]]`` entry, times in seconds from the start of production."""
+
+    at: float
+    action: str
+    target: str
+    duration: float | None = None
+    isolate_from: tuple[str, ...] = ()
+    partition: int = 0
+    index: int = 0  # position in the scenario file, for messages
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["isolate_from"] = list(self.isolate_from)
+        return data
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the user supplied, kept so that ``Config.replace`` can re-run every rule from scratch."""
+
+    values: Mapping[str, Any]  # key -> typed value, already checked one by one
+    sources: Mapping[str, str | None]  # key -> file it came from (None: defaults, --set, overrides)
+    faults: tuple[Mapping[str, Any], ...] = ()  # raw [[faults]] tables
+    faults_source: str | None = None
+    notes: tuple[str, ...] = ()  # notes from loading (ignored .properties keys)
+
+
+class Config(Mapping[str, Any]):
+    """Immutable mapping from full dotted key to effective value, in schema order."""
+
+    __slots__ = ("_values", "faults", "explicit", "notes", "_inputs")
+
+    def __init__(self, values: Mapping[str, Any], faults: tuple[Fault, ...], explicit: frozenset[str],
+                 notes: tuple[str, ...], inputs: Inputs):
+        setter = object.__setattr__
+        setter(self, "_values", MappingProxyType({name: values[name] for name in SCHEMA}))
+        setter(self, "faults", tuple(faults))
+        setter(self, "explicit", frozenset(explicit))
+        setter(self, "notes", tuple(notes))
+        setter(self, "_inputs", inputs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Config is immutable; use .replace({...}) for a modified copy")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Config is immutable")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Config):
+            return dict(self._values) == dict(other._values) and self.faults == other.faults
+        return Mapping.__eq__(self, other)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._values.items()), self.faults))
+
+    def __reduce__(self):
+        return (Config, (dict(self._values), self.faults, self.explicit, self.notes, self._inputs))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={self._values[k]!r}" for k in self if k in self.explicit)
+        return f"Config({shown}{', ' if shown else ''}faults={len(self.faults)})"
+
+    def seconds(self, key: str) -> float | None:
+        """The value of a time key in seconds; Kafka's "never" (>= 2**62) becomes ``math.inf``."""
+        value = self._values[key]
+        unit = SCHEMA[key].unit
+        if unit not in TIME_UNITS:
+            raise ValueError(f"{key} is not a time (unit {unit!r})")
+        if value is None:
+            return None
+        if value >= NEVER:
+            return math.inf
+        return value / TIME_UNITS[unit]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every effective value (JSON-serialisable, schema order) plus ``"faults"``."""
+        data: dict[str, Any] = dict(self._values)
+        data["faults"] = [fault.to_dict() for fault in self.faults]
+        return data
+
+    def replace(self, overrides: Mapping[str, Any]) -> "Config":
+        """A new validated Config with typed overrides (``{"producer.acks": "1"}``) applied."""
+        from .validate import apply_overrides, build_config
+
+        return build_config(apply_overrides(self._inputs, overrides))

@@ -1,0 +1,232 @@
+"""The one place where every configuration key, its default and its allowed values are declared.
+
+Defaults are Kafka 4.x (``ProducerConfig``, ``ConsumerConfig``, ``ServerLogConfigs``,
+``ReplicationConfigs``, ``KRaftConfigs``, ``TopicConfig``) and Linux (``mm/page-writeback.c``);
+see ../shared/reference/kafka-internals.md section 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SECTIONS = ("cluster", "topic", "broker", "producer", "consumer", "workload", "network", "sim")
+KINDS = ("int", "float", "bool", "enum", "duration")
+ORIGINS = ("kafka", "linux", "model")
+
+INT_MAX = 2**31 - 1  # Java Integer.MAX_VALUE
+LONG_MAX = 2**63 - 1  # Java Long.MAX_VALUE: Kafka's "never"
+NEVER = 2**62  # values at or above this count as "never" when converted to seconds
+
+TIME_UNITS = {"ms": 1000, "centisecs": 100, "s": 1}  # unit -> divisor giving seconds
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: full dotted name, type, default, bounds and a one-line description."""
+
+    name: str
+    section: str
+    kind: str
+    default: Any
+    doc: str
+    unit: str | None = None
+    minimum: float | None = None  # inclusive unless min_exclusive
+    maximum: float | None = None  # inclusive unless max_exclusive
+    choices: tuple[str, ...] = ()
+    origin: str = "kafka"
+    optional: bool = False  # None (unset) is allowed
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+    aliases: tuple[tuple[Any, str], ...] = ()  # accepted spellings of an enum value -> canonical
+    inherits: str | None = None  # optional key: the key whose effective value applies when unset
+
+    @property
+    def kafka_name(self) -> str:
+        """The key inside its section: Kafka's own name for Kafka keys (``linger.ms``)."""
+        return self.name[len(self.section) + 1 :]
+
+
+def _key(name: str, kind: str, default: Any, doc: str, **extra: Any) -> Key:
+    return Key(name, name.split(".", 1)[0], kind, default, doc, **extra)
+
+
+def _int(name: str, default: int | None, doc: str, lo: int = 0, hi: int = INT_MAX, **extra: Any) -> Key:
+    """An integer key; ``hi`` defaults to Java's int range (Kafka's LONG keys pass LONG_MAX)."""
+    return _key(name, "int", default, doc, minimum=lo, maximum=hi, **extra)
+
+
+def _ms(name: str, default: int | None, doc: str, lo: int = 0, hi: int = INT_MAX, **extra: Any) -> Key:
+    return _int(name, default, doc, lo, hi, unit="ms", **extra)
+
+
+def _bool(name: str, default: bool, doc: str, **extra: Any) -> Key:
+    return _key(name, "bool", default, doc, **extra)
+
+
+def _enum(name: str, default: str, choices: tuple[str, ...], doc: str, **extra: Any) -> Key:
+    return _key(name, "enum", default, doc, choices=choices, **extra)
+
+
+MODEL = "model"
+
+_ALL = [
+    _int("cluster.brokers", 3, "Number of brokers in the simulated cluster.", 1, 64, origin=MODEL),
+
+    _int("topic.partitions", 1, "Partitions of the simulated topic (broker default num.partitions).", 1, 10000),
+    _int("topic.replication.factor", 1,
+         "Replicas per partition, leader included (broker default default.replication.factor).", 1, 64),
+    _int("topic.min.insync.replicas", 1,
+         "In-sync replicas an acks=all write needs; with fewer the leader rejects it (NOT_ENOUGH_REPLICAS).", 1),
+    _bool("topic.unclean.leader.election.enable", False,
+          "Let an out-of-sync replica become leader when no in-sync one is left (acknowledged data can be lost)."),
+    _int("topic.flush.messages", None,
+         "fsync the partition log every this many messages; unset inherits broker.log.flush.interval.messages.",
+         1, LONG_MAX, unit="messages", optional=True, inherits="broker.log.flush.interval.messages"),
+    _ms("topic.flush.ms", None,
+        "fsync the partition log when its unflushed data is this old; unset inherits broker.log.flush.interval.ms.",
+        0, LONG_MAX, optional=True, inherits="broker.log.flush.interval.ms"),
+
+    _int("broker.log.flush.interval.messages", LONG_MAX,
+         "Messages appended to a partition log before Kafka fsyncs it (Long.MAX_VALUE: never; durability "
+         "comes from replication).", 1, LONG_MAX, unit="messages"),
+    _ms("broker.log.flush.interval.ms", None,
+        "Longest a message stays in a log before Kafka fsyncs it; unset falls back to "
+        "log.flush.scheduler.interval.ms.", 0, LONG_MAX, optional=True,
+        inherits="broker.log.flush.scheduler.interval.ms"),
+    _ms("broker.log.flush.scheduler.interval.ms", LONG_MAX,
+        "Period of the log flusher that applies the time-based fsync (Long.MAX_VALUE: never runs).", 1, LONG_MAX),
+    _ms("broker.replica.lag.time.max.ms", 30000,
+        "A follower that has not caught up to the leader's log end for this long is removed from the ISR.",
+        1, LONG_MAX),
+    _ms("broker.replica.fetch.wait.max.ms", 500,
+        "Longest the leader holds a follower's fetch while fewer than replica.fetch.min.bytes are available."),
+    _int("broker.replica.fetch.min.bytes", 1,
+         "Bytes a follower fetch waits for before the leader answers it.", unit="bytes"),
+    _int("broker.replica.fetch.max.bytes", 1048576,
+         "Bytes per partition a follower fetch asks for (a larger first batch is still returned).", unit="bytes"),
+    _ms("broker.replica.fetch.backoff.ms", 1000,
+        "Pause of a follower's fetcher after a fetch error, such as an unreachable leader."),
+    _ms("broker.broker.heartbeat.interval.ms", 2000, "Period of the broker's heartbeats to the KRaft controller.", 1),
+    _ms("broker.broker.session.timeout.ms", 9000,
+        "The controller fences a broker whose last heartbeat is older than this and moves its leaderships.", 1),
+    _int("broker.vm.dirty_writeback_centisecs", 500,
+         "Period of the kernel flusher thread that writes expired dirty pages to disk (0 disables periodic "
+         "write-back).", unit="centisecs", origin="linux"),
+    _int("broker.vm.dirty_expire_centisecs", 3000,
+         "Age at which a dirty page-cache page becomes due for write-back by the flusher thread.",
+         unit="centisecs", origin="linux"),
+
+    _enum("producer.acks", "all", ("0", "1", "all"),
+          "Replicas that must have a batch before the leader answers: 0 = no response awaited, 1 = leader only, "
+          "all = every in-sync replica.", aliases=(("-1", "all"), (-1, "all"), (0, "0"), (1, "1"))),
+    _bool("producer.enable.idempotence", True,
+          "The broker drops duplicate retries by producer id and sequence number (needs acks=all, retries > 0, "
+          "max.in.flight <= 5)."),
+    _int("producer.retries", INT_MAX, "Times a failed batch is retried; in practice delivery.timeout.ms is the limit."),
+    _int("producer.max.in.flight.requests.per.connection", 5,
+         "Unanswered produce requests per broker connection; above 1, retries can reorder batches unless "
+         "idempotent.", 1, unit="requests"),
+    _ms("producer.delivery.timeout.ms", 120000,
+        "Upper bound from a batch's creation to its success or failure, retries included."),
+    _ms("producer.request.timeout.ms", 30000,
+        "How long the producer waits for a produce response before it retries; also the broker's acks=all "
+        "wait limit.", 1),
+    _ms("producer.linger.ms", 5,
+        "How long a not-yet-full batch waits for more records before it is sendable (5 since Kafka 4.0, KIP-1030).",
+        0, LONG_MAX),
+    _int("producer.batch.size", 16384,
+         "Target size of a per-partition batch; 0 means one record per batch (no batching).", unit="bytes"),
+    _int("producer.buffer.memory", 33554432,
+         "Memory for records not yet sent; when it is full, send() blocks up to max.block.ms.", 0, LONG_MAX,
+         unit="bytes"),
+    _ms("producer.max.block.ms", 60000,
+        "Longest send() blocks waiting for metadata or buffer space before it fails.", 0, LONG_MAX),
+    _ms("producer.retry.backoff.ms", 100,
+        "First wait before retrying a failed request; doubles per attempt up to retry.backoff.max.ms (KIP-580).",
+        0, LONG_MAX),
+    _ms("producer.retry.backoff.max.ms", 1000,
+        "Upper bound of the exponential retry backoff, which has +-20% jitter.", 0, LONG_MAX),
+    _int("producer.max.request.size", 1048576,
+         "Largest produce request; a bigger record fails with RecordTooLargeException.", unit="bytes"),
+    _enum("producer.app.callback", "checked", ("checked", "fire-and-forget"),
+          "Whether the application looks at each send's result (callback or future) or ignores it.", origin=MODEL),
+    _bool("producer.app.resend", False,
+          "Whether the application sends a record again after its send is reported failed.", origin=MODEL),
+
+    _bool("consumer.enable.auto.commit", True,
+          "Commit the positions of earlier polls from inside poll() every auto.commit.interval.ms."),
+    _ms("consumer.auto.commit.interval.ms", 5000,
+        "Least time between auto-commits; the commit happens in the first poll() after it elapses."),
+    _enum("consumer.auto.offset.reset", "latest", ("latest", "earliest", "none"),
+          "Where to start without a committed offset: the log end (latest), the log start (earliest) or fail (none)."),
+    _int("consumer.max.poll.records", 500, "Most records one poll() returns.", 1, unit="records"),
+    _int("consumer.fetch.min.bytes", 1, "Bytes a consumer fetch waits for before the broker answers it.", unit="bytes"),
+    _ms("consumer.fetch.max.wait.ms", 500,
+        "Longest the broker holds a consumer fetch while fewer than fetch.min.bytes are available."),
+    _int("consumer.max.partition.fetch.bytes", 1048576,
+         "Bytes per partition a consumer fetch asks for (a larger first batch is still returned).", unit="bytes"),
+    _ms("consumer.default.api.timeout.ms", 60000,
+        "Timeout of blocking consumer calls given no explicit timeout, such as commitSync()."),
+    _ms("consumer.request.timeout.ms", 30000,
+        "How long the consumer waits for a broker response before it fails or retries the request."),
+    _ms("consumer.retry.backoff.ms", 100,
+        "Wait before retrying a failed consumer request such as a fetch or an offset commit.", 0, LONG_MAX),
+    _enum("consumer.app.commit", "auto", ("auto", "sync", "async", "async+sync", "async+sync-processed", "per-record"),
+          "How the application commits offsets: auto follows enable.auto.commit, the others are manual strategies "
+          "(design.md).", origin=MODEL),
+    _enum("consumer.app.processing", "sync", ("sync", "async"),
+          "Process each poll's records before the next poll (sync) or hand them to worker threads (async).",
+          origin=MODEL),
+    _key("consumer.app.record.processing.ms", "float", 0.1, "Mean time the application spends processing one record.",
+         unit="ms", minimum=0, origin=MODEL),
+
+    _key("workload.duration", "duration", 60.0, "Length of the production phase; every fault must fall inside it.",
+         unit="s", minimum=0, min_exclusive=True, origin=MODEL),
+    _key("workload.rate", "float", 1000.0, "Mean rate at which the application calls send().",
+         unit="1/s", minimum=0, min_exclusive=True, origin=MODEL),
+    _int("workload.message.bytes", 1024, "Size of every record in bytes.", 1, unit="bytes", origin=MODEL),
+
+    _key("network.latency.ms", "float", 0.25, "Mean one-way delay of a request or a response.",
+         unit="ms", minimum=0, origin=MODEL),
+    _enum("network.latency.distribution", "lognormal", ("lognormal", "exponential", "constant"),
+          "Distribution of the one-way delay around its mean.", origin=MODEL),
+    _key("network.latency.sigma", "float", 0.6,
+         "Shape of the lognormal delay (sigma of the underlying normal); unused by the other distributions.",
+         minimum=0, origin=MODEL),
+    _key("network.packet.loss", "float", 0.0, "Probability that a request or a response is dropped.",
+         unit="probability", minimum=0, maximum=1, max_exclusive=True, origin=MODEL),
+
+    _int("sim.seed", 1, "Root random seed; the same config and seed reproduce a run exactly.", 0, LONG_MAX,
+         origin=MODEL),
+    _key("sim.drain.timeout", "duration", 600.0,
+         "Longest drain phase after production ends (producer flush, consumer catch-up).",
+         unit="s", minimum=0, min_exclusive=True, origin=MODEL),
+]
+
+SCHEMA: dict[str, Key] = {key.name: key for key in _ALL}
+
+# [[faults]] tables: what can be scripted, in the order the docs list them.
+BROKER_ACTIONS = ("crash", "power_loss", "restart", "isolate", "heal", "pause")
+FAULT_ACTIONS = BROKER_ACTIONS + ("producer_crash", "consumer_crash")
+FAULT_ACTION_DOCS = {
+    "crash": "broker process dies (kill -9); its page cache survives and the OS keeps writing it back",
+    "power_loss": "broker machine loses power; unflushed page-cache data is lost",
+    "restart": "a crashed or powered-off broker starts again (log recovery, then it rejoins as a follower)",
+    "isolate": "cut the broker's network links (see from)",
+    "heal": "restore the broker's network links and resume a paused broker",
+    "pause": "freeze the broker (a long GC or VM stall): it stops answering without crashing",
+    "producer_crash": "the producer application dies; buffered and in-flight records never complete",
+    "consumer_crash": "the consumer application dies; once restarted it resumes from the last committed offset",
+}
+ISOLATE_FROM = ("brokers", "controller", "clients")
+FAULT_FIELDS = {
+    "at": "when the fault happens, from the start of production: seconds or a string such as 250ms, 2m (required)",
+    "action": "one of " + ", ".join(FAULT_ACTIONS) + " (required)",
+    "target": "broker:N, leader, followers, all-brokers for broker actions; producer / consumer for their crash "
+              "(the default there)",
+    "duration": "optional, > 0: undo the fault after this long (crash, power_loss, producer/consumer crash -> "
+                "restart; isolate, pause -> heal); not allowed on restart and heal",
+    "from": "isolate only: all (default) or one or a list of " + ", ".join(ISOLATE_FROM),
+    "partition": "which partition leader / followers refer to (default 0)",
+}
