@@ -30,9 +30,8 @@ _TOPIC_DEFAULT_NAMES = {full: short for short, full in BROKER_TOPIC_DEFAULTS.ite
 # Real Kafka configs the model does not use: ignored with a note when a .properties file holds them.
 _CLIENT_KEYS = (
     "bootstrap.servers", "client.id", "client.dns.lookup", "client.rack", "connections.max.idle.ms",
-    "metadata.max.age.ms", "metadata.max.idle.ms", "receive.buffer.bytes", "send.buffer.bytes",
-    "reconnect.backoff.ms", "reconnect.backoff.max.ms", "socket.connection.setup.timeout.ms",
-    "socket.connection.setup.timeout.max.ms", "security.protocol", "security.providers", "interceptor.classes",
+    "metadata.max.age.ms", "metadata.max.idle.ms", "receive.buffer.bytes",
+    "security.protocol", "security.providers", "interceptor.classes",
     "metric.reporters", "auto.include.jmx.reporter", "enable.metrics.push", "config.providers",
 )
 _CLIENT_PREFIXES = ("ssl.", "sasl.", "metrics.", "metadata.recovery.", "schema.registry.", "basic.auth.",
@@ -48,6 +47,8 @@ UNMODELLED_KEYS = {
         "group.remote.assignor", "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
         "partition.assignment.strategy", "isolation.level", "fetch.max.bytes", "check.crcs",
         "exclude.internal.topics", "allow.auto.create.topics", "retry.backoff.max.ms",
+        "reconnect.backoff.ms", "reconnect.backoff.max.ms", "socket.connection.setup.timeout.ms",
+        "socket.connection.setup.timeout.max.ms", "send.buffer.bytes",
     ),
     "broker": (
         "node.id", "broker.id", "process.roles", "listeners", "advertised.listeners", "listener.security.protocol.map",

@@ -1,0 +1,1 @@
+"""The broker side: replica logs, page cache, leaders, followers, request handling."""

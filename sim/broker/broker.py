@@ -1,0 +1,618 @@
+"""Broker: one Kafka broker process on one machine.
+
+It holds a replica log per assigned partition, leads some partitions (PartitionLeader) and
+follows the others (ReplicaFetcher per leader broker), answers produce, fetch and metadata
+requests, heartbeats to the controller, and shrinks ISRs of followers that lag.
+
+Failures: `crash()` kills the process (the page cache survives and the kernel resets its
+connections); `power_loss()` also loses every write not yet on disk; `pause()` freezes it
+(a long GC pause): requests wait until `resume()`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from .. import protocol as P
+from ..deadlines import DeadlineQueue
+from ..network import broker_node
+from .fetcher import ReplicaFetcher
+from .page_cache import PageCache
+from .partition import WAITING, DelayedProduce, PartitionLeader
+from .producer_state import DUPLICATE, FENCED, OUT_OF_ORDER, ProducerStateTable
+from .replica_log import LogBatch, ReplicaLog
+
+ALTER_PARTITION_RETRY = 2.0  # s before an unanswered AlterPartition may be sent again
+# Requests from clients, refused (connection refused) while the process is down or not yet serving.
+_CLIENT_REQUESTS = frozenset({"on_connect", "on_produce", "on_consumer_fetch", "on_metadata_request"})
+
+
+class PartitionMeta:
+    """This broker's metadata cache entry for one partition."""
+
+    __slots__ = ("replicas", "leader", "leader_epoch", "isr", "partition_epoch")
+
+    def __init__(self, replicas, leader=None, leader_epoch=-1, isr=(), partition_epoch=-1):
+        self.replicas = replicas
+        self.leader = leader
+        self.leader_epoch = leader_epoch
+        self.isr = isr
+        self.partition_epoch = partition_epoch
+
+
+class ClientConnection:
+    """One client connection: Kafka handles one request at a time per connection."""
+
+    __slots__ = ("gen", "busy", "queue")
+
+    def __init__(self, gen):
+        self.gen = gen
+        self.busy = False
+        self.queue: deque = deque()
+
+
+class Broker:
+    """A Kafka broker: logs, leadership, replication, request handling."""
+
+    def __init__(self, ctx, broker_id: int):
+        self.ctx = ctx
+        self.env = ctx.env
+        self.network = ctx.network
+        self.ledger = ctx.ledger
+        self.trace = ctx.trace
+        cfg = ctx.cfg
+        self.id = broker_id
+        self.node = broker_node(broker_id)
+        self.assignment = ctx.assignment  # partition -> replicas
+        self.partitions = [p for p, reps in enumerate(self.assignment) if broker_id in reps]
+        self.logs = {p: ReplicaLog() for p in self.partitions}
+        self.pstates = {p: ProducerStateTable() for p in self.partitions}
+        self.min_isr = cfg["topic.min.insync.replicas"]
+        self.replica_lag_max = cfg.seconds("broker.replica.lag.time.max.ms")
+        self.fetch_wait_max = cfg.seconds("broker.replica.fetch.wait.max.ms")
+        self.replica_fetch_backoff = cfg.seconds("broker.replica.fetch.backoff.ms")
+        self.replica_request_timeout = 30.0  # replica.socket.timeout.ms default
+        record_bytes = cfg["workload.message.bytes"] + 10
+        self.fetch_max_batches = max(1, cfg["broker.replica.fetch.max.bytes"] // max(1, 61 + record_bytes))
+        self.heartbeat_interval = cfg.seconds("broker.broker.heartbeat.interval.ms")
+        self.page_cache = make_page_cache(cfg)
+        self.peers: list[Broker] = []  # set by the cluster builder
+        self.controller = None
+        self.up = True  # the broker process
+        self.host_up = True  # the machine (its page cache)
+        self.serving = True  # accepts clients; after a restart only once registered with the controller
+        self.paused = False
+        self.resumed = self.env.event()
+        self.deferred: list = []
+        self.incarnation = 0
+        self.up_since = self.env.now
+        self.stats = {"appended_records": 0, "truncated_records": 0, "lost_on_power_loss": 0}
+        self._reset_runtime()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def _reset_runtime(self) -> None:
+        self.meta = [PartitionMeta(tuple(reps)) for reps in self.assignment]
+        self.meta_version = 0
+        self.fenced_brokers: frozenset = frozenset()
+        self.leading: dict[int, PartitionLeader] = {}
+        self.fetchers: dict[int, ReplicaFetcher] = {}
+        self.following: dict[int, int] = {}  # partition -> leader it fetches from
+        self.conns: dict[str, ClientConnection] = {}
+        self.parked_replica: dict[int, tuple] = {}  # follower id -> (request, deadline)
+        self.parked_consumer: list = []  # (request, deadline)
+        self.deadlines = DeadlineQueue(self.env)
+
+    def start(self) -> None:
+        inc = self.incarnation
+        self.env.process(self._heartbeat_loop(inc))
+        self.env.process(self._isr_shrink_loop(inc))
+
+    def _alive(self, inc: int) -> bool:
+        return self.up and self.incarnation == inc
+
+    def crash(self, power_loss: bool = False) -> None:
+        """Kill the process; with power_loss the machine loses its page cache too."""
+        now = self.env.now
+        if self.up:
+            self.up = False
+            self.incarnation += 1
+            for fetcher in self.fetchers.values():
+                fetcher.stop()
+            self.deadlines.active = False
+            self.deadlines.clear()
+            self.leading.clear()
+            self.parked_replica.clear()
+            self.parked_consumer.clear()
+            self.conns.clear()
+            self.paused = False
+            self.deferred.clear()
+            self.trace.add(now, "crash", self.id)
+            if not power_loss:
+                self.ctx.notify_disconnect(self)  # the kernel resets the connections
+        if power_loss and self.host_up:
+            self.host_up = False
+            self._lose_page_cache(now)
+            self.trace.add(now, "power_loss", self.id)
+
+    def _lose_page_cache(self, now: float) -> None:
+        for p in self.partitions:
+            log = self.logs[p]
+            durable = self.page_cache.durable_offset(log, now, self.up_since)
+            lost = log.truncate_to(durable)
+            log.flushed = log.leo
+            if lost:
+                self.stats["lost_on_power_loss"] += lost
+                self.pstates[p].rebuild(log)
+                self.trace.add(now, "page_cache_lost", self.id, p, durable, lost)
+
+    def restart(self) -> None:
+        """Start the process again (log recovery keeps the valid prefix already on disk)."""
+        if self.up:
+            return
+        rebooted = not self.host_up
+        self.host_up = True
+        self.up = True
+        self.incarnation += 1
+        self.up_since = self.env.now
+        self.serving = False
+        self._reset_runtime()
+        for p in self.partitions:
+            log = self.logs[p]
+            log.hw = min(log.hw, log.leo)
+        self.trace.add(self.env.now, "restart", self.id)
+        self.start()
+        if rebooted:  # clients' retransmissions now meet a fresh kernel: reset
+            self.ctx.notify_disconnect(self)
+
+    def pause(self) -> None:
+        if self.up and not self.paused:
+            self.paused = True
+            self.resumed = self.env.event()
+            self.trace.add(self.env.now, "pause", self.id)
+
+    def resume(self) -> None:
+        if not self.paused:
+            return
+        self.paused = False
+        self.resumed.succeed()
+        self.trace.add(self.env.now, "resume", self.id)
+        pending, self.deferred = self.deferred, []
+        for fn, args in pending:
+            self.deliver(fn, args)
+
+    def deliver(self, fn, args) -> None:
+        """Entry point for everything arriving over the network or from a timer."""
+        if self.host_up and args and getattr(args[0], "tcp_ack", None) is not None:
+            req = args[0]  # the kernel acknowledges the bytes, whatever the process does
+            self.network.send(self.node, req.src, req.tcp_ack, self.id, req.conn)
+        if not self.up or (not self.serving and fn.__name__ in _CLIENT_REQUESTS):
+            if self.host_up:
+                self._refuse(fn, args)
+            return
+        if self.paused:
+            self.deferred.append((fn, args))
+            return
+        fn(*args)
+
+    def _refuse(self, fn, args) -> None:
+        """A request reached a machine whose broker process is down: connection refused."""
+        req = args[0] if args else None
+        disconnect = getattr(req, "disconnect", None)
+        if disconnect is not None:
+            self.network.send(self.node, req.src, disconnect, self.id)
+
+    # -- metadata from the controller ----------------------------------------------------
+    def on_metadata_update(self, version: int, prev_version: int, changes: dict, fenced: frozenset,
+                           full: bool) -> None:
+        if version <= self.meta_version:
+            return
+        if not full and prev_version != self.meta_version:
+            return  # missed an update: the heartbeat response brings a full snapshot
+        self.meta_version = version
+        self.fenced_brokers = fenced
+        if full and not self.serving:
+            self.serving = True  # registered and caught up: open the listeners to clients
+        for p, state in sorted(changes.items()):
+            self._apply_partition(p, state)
+
+    def _apply_partition(self, p: int, state) -> None:
+        replicas, leader, leader_epoch, isr, partition_epoch = state
+        meta = self.meta[p]
+        meta.replicas, meta.leader, meta.leader_epoch, meta.isr, meta.partition_epoch = state
+        if self.id not in replicas:
+            return
+        current = self.leading.get(p)
+        if leader == self.id:
+            if current is None or current.epoch < leader_epoch:
+                self._become_leader(p, leader_epoch, partition_epoch, isr, replicas)
+            elif partition_epoch > current.partition_epoch:
+                current.isr = tuple(isr)
+                current.partition_epoch = partition_epoch
+                current.pending_isr = None
+                current.maybe_advance_hw()
+        else:
+            if current is not None:
+                self._resign(p)
+            self._follow(p, leader, leader_epoch)
+
+    def _become_leader(self, p, epoch, partition_epoch, isr, replicas) -> None:
+        self._unfollow(p)
+        if p in self.leading:
+            self._resign(p)
+        log = self.logs[p]
+        log.assign_epoch(epoch)
+        ld = PartitionLeader(self, p, epoch, partition_epoch, isr, replicas, self.env.now)
+        self.leading[p] = ld
+        self.trace.add(self.env.now, "become_leader", self.id, p, epoch, log.leo, log.hw)
+        ld.maybe_advance_hw()
+
+    def _resign(self, p: int) -> None:
+        ld = self.leading.pop(p)
+        ld.abandon()
+        self._answer_parked_consumers(p)
+
+    def _follow(self, p: int, leader, leader_epoch: int) -> None:
+        if self.following.get(p) != leader:
+            self._unfollow(p)
+        if leader is None:
+            return
+        fetcher = self.fetchers.get(leader)
+        if fetcher is None or not fetcher.running:
+            fetcher = self.fetchers[leader] = ReplicaFetcher(self, leader)
+        fetcher.add(p, leader_epoch)
+        self.following[p] = leader
+
+    def _unfollow(self, p: int) -> None:
+        leader = self.following.pop(p, None)
+        if leader is not None and leader in self.fetchers:
+            fetcher = self.fetchers[leader]
+            fetcher.remove(p)
+            if not fetcher.running:
+                del self.fetchers[leader]
+
+    def is_fenced(self, broker_id: int) -> bool:
+        return broker_id in self.fenced_brokers
+
+    # -- produce -----------------------------------------------------------------------
+    def on_produce(self, req: P.ProduceRequest) -> None:
+        conn = self.conns.get(req.src)
+        if conn is None or conn.gen != req.conn:
+            conn = self.conns[req.src] = ClientConnection(req.conn)
+        if conn.busy:
+            conn.queue.append(req)
+            return
+        self._handle_produce(conn, req)
+
+    def on_connect(self, probe) -> None:
+        """A client opened a connection (a new generation replaces the old one)."""
+        self.conns[probe.src] = ClientConnection(probe.conn)
+        self.network.send(self.node, probe.src, probe.reply, self.id, probe.conn)
+
+    def on_client_close(self, src: str) -> None:
+        self.conns.pop(src, None)  # requests not yet read are gone with the socket
+
+    def _handle_produce(self, conn: ClientConnection, req: P.ProduceRequest) -> None:
+        conn.busy = True
+        now = self.env.now
+        acks_all = req.acks == "all"
+        results = [WAITING] * len(req.batches)
+        delayed = DelayedProduce(req, results, 0, self)
+        touched = []
+        for i, batch in enumerate(req.batches):
+            p = batch.partition
+            ld = self.leading.get(p)
+            if ld is None:
+                results[i] = P.NOT_LEADER_OR_FOLLOWER
+                continue
+            if acks_all and ld.under_min_isr():
+                results[i] = P.NOT_ENOUGH_REPLICAS  # checked before the append: nothing written
+                continue
+            end = None
+            if batch.base_seq is not None:
+                verdict, base = self.pstates[p].check(batch.producer_id, batch.producer_epoch,
+                                                      batch.base_seq, batch.count)
+                if verdict == DUPLICATE:
+                    end = base + batch.count  # not appended again; answered with the original offsets
+                elif verdict == OUT_OF_ORDER:
+                    results[i] = P.OUT_OF_ORDER_SEQUENCE_NUMBER
+                    continue
+                elif verdict == FENCED:
+                    results[i] = P.INVALID_PRODUCER_EPOCH
+                    continue
+            if end is None:
+                end = self._append_as_leader(ld, batch, now).end
+            if not acks_all or end <= ld.log.hw:
+                results[i] = None
+            else:
+                delayed.pending += 1
+                ld.wait_for_hw(end, delayed, i)
+                touched.append(ld)
+        if req.acks == "0":
+            if any(r is not None and r is not WAITING for r in results):
+                # acks=0 has no response to carry an error: the broker closes the connection
+                self.conns.pop(req.src, None)
+                self.network.send(self.node, req.src, req.disconnect, self.id)
+                return
+            self._release(conn)
+            return
+        if delayed.pending == 0:
+            self.respond_produce(req, results)
+            return
+        delayed.deadline = self.deadlines.add(now + req.timeout, self.deliver, delayed.expire, ())
+        for ld in touched:
+            ld.maybe_advance_hw()
+
+    def _append_as_leader(self, ld: PartitionLeader, batch, now: float) -> LogBatch:
+        p = ld.p
+        log = ld.log
+        lb = LogBatch(log.leo, batch.count, batch.ids, ld.epoch, batch.producer_id,
+                      batch.producer_epoch, batch.base_seq)
+        log.append(lb, now)
+        self.pstates[p].record(lb)
+        self.page_cache.on_append(log)
+        self.ledger.mark_appended(batch.ids)
+        self.stats["appended_records"] += batch.count
+        self._wake_replica_fetches(p)
+        return lb
+
+    def respond_produce(self, req: P.ProduceRequest, results) -> None:
+        conn = self.conns.get(req.src)
+        if conn is None or conn.gen != req.conn:
+            return  # the client closed the connection: the response is lost
+        self.network.send(self.node, req.src, req.reply, req, results)
+        self._release(conn)
+
+    def _release(self, conn: ClientConnection) -> None:
+        conn.busy = False
+        if conn.queue:
+            self._handle_produce(conn, conn.queue.popleft())
+
+    # -- replication: the leader's side ------------------------------------------------------
+    def on_replica_fetch(self, req) -> None:
+        now = self.env.now
+        follower = req.follower
+        ready = False
+        for p, (offset, last_epoch, epoch) in req.parts.items():
+            ld = self.leading.get(p)
+            if ld is None or epoch != ld.epoch or self._diverges(ld.log, offset, last_epoch):
+                ready = True  # an error or a divergence is answered at once
+                continue
+            ld.on_follower_fetch(follower, offset, now)  # may complete produce requests -> new appends
+            if ld.expand_candidate(follower, self.is_fenced):
+                self._alter_isr(ld, tuple(r for r in ld.replicas if r in ld.isr or r == follower))
+        # Only now look for data: the updates above can have appended to any partition of the request.
+        ready = ready or any(offset < self.logs[p].leo for p, (offset, _e, _l) in req.parts.items()
+                             if p in self.leading)
+        old = self.parked_replica.pop(follower, None)
+        if old is not None:
+            old[1].cancel()
+        if ready:
+            self._respond_replica_fetch(req)
+        else:
+            deadline = self.deadlines.add(now + self.fetch_wait_max, self.deliver, self._replica_fetch_expired, (req,))
+            self.parked_replica[follower] = (req, deadline)
+
+    @staticmethod
+    def _diverges(log, offset: int, last_epoch: int) -> bool:
+        """The follower's log has records the leader's log does not (KIP-320 divergence check)."""
+        if last_epoch >= 0:
+            e, end = log.end_offset_for_epoch(last_epoch)
+            return e < last_epoch or end < offset
+        return offset > log.leo
+
+    def _replica_fetch_expired(self, req) -> None:
+        parked = self.parked_replica.get(req.follower)
+        if parked is not None and parked[0] is req:
+            del self.parked_replica[req.follower]
+            self._respond_replica_fetch(req)
+
+    def _wake_replica_fetches(self, p: int) -> None:
+        if not self.parked_replica:
+            return
+        for follower in sorted(self.parked_replica):
+            req, deadline = self.parked_replica[follower]
+            if p in req.parts:
+                del self.parked_replica[follower]
+                deadline.cancel()
+                self._respond_replica_fetch(req)
+
+    def _respond_replica_fetch(self, req) -> None:
+        resp = {}
+        for p, (offset, last_epoch, epoch) in req.parts.items():
+            ld = self.leading.get(p)
+            if ld is None:
+                resp[p] = ("error", P.NOT_LEADER_OR_FOLLOWER)
+                continue
+            if epoch < ld.epoch:
+                resp[p] = ("error", P.FENCED_LEADER_EPOCH)
+                continue
+            if epoch > ld.epoch:
+                resp[p] = ("error", P.UNKNOWN_LEADER_EPOCH)
+                continue
+            log = ld.log
+            if self._diverges(log, offset, last_epoch):
+                e, end = log.end_offset_for_epoch(last_epoch) if last_epoch >= 0 else (-1, log.leo)
+                resp[p] = ("diverging", e, end)
+                continue
+            resp[p] = ("data", log.batches_from(offset, self.fetch_max_batches), log.hw)
+        follower = self.peers[req.follower]
+        self.network.send(self.node, follower.node, req.reply, req.token, resp)
+
+    # -- replication: the follower's side -------------------------------------------------
+    def apply_fetch_response(self, fetcher: ReplicaFetcher, resp: dict) -> bool:
+        """Append fetched batches or truncate; True when an error asks for a backoff."""
+        now = self.env.now
+        backoff = False
+        for p, result in sorted(resp.items()):
+            if fetcher.parts.get(p) is None or p in self.leading:
+                continue
+            log = self.logs[p]
+            kind = result[0]
+            if kind == "error":
+                backoff = True
+            elif kind == "diverging":
+                self._truncate_diverging(p, result[1], result[2])
+            else:
+                batches, leader_hw = result[1], result[2]
+                appended = False
+                for b in batches:
+                    if b.base == log.leo:
+                        log.append(b, now)
+                        self.pstates[p].record(b)
+                        self.page_cache.on_append(log)
+                        appended = True
+                    elif b.base > log.leo:
+                        break
+                new_hw = min(leader_hw, log.leo)
+                if new_hw > log.hw:
+                    log.hw = new_hw
+        return backoff
+
+    def _truncate_diverging(self, p: int, leader_epoch: int, leader_end: int) -> None:
+        """KIP-279/320 truncation: to the end of the last epoch both logs share."""
+        log = self.logs[p]
+        if leader_epoch < 0:
+            offset = min(log.hw, leader_end) if leader_end >= 0 else log.hw
+        else:
+            epoch, end = log.end_offset_for_epoch(leader_epoch)
+            if epoch == leader_epoch:
+                offset = min(leader_end, end)
+            else:
+                offset = max(0, end)
+        lost = log.truncate_to(offset)
+        if lost:
+            self.stats["truncated_records"] += lost
+            self.pstates[p].rebuild(log)
+            self.trace.add(self.env.now, "truncate", self.id, p, offset, lost)
+
+    # -- ISR changes -------------------------------------------------------------------------
+    def _alter_isr(self, ld: PartitionLeader, new_isr: tuple) -> None:
+        """AlterPartition to the controller; the ISR changes when the controller commits it."""
+        if ld.pending_isr is not None:
+            return
+        ld.pending_isr = new_isr
+        self.network.send(self.node, "controller", self.controller.on_alter_partition, self.id, ld.p,
+                          ld.epoch, ld.partition_epoch, new_isr, self.on_alter_partition_response)
+        self.deadlines.add(self.env.now + ALTER_PARTITION_RETRY, self.deliver, self._alter_expired, (ld, new_isr))
+
+    def _alter_expired(self, ld: PartitionLeader, new_isr: tuple) -> None:
+        if ld.pending_isr == new_isr:
+            ld.pending_isr = None
+
+    def on_alter_partition_response(self, p: int, state) -> None:
+        ld = self.leading.get(p)
+        if ld is None:
+            return
+        ld.pending_isr = None
+        if state is None:
+            return  # rejected (stale epoch): the metadata update will tell what happened
+        replicas, leader, leader_epoch, isr, partition_epoch = state
+        if leader_epoch == ld.epoch and partition_epoch > ld.partition_epoch:
+            ld.isr = tuple(isr)
+            ld.partition_epoch = partition_epoch
+            self.trace.add(self.env.now, "isr", self.id, p, tuple(isr))
+            ld.maybe_advance_hw()
+
+    def hw_advanced(self, p: int) -> None:
+        if self.parked_consumer:
+            self._answer_parked_consumers(p)
+
+    def _isr_shrink_loop(self, inc: int):
+        period = self.replica_lag_max / 2.0
+        while True:
+            yield self.env.timeout(period)
+            if not self._alive(inc):
+                return
+            if self.paused:
+                continue
+            now = self.env.now
+            for p in sorted(self.leading):
+                ld = self.leading[p]
+                lagging = ld.lagging(now)
+                if lagging and ld.pending_isr is None:
+                    self._alter_isr(ld, tuple(r for r in ld.isr if r not in lagging))
+
+    def _heartbeat_loop(self, inc: int):
+        controller = self.controller
+        while self._alive(inc):
+            if not self.paused:
+                self.network.send(self.node, "controller", controller.on_heartbeat, self.id, inc,
+                                  self.meta_version)
+            yield self.env.timeout(self.heartbeat_interval)
+
+    # -- consumers and clients ----------------------------------------------------------------
+    def on_metadata_request(self, src: str, token: int, reply) -> None:
+        snapshot = tuple((m.leader, m.leader_epoch) for m in self.meta)
+        self.network.send(self.node, src, reply, token, snapshot)
+
+    def on_consumer_fetch(self, req) -> None:
+        resp, ready = self._consumer_fetch_result(req)
+        if ready:
+            self.network.send(self.node, req.src, req.reply, req, resp)
+            return
+        deadline = self.deadlines.add(self.env.now + req.max_wait, self.deliver, self._consumer_fetch_expired, (req,))
+        self.parked_consumer.append((req, deadline))
+
+    def _consumer_fetch_result(self, req):
+        resp = {}
+        ready = False
+        for p, offset in req.parts.items():
+            ld = self.leading.get(p)
+            if ld is None:
+                resp[p] = ("error", P.NOT_LEADER_OR_FOLLOWER)
+                ready = True
+                continue
+            log = ld.log
+            if offset < 0:  # ListOffsets: -1 latest (the HW for read_uncommitted), -2 earliest
+                resp[p] = ("reset", log.hw if offset == -1 else 0)
+                ready = True
+                continue
+            if offset > log.leo:
+                resp[p] = ("error", P.OFFSET_OUT_OF_RANGE, log.leo)
+                ready = True
+                continue
+            chunks = log.read(offset, log.hw, req.max_records)
+            resp[p] = ("data", chunks, log.hw)
+            if chunks:
+                ready = True
+        return resp, ready
+
+    def _consumer_fetch_expired(self, req) -> None:
+        for i, (r, _d) in enumerate(self.parked_consumer):
+            if r is req:
+                del self.parked_consumer[i]
+                resp, _ready = self._consumer_fetch_result(req)
+                self.network.send(self.node, req.src, req.reply, req, resp)
+                return
+
+    def _answer_parked_consumers(self, p: int) -> None:
+        keep = []
+        for req, deadline in self.parked_consumer:
+            if p in req.parts:
+                resp, ready = self._consumer_fetch_result(req)
+                if ready:
+                    deadline.cancel()
+                    self.network.send(self.node, req.src, req.reply, req, resp)
+                    continue
+            keep.append((req, deadline))
+        self.parked_consumer = keep
+
+
+def make_page_cache(cfg) -> PageCache:
+    """The flush policy from broker and topic configs (topic flush.* override the broker's)."""
+    flush_messages = cfg["topic.flush.messages"]
+    if flush_messages is None:
+        flush_messages = cfg["broker.log.flush.interval.messages"]
+    flush_messages = math.inf if flush_messages >= 2 ** 62 else flush_messages
+    sched = cfg.seconds("broker.log.flush.scheduler.interval.ms")
+    if cfg["topic.flush.ms"] is not None:
+        interval = cfg.seconds("topic.flush.ms")
+    elif cfg["broker.log.flush.interval.ms"] is not None:
+        interval = cfg.seconds("broker.log.flush.interval.ms")
+    else:
+        interval = sched
+    wb = cfg.seconds("broker.vm.dirty_writeback_centisecs")
+    return PageCache(flush_messages=flush_messages, flush_interval=interval, scheduler_interval=sched,
+                     writeback_period=wb if wb and wb > 0 else math.inf,
+                     dirty_expire=cfg.seconds("broker.vm.dirty_expire_centisecs"))

@@ -1,0 +1,149 @@
+"""ReplicaLog: one replica's copy of a partition (Kafka's UnifiedLog, reduced to batches).
+
+It keeps the batches in offset order with the local time each was written to the page
+cache, the log end offset (LEO), the high watermark (HW) as this replica knows it, the
+offset up to which Kafka itself has flushed (the recovery point), and the leader-epoch
+cache used for truncation (KIP-101).
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from ..ledger import Ids, ids_sub
+
+
+class LogBatch:
+    """An immutable record batch as stored: offsets, message ids, leader epoch, producer info."""
+
+    __slots__ = ("base", "count", "ids", "epoch", "producer_id", "producer_epoch", "base_seq")
+
+    def __init__(self, base, count, ids, epoch, producer_id=-1, producer_epoch=-1, base_seq=None):
+        self.base = base
+        self.count = count
+        self.ids: Ids = ids
+        self.epoch = epoch
+        self.producer_id = producer_id
+        self.producer_epoch = producer_epoch
+        self.base_seq = base_seq
+
+    @property
+    def end(self) -> int:
+        return self.base + self.count
+
+    def head(self, n: int) -> "LogBatch":
+        """The first n records only (a partial batch after truncation)."""
+        return LogBatch(self.base, n, ids_sub(self.ids, 0, n), self.epoch, self.producer_id,
+                        self.producer_epoch, self.base_seq)
+
+    def __repr__(self) -> str:  # pragma: no cover
+        return f"<LogBatch [{self.base},{self.end}) e{self.epoch}>"
+
+
+class ReplicaLog:
+    """Batches of one partition on one broker, plus LEO, HW, recovery point and epoch cache."""
+
+    def __init__(self):
+        self.batches: list[LogBatch] = []
+        self.ends: list[int] = []  # end offset per batch, for bisect
+        self.written: list[float] = []  # local page-cache write time per batch
+        self.hw = 0
+        self.flushed = 0  # recovery point: everything below is on disk
+        self.epochs: list[tuple[int, int]] = []  # (leader epoch, start offset), increasing
+
+    @property
+    def leo(self) -> int:
+        return self.ends[-1] if self.ends else 0
+
+    @property
+    def latest_epoch(self) -> int:
+        return self.epochs[-1][0] if self.epochs else -1
+
+    # -- writes ------------------------------------------------------------------------
+    def append(self, batch: LogBatch, now: float) -> None:
+        assert batch.base == self.leo, (batch.base, self.leo)
+        if batch.epoch > self.latest_epoch:
+            self.epochs.append((batch.epoch, batch.base))
+        self.batches.append(batch)
+        self.ends.append(batch.end)
+        self.written.append(now)
+
+    def assign_epoch(self, epoch: int) -> None:
+        """A new leader starts its epoch at its LEO (LeaderEpochFileCache.assign)."""
+        if epoch > self.latest_epoch:
+            self.epochs.append((epoch, self.leo))
+
+    def truncate_to(self, offset: int) -> int:
+        """Remove everything at or above offset; returns how many records went."""
+        leo = self.leo
+        if offset >= leo:
+            return 0
+        i = bisect.bisect_right(self.ends, offset)  # first batch ending after offset
+        keep_partial = i < len(self.batches) and self.batches[i].base < offset
+        tail = self.batches[i]
+        del self.batches[i:], self.ends[i:]
+        written = self.written[i] if keep_partial else None
+        del self.written[i:]
+        if keep_partial:
+            part = tail.head(offset - tail.base)
+            self.batches.append(part)
+            self.ends.append(part.end)
+            self.written.append(written)
+        self.hw = min(self.hw, offset)
+        self.flushed = min(self.flushed, offset)
+        while self.epochs and self.epochs[-1][1] >= offset:  # LeaderEpochFileCache.truncateFromEnd
+            self.epochs.pop()
+        return leo - offset
+
+    # -- reads -------------------------------------------------------------------------
+    def index_of(self, offset: int) -> int:
+        """Index of the batch holding offset (len(batches) if none)."""
+        return bisect.bisect_right(self.ends, offset)
+
+    def read(self, offset: int, upto: int, max_records: int | None = None):
+        """Chunks (batch, first index, last index+1) covering [offset, upto), record-granular."""
+        out = []
+        if offset >= upto:
+            return out
+        i = self.index_of(offset)
+        left = max_records if max_records is not None else upto - offset
+        batches = self.batches
+        while i < len(batches) and left > 0:
+            b = batches[i]
+            if b.base >= upto:
+                break
+            lo = max(offset, b.base) - b.base
+            hi = min(upto, b.end) - b.base
+            hi = min(hi, lo + left)
+            out.append((b, lo, hi))
+            left -= hi - lo
+            i += 1
+        return out
+
+    def batches_from(self, offset: int, max_batches: int):
+        """Whole batches starting at offset (what a follower fetch returns)."""
+        i = self.index_of(offset)
+        return self.batches[i:i + max_batches]
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """OffsetsForLeaderEpoch: (largest epoch <= epoch, the offset where it ends here)."""
+        epochs = self.epochs
+        found = -1
+        for idx in range(len(epochs) - 1, -1, -1):
+            if epochs[idx][0] <= epoch:
+                found = idx
+                break
+        if found < 0:
+            return -1, -1
+        end = epochs[found + 1][1] if found + 1 < len(epochs) else self.leo
+        return epochs[found][0], end
+
+    def chunks_below(self, upto: int):
+        """(base offset, ids) for every record below `upto` -- the final log for the ledger."""
+        for b in self.batches:
+            if b.base >= upto:
+                break
+            if b.end <= upto:
+                yield b.base, b.ids
+            else:
+                yield b.base, ids_sub(b.ids, 0, upto - b.base)

@@ -1,0 +1,105 @@
+"""ClientMetadata: what a client believes about partition leaders (Kafka's Metadata class).
+
+Refreshed by a MetadataRequest to one broker, whose answer is that broker's own metadata
+cache -- possibly stale, which is how a client can keep talking to a zombie leader.
+A newer leader epoch always wins over an older one (KIP-320).
+
+Simplification: the client picks, in rotation, a broker whose process is up and that it can
+reach; Kafka gets there through connection failures and its least-loaded-node choice.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .timer import Alarm
+
+
+class ClientMetadata:
+    """Leader and leader epoch per partition, as one client sees them."""
+
+    def __init__(self, env, network, node: str, brokers, partitions: int, retry_backoff: float, on_update):
+        self.env = env
+        self.network = network
+        self.node = node
+        self.brokers = brokers  # the Broker objects a request can go to
+        self.leaders: list[int | None] = [None] * partitions
+        self.epochs: list[int] = [-1] * partitions
+        self.retry_backoff = retry_backoff
+        self.timeout = max(retry_backoff, 0.05)
+        self.on_update = on_update
+        self.alive = True
+        self.wanted = True
+        self.requests = 0
+        self._pending = None
+        self._rotation = 0
+        self._alarm = Alarm(env)
+        env.process(self._run())
+
+    def leader(self, p: int) -> int | None:
+        return self.leaders[p]
+
+    def invalidate(self, p: int) -> None:
+        """NOT_LEADER or a dead connection: forget the leader and ask again."""
+        self.leaders[p] = None
+        self.request_update()
+
+    def request_update(self) -> None:
+        self.wanted = True
+        self._alarm.notify()
+
+    def stop(self) -> None:
+        self.alive = False
+        self._alarm.notify()
+
+    def _run(self):
+        env = self.env
+        next_allowed = -math.inf
+        while self.alive:
+            if not self.wanted:
+                yield self._alarm.wait()
+                continue
+            if env.now < next_allowed:
+                yield self._alarm.wait(next_allowed)
+                continue
+            broker = self._pick_broker()
+            if broker is None:
+                next_allowed = env.now + self.retry_backoff
+                continue
+            self.wanted = False
+            self.requests += 1
+            token = self._pending = self.requests
+            self.network.send(self.node, broker.node, broker.on_metadata_request, self.node, token, self._on_response)
+            deadline = env.now + self.timeout + 4 * self.network.rtt_estimate()
+            while self.alive and self._pending == token and env.now < deadline:
+                yield self._alarm.wait(deadline)
+            if self._pending == token:  # lost request or response: ask again
+                self._pending = None
+                self.wanted = True
+            next_allowed = env.now + self.retry_backoff
+
+    def _pick_broker(self):
+        n = len(self.brokers)
+        for i in range(n):
+            b = self.brokers[(self._rotation + i) % n]
+            if b.up and self.network.link_up(self.node, b.node):
+                self._rotation = (self._rotation + i + 1) % n
+                return b
+        return None
+
+    def _on_response(self, token: int, snapshot) -> None:
+        """snapshot: tuple of (leader, leader_epoch) per partition, from one broker's cache."""
+        if not self.alive or token != self._pending:
+            return
+        self._pending = None
+        missing = False
+        for p, (leader, epoch) in enumerate(snapshot):
+            if epoch >= self.epochs[p]:
+                self.leaders[p] = leader
+                self.epochs[p] = epoch
+            if self.leaders[p] is None:
+                missing = True
+        if missing:
+            self.wanted = True
+        self._alarm.notify()
+        self.on_update()

@@ -1,0 +1,86 @@
+"""Cluster: everything one replication simulates, wired together.
+
+Network, controller, brokers, group coordinator, the producing and consuming
+applications, the fault injector and the ledger -- built from one Config and seed.
+"""
+
+from __future__ import annotations
+
+import simpy
+
+from .broker.broker import Broker
+from .consumer import ConsumerApp, GroupCoordinator
+from .consumer.consumer import NODE as CONSUMER_NODE
+from .controller import Controller
+from .faults import FaultInjector
+from .ledger import Ledger
+from .network import Network
+from .producer.producer import NODE as PRODUCER_NODE
+from .producer.producer import ProducerApp
+from .rng import make_streams
+from .trace import Trace
+
+
+def assign_replicas(partitions: int, brokers: int, rf: int) -> list[tuple[int, ...]]:
+    """Replica lists: partition p starts at broker p mod n (so leaders spread), then the next ones."""
+    return [tuple((p + i) % brokers for i in range(rf)) for p in range(partitions)]
+
+
+class Cluster:
+    """One simulated Kafka deployment and its clients."""
+
+    def __init__(self, cfg, spawn_key: tuple[int, ...] = ()):
+        self.cfg = cfg
+        self.env = env = simpy.Environment()
+        self.rng = rng = make_streams(cfg["sim.seed"], spawn_key)
+        self.network = Network(env, rng["network"], latency_ms=cfg["network.latency.ms"],
+                               distribution=cfg["network.latency.distribution"],
+                               sigma=cfg["network.latency.sigma"], packet_loss=cfg["network.packet.loss"])
+        expected = cfg["workload.rate"] * cfg.seconds("workload.duration") * 1.1 + 1024
+        self.ledger = Ledger(expected)
+        self.trace = Trace()
+        self.assignment = assign_replicas(cfg["topic.partitions"], cfg["cluster.brokers"],
+                                          cfg["topic.replication.factor"])
+        self.controller = Controller(self)
+        self.brokers = [Broker(self, b) for b in range(cfg["cluster.brokers"])]
+        for b in self.brokers:
+            b.peers = self.brokers
+            b.controller = self.controller
+            self.network.register(b.node, b)
+        self.controller.brokers = self.brokers
+        self.coordinator = GroupCoordinator(env, self.network)
+        self.controller.start()
+        for b in self.brokers:
+            b.start()
+        self.producer = ProducerApp(env, cfg, self.network, self.brokers, self.ledger,
+                                    rng["workload"], rng["producer"])
+        self.consumer = ConsumerApp(env, cfg, self.network, self.brokers, self.coordinator, self.ledger)
+        self.end = cfg.seconds("workload.duration")
+        self.faults = FaultInjector(self, cfg.faults, self.end)
+
+    def notify_disconnect(self, broker) -> None:
+        """A broker process died: the kernel resets its client connections."""
+        self.network.send(broker.node, PRODUCER_NODE, self.producer.on_disconnect, broker.id)
+        self.network.send(broker.node, CONSUMER_NODE, self.consumer.on_disconnect, broker.id)
+
+    # -- views used by the drain and the final accounting --------------------------------------
+    def leader_log(self, p: int):
+        leader = self.controller.leader_of(p)
+        if leader is None:
+            return None
+        broker = self.brokers[leader]
+        if not broker.up or p not in broker.leading:
+            return None
+        return broker.logs[p]
+
+    def settled(self) -> bool:
+        """Every partition led, fully replicated (HW = LEO) and consumed up to its HW."""
+        if not all(b.up for b in self.brokers):
+            return False
+        hws = []
+        for p in range(len(self.assignment)):
+            log = self.leader_log(p)
+            if log is None or log.hw < log.leo:
+                return False
+            hws.append(log.hw)
+        return self.consumer.caught_up(hws)

@@ -1,0 +1,62 @@
+"""DeadlineQueue: many cancellable timeouts served by one process.
+
+Kafka's purgatories (delayed produce, delayed fetch) park requests until a deadline. One
+SimPy timeout per parked request would cost an event each time even when the request
+completes early; this queue keeps them in a heap and wakes once for the earliest live one.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+
+from .timer import Alarm
+
+
+class Deadline:
+    __slots__ = ("at", "fn", "args", "cancelled")
+
+    def __init__(self, at, fn, args):
+        self.at = at
+        self.fn = fn
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class DeadlineQueue:
+    """Call fn(*args) at each deadline unless it was cancelled first."""
+
+    def __init__(self, env):
+        self.env = env
+        self._heap: list = []
+        self._seq = itertools.count()
+        self._alarm = Alarm(env)
+        self.active = True
+        env.process(self._run())
+
+    def add(self, at: float, fn, *args) -> Deadline:
+        d = Deadline(at, fn, args)
+        earliest = self._heap[0][0] if self._heap else None
+        heapq.heappush(self._heap, (at, next(self._seq), d))
+        if earliest is None or at < earliest:
+            self._alarm.notify()
+        return d
+
+    def clear(self) -> None:
+        for _at, _seq, d in self._heap:
+            d.cancelled = True
+        self._heap.clear()
+
+    def _run(self):
+        env = self.env
+        heap = self._heap
+        while self.active:
+            while heap and (heap[0][2].cancelled or heap[0][0] <= env.now):
+                _at, _seq, d = heapq.heappop(heap)
+                if not d.cancelled:
+                    d.cancelled = True
+                    d.fn(*d.args)
+            yield self._alarm.wait(heap[0][0] if heap else float("inf"))

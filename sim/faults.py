@@ -1,0 +1,113 @@
+"""FaultInjector: the only source of failures, applying the scenario's scripted [[faults]].
+
+Targets are resolved when the fault fires: `leader` and `followers` are what the controller
+believes at that moment for the fault's partition. A fault with a duration is undone after
+it (restart, heal, resume) -- unless production has ended by then, when the drain phase
+heals everything anyway.
+"""
+
+from __future__ import annotations
+
+from .network import BROKERS, CLIENTS, CONTROLLER
+
+
+class FaultInjector:
+    """Applies scripted faults at their times; heals everything at the end of production."""
+
+    def __init__(self, cluster, faults, end: float):
+        self.cluster = cluster
+        self.env = cluster.env
+        self.faults = tuple(faults)
+        self.end = end
+        self.active = True
+        self.applied: list[tuple] = []
+        self.env.process(self._run())
+
+    def _run(self):
+        env = self.env
+        for fault in self.faults:
+            if fault.at > env.now:
+                yield env.timeout(fault.at - env.now)
+            if not self.active:
+                return
+            self.apply(fault)
+
+    def _targets(self, fault) -> list[int]:
+        c = self.cluster
+        t = fault.target
+        if t.startswith("broker:"):
+            return [int(t.split(":", 1)[1])]
+        if t == "all-brokers":
+            return list(range(len(c.brokers)))
+        if t == "leader":
+            leader = c.controller.leader_of(fault.partition)
+            return [] if leader is None else [leader]
+        if t == "followers":
+            return c.controller.followers_of(fault.partition)
+        return []
+
+    def apply(self, fault) -> None:
+        c = self.cluster
+        now = self.env.now
+        action = fault.action
+        if action == "producer_crash":
+            c.producer.crash()
+            self._record(fault, "producer")
+            self._undo_later(fault, c.producer.restart)
+            return
+        if action == "consumer_crash":
+            c.consumer.crash()
+            self._record(fault, "consumer")
+            self._undo_later(fault, c.consumer.restart)
+            return
+        targets = self._targets(fault)
+        self._record(fault, targets)
+        for b in targets:
+            broker = c.brokers[b]
+            if action == "crash":
+                broker.crash()
+                self._undo_later(fault, broker.restart)
+            elif action == "power_loss":
+                broker.crash(power_loss=True)
+                self._undo_later(fault, broker.restart)
+            elif action == "restart":
+                broker.restart()
+            elif action == "isolate":
+                c.network.isolate(broker.node, fault.isolate_from or (BROKERS, CONTROLLER, CLIENTS))
+                c.trace.add(now, "isolate", b, tuple(fault.isolate_from))
+                self._undo_later(fault, lambda node=broker.node, b=b: self._heal(node, b))
+            elif action == "heal":
+                self._heal(broker.node, b)
+                broker.resume()
+            elif action == "pause":
+                broker.pause()
+                self._undo_later(fault, broker.resume)
+
+    def _heal(self, node: str, b: int) -> None:
+        self.cluster.network.heal(node)
+        self.cluster.trace.add(self.env.now, "heal", b)
+
+    def _record(self, fault, targets) -> None:
+        self.applied.append((self.env.now, fault.action, fault.target, targets))
+        self.cluster.trace.add(self.env.now, "fault", fault.action, fault.target, targets)
+
+    def _undo_later(self, fault, undo) -> None:
+        if fault.duration is None:
+            return
+        at = fault.at + fault.duration
+        if at > self.end:
+            return  # the drain phase heals it
+        ev = self.env.timeout(at - self.env.now)
+        ev.callbacks.append(lambda _e: undo() if self.active else None)
+
+    def heal_all(self) -> None:
+        """Start of the drain phase: no more faults; every broker up, every link healed."""
+        self.active = False
+        c = self.cluster
+        c.network.heal()
+        for broker in c.brokers:
+            broker.resume()
+            if not broker.up:
+                broker.restart()
+        c.consumer.restart()
+        c.trace.add(self.env.now, "heal_all")

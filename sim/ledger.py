@@ -1,0 +1,210 @@
+"""Ledger: the ground truth about every message, kept in numpy arrays indexed by message id.
+
+It has no process of its own. Components report what happened to ranges of messages
+(a batch's ids, a poll's records); after the drain phase `classify` gives each message
+exactly one of the outcome classes of design.md, with a cause and a stage.
+
+Message ids are handed out in send() order. A batch holds its ids as a tuple of
+`slice` objects (usually one), so every update is a slice assignment, never a loop
+over records.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Producer result (P in design.md)
+P_NONE, P_ACK, P_NACK_SEEN, P_NACK_UNSEEN = 0, 1, 2, 3
+
+# Why the producer reported a failure (index into FAIL_CAUSES)
+FAIL_CAUSES = ("", "delivery_timeout", "retries_exhausted", "buffer_exhausted", "fatal_error",
+               "producer_crash")
+F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_FATAL, F_PRODUCER_CRASH = 1, 2, 3, 4, 5
+
+CLASSES = ("duplicated", "delivered", "lost_acked", "failed_visible", "failed_silent",
+           "lost_unacked", "unconsumed")
+STAGES = ("producer", "broker", "consumer")
+
+Ids = tuple  # tuple[slice, ...]
+
+
+def ids_count(ids: Ids) -> int:
+    return sum(s.stop - s.start for s in ids)
+
+
+def ids_sub(ids: Ids, i: int, j: int) -> Ids:
+    """The ids of records i..j-1 (positions inside the batch)."""
+    if len(ids) == 1:
+        s = ids[0]
+        return (slice(s.start + i, s.start + j),)
+    out = []
+    pos = 0
+    for s in ids:
+        n = s.stop - s.start
+        lo, hi = max(i, pos), min(j, pos + n)
+        if lo < hi:
+            out.append(slice(s.start + lo - pos, s.start + hi - pos))
+        pos += n
+        if pos >= j:
+            break
+    return tuple(out)
+
+
+class Ledger:
+    """Per-message arrays: producer result, times, consumer completions."""
+
+    def __init__(self, expected: int = 1024):
+        n = max(1024, int(expected))
+        self.n = 0
+        self.p = np.zeros(n, np.int8)
+        self.fail = np.zeros(n, np.int8)
+        self.send_t = np.zeros(n, np.float64)
+        self.ack_t = np.full(n, np.nan)
+        self.processed = np.zeros(n, np.uint16)
+        self.appended = np.zeros(n, np.bool_)  # ever appended to some leader's log
+
+    # -- growth ----------------------------------------------------------------------
+    def allocate(self, send_times: np.ndarray) -> slice:
+        """New ids for messages the application sent at `send_times`."""
+        k = len(send_times)
+        start = self.n
+        end = start + k
+        if end > len(self.p):
+            self._grow(end)
+        self.send_t[start:end] = send_times
+        self.n = end
+        return slice(start, end)
+
+    def _grow(self, need: int) -> None:
+        size = max(need, 2 * len(self.p))
+        for name in ("p", "fail", "send_t", "ack_t", "processed", "appended"):
+            old = getattr(self, name)
+            new = np.full(size, np.nan) if name == "ack_t" else np.zeros(size, old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    # -- producer side ----------------------------------------------------------------
+    def ack(self, ids: Ids, t: float) -> None:
+        for s in ids:
+            self.p[s] = P_ACK
+            self.ack_t[s] = t
+
+    def fail_send(self, ids: Ids, seen: bool, cause: int) -> None:
+        code = P_NACK_SEEN if seen else P_NACK_UNSEEN
+        for s in ids:
+            self.p[s] = code
+            self.fail[s] = cause
+
+    def mark_crashed(self, ids: Ids) -> None:
+        """The producer died holding these records (buffered or in flight); P stays NONE."""
+        for s in ids:
+            self.fail[s] = F_PRODUCER_CRASH
+
+    def mark_appended(self, ids: Ids) -> None:
+        for s in ids:
+            self.appended[s] = True
+
+    # -- consumer side ------------------------------------------------------------------
+    def mark_processed(self, ids: Ids) -> None:
+        for s in ids:
+            self.processed[s] += 1
+
+    # -- end of run ---------------------------------------------------------------------
+    def classify(self, final_logs, committed) -> "Outcome":
+        """Outcome per message from the final logs (below each final HW) and committed offsets.
+
+        final_logs: {partition: iterable of (base_offset, ids) for the records below the HW}
+        committed: {partition: offset the consumer group has committed (or its final position)}
+        """
+        n = self.n
+        copies = np.zeros(n + 1, np.int32)
+        skipped_mark = np.zeros(n + 1, np.int32)
+        for part, chunks in final_logs.items():
+            limit = committed.get(part, 0)
+            for base, ids in chunks:
+                pos = base
+                for s in ids:
+                    cnt = s.stop - s.start
+                    copies[s.start] += 1
+                    copies[s.stop] -= 1
+                    below = min(cnt, max(0, limit - pos))  # records of this slice before the commit
+                    if below:
+                        skipped_mark[s.start] += 1
+                        skipped_mark[s.start + below] -= 1
+                    pos += cnt
+        w = np.cumsum(copies)[:n]
+        behind_commit = np.cumsum(skipped_mark)[:n] > 0
+        return Outcome(self, w, behind_commit)
+
+
+class Outcome:
+    """Classification of every message into exactly one class (design.md order)."""
+
+    def __init__(self, ledger: Ledger, w: np.ndarray, behind_commit: np.ndarray):
+        n = ledger.n
+        p = ledger.p[:n]
+        c = ledger.processed[:n]
+        appended = ledger.appended[:n]
+        self.n = n
+        self.w = w
+        k = (c == 0) & behind_commit
+        cls = np.full(n, -1, np.int8)
+
+        def take(mask, code):
+            sel = mask & (cls < 0)
+            cls[sel] = code
+            return sel
+
+        take(c >= 2, 0)
+        take(c == 1, 1)
+        take((p == P_ACK) & ((w == 0) | k), 2)
+        take(p == P_NACK_SEEN, 3)
+        take(p == P_NACK_UNSEEN, 4)
+        take(p == P_NONE, 5)
+        take(np.ones(n, bool), 6)
+        self.cls = cls
+        counts = np.bincount(cls, minlength=len(CLASSES))
+        self.counts = {name: int(counts[i]) for i, name in enumerate(CLASSES)}
+        assert sum(self.counts.values()) == n, "outcome classes must add up to messages sent"
+
+        causes: dict[str, dict[str, int]] = {name: {} for name in CLASSES}
+        stages: dict[str, dict[str, int]] = {s: {} for s in STAGES}
+
+        def add(cls_name, cause, stage, mask):
+            cnt = int(np.count_nonzero(mask))
+            if cnt:
+                causes[cls_name][cause] = causes[cls_name].get(cause, 0) + cnt
+                if stage:
+                    stages[stage][cls_name] = stages[stage].get(cls_name, 0) + cnt
+
+        dup = cls == 0
+        add("duplicated", "dup_log", "producer", dup & (w >= 2))
+        add("duplicated", "dup_redelivery", "consumer", dup & (w < 2))
+        dlv = cls == 1
+        add("delivered", "ok", None, dlv & (p == P_ACK))
+        add("delivered", "false_failure", None, dlv & (p != P_ACK) & (p != P_NONE))
+        add("delivered", "in_doubt", None, dlv & (p == P_NONE))
+        la = cls == 2
+        add("lost_acked", "lost_storage", "broker", la & (w == 0) & appended)
+        add("lost_acked", "lost_storage", "producer", la & (w == 0) & ~appended)
+        add("lost_acked", "lost_skipped", "consumer", la & (w > 0))
+        fail = ledger.fail[:n]
+        for code in (3, 4):
+            m = cls == code
+            for f, fname in enumerate(FAIL_CAUSES):
+                if f:
+                    add(CLASSES[code], fname, "producer", m & (fail == f))
+        add("lost_unacked", "producer_crash", "producer", (cls == 5) & (fail == F_PRODUCER_CRASH))
+        add("lost_unacked", "pending_at_end", "producer", (cls == 5) & (fail != F_PRODUCER_CRASH))
+        add("unconsumed", "not_consumed", "consumer", cls == 6)
+        self.causes = {k: v for k, v in causes.items() if v}
+        self.by_stage = stages
+        acked = p == P_ACK
+        missing = acked & (w == 0)
+        self.acked_missing_from_log = {
+            "total": int(np.count_nonzero(missing)),
+            "processed_before_loss": int(np.count_nonzero(missing & (c > 0))),
+            "never_written": int(np.count_nonzero(missing & ~appended)),
+        }
+        self.false_failures = int(np.count_nonzero(dlv & (p != P_ACK) & (p != P_NONE)))
+        self.dup_in_log = int(np.count_nonzero(w >= 2))

@@ -1,0 +1,134 @@
+"""Network: the links between clients, brokers and the controller.
+
+Each message takes a one-way delay drawn from the configured distribution, may be dropped
+(`network.packet.loss`), and is dropped when the link is cut (a broker isolated from
+brokers, the controller or clients). A link behaves like one TCP connection: messages
+between the same two nodes arrive in the order they were sent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import simpy
+
+BROKERS, CONTROLLER, CLIENTS = "brokers", "controller", "clients"
+GROUPS = (BROKERS, CONTROLLER, CLIENTS)
+_BLOCK = 4096
+
+
+def broker_node(broker_id: int) -> str:
+    return f"broker:{broker_id}"
+
+
+def group_of(node: str) -> str:
+    """Which side of an isolation a node is on."""
+    if node.startswith("broker:"):
+        return BROKERS
+    if node == "controller":
+        return CONTROLLER
+    return CLIENTS
+
+
+class Network:
+    """Delivers callbacks between named nodes with latency, loss and partitions."""
+
+    def __init__(self, env: simpy.Environment, rng: np.random.Generator, *, latency_ms: float,
+                 distribution: str = "lognormal", sigma: float = 0.6, packet_loss: float = 0.0):
+        self.env = env
+        self.rng = rng
+        self.mean = latency_ms / 1000.0
+        self.distribution = distribution
+        self.sigma = sigma
+        self.packet_loss = packet_loss
+        self.nodes: dict[str, object] = {}  # nodes that gate their own deliveries (brokers)
+        self.isolated: dict[str, frozenset[str]] = {}  # node -> groups it cannot reach
+        self.spikes: dict[str, float] = {}  # node -> extra one-way delay (s)
+        self._last_arrival: dict[tuple[str, str], float] = {}
+        self._delays = np.empty(0)
+        self._d = 0
+        self._uniform = np.empty(0)
+        self._u = 0
+        self.sent = 0
+        self.dropped = 0
+
+    def register(self, name: str, node) -> None:
+        """Deliveries to `name` go through node.deliver(fn, args) (down, paused, ...)."""
+        self.nodes[name] = node
+
+    # -- link state ------------------------------------------------------------------
+    def isolate(self, node: str, groups) -> None:
+        self.isolated[node] = self.isolated.get(node, frozenset()) | frozenset(groups)
+
+    def heal(self, node: str | None = None) -> None:
+        if node is None:
+            self.isolated.clear()
+        else:
+            self.isolated.pop(node, None)
+
+    def link_up(self, a: str, b: str) -> bool:
+        iso = self.isolated
+        if not iso:
+            return True
+        return group_of(b) not in iso.get(a, ()) and group_of(a) not in iso.get(b, ())
+
+    # -- delivery --------------------------------------------------------------------
+    def send(self, src: str, dst: str, fn: Callable, *args) -> bool:
+        """Deliver fn(*args) at dst after a network delay; False if dropped at once."""
+        self.sent += 1
+        if not self.link_up(src, dst) or (self.packet_loss and self._draw_uniform() < self.packet_loss):
+            self.dropped += 1
+            return False
+        env = self.env
+        arrival = env.now + self._draw_delay() + self.spikes.get(src, 0.0) + self.spikes.get(dst, 0.0)
+        key = (src, dst)
+        last = self._last_arrival.get(key, 0.0)
+        if arrival < last:  # one connection: no overtaking
+            arrival = last
+        self._last_arrival[key] = arrival
+        ev = env.timeout(arrival - env.now)
+        ev.callbacks.append(lambda _ev: self._arrive(src, dst, fn, args))
+        return True
+
+    def _arrive(self, src, dst, fn, args) -> None:
+        if self.isolated and not self.link_up(src, dst):
+            self.dropped += 1
+            return
+        node = self.nodes.get(dst)
+        if node is None:
+            fn(*args)
+        else:
+            node.deliver(fn, args)
+
+    def rtt_estimate(self) -> float:
+        return 2.0 * self.mean
+
+    # -- bulk random draws -------------------------------------------------------------
+    def _draw_delay(self) -> float:
+        if self._d >= len(self._delays):
+            self._delays = self._make_delays()
+            self._d = 0
+        d = self._delays[self._d]
+        self._d += 1
+        return float(d)
+
+    def _make_delays(self) -> np.ndarray:
+        m = self.mean
+        if m <= 0:
+            return np.zeros(_BLOCK)
+        if self.distribution == "constant":
+            return np.full(_BLOCK, m)
+        if self.distribution == "exponential":
+            return self.rng.exponential(m, _BLOCK)
+        mu = math.log(m) - self.sigma ** 2 / 2.0  # lognormal with mean m
+        return self.rng.lognormal(mu, self.sigma, _BLOCK)
+
+    def _draw_uniform(self) -> float:
+        if self._u >= len(self._uniform):
+            self._uniform = self.rng.random(_BLOCK)
+            self._u = 0
+        u = self._uniform[self._u]
+        self._u += 1
+        return float(u)

@@ -1,0 +1,159 @@
+"""The producing application and its KafkaProducer instance.
+
+ProducerApp is the application: it calls send() at the workload's Poisson times, and it
+outlives crashes -- after a restart it runs a fresh KafkaProducer (new producer id, empty
+accumulator). Producer is one KafkaProducer lifetime: accumulator + sender + metadata.
+"""
+
+from __future__ import annotations
+
+from ..client_metadata import ClientMetadata
+from ..workload import ArrivalStream
+from .accumulator import RecordAccumulator
+from .sender import Sender
+
+NODE = "producer"
+
+
+def producer_settings(cfg) -> dict:
+    """The producer configs the model honours, in model units (seconds)."""
+    return {
+        "acks": cfg["producer.acks"],
+        "idempotent": bool(cfg["producer.enable.idempotence"]),
+        "retries": cfg["producer.retries"],
+        "max_in_flight": cfg["producer.max.in.flight.requests.per.connection"],
+        "delivery_timeout": cfg.seconds("producer.delivery.timeout.ms"),
+        "request_timeout": cfg.seconds("producer.request.timeout.ms"),
+        "linger": cfg.seconds("producer.linger.ms"),
+        "batch_size": cfg["producer.batch.size"],
+        "buffer_memory": cfg["producer.buffer.memory"],
+        "max_block": cfg.seconds("producer.max.block.ms"),
+        "retry_backoff": cfg.seconds("producer.retry.backoff.ms"),
+        "retry_backoff_max": cfg.seconds("producer.retry.backoff.max.ms"),
+        "max_request_size": cfg["producer.max.request.size"],
+        "send_buffer": cfg["producer.send.buffer.bytes"],
+        "reconnect_backoff": cfg.seconds("producer.reconnect.backoff.ms"),
+        "reconnect_backoff_max": cfg.seconds("producer.reconnect.backoff.max.ms"),
+        "connect_timeout": cfg.seconds("producer.socket.connection.setup.timeout.ms"),
+        "connect_timeout_max": cfg.seconds("producer.socket.connection.setup.timeout.max.ms"),
+        "callback_checked": cfg["producer.app.callback"] == "checked",
+    }
+
+
+def new_stats() -> dict:
+    return {"requests": 0, "batches_sent": 0, "records_sent": 0, "retries": 0, "expired_batches": 0,
+            "failed_batches": 0, "request_timeouts": 0, "late_successes": 0, "disconnects": 0,
+            "connect_failures": 0}
+
+
+class Producer:
+    """One KafkaProducer: from construction to close() or a crash."""
+
+    def __init__(self, app: "ProducerApp", producer_id: int):
+        self.app = app
+        self.env = app.env
+        self.network = app.network
+        self.brokers = app.brokers
+        self.ledger = app.ledger
+        self.rng = app.rng
+        self.settings = s = app.settings
+        self.node = NODE
+        self.message_bytes = app.message_bytes
+        self.callback_checked = s["callback_checked"]
+        self.producer_id = producer_id
+        self.producer_epoch = 0
+        self.stats = app.stats
+        self.alive = True
+        self.closing = False
+        self.closed = self.env.event()
+        self.metadata = ClientMetadata(self.env, self.network, NODE, self.brokers, app.partitions,
+                                       s["retry_backoff"], self._metadata_updated)
+        self.accumulator = RecordAccumulator(
+            arrivals=app.arrivals, ledger=self.ledger, rng=self.rng, partitions=app.partitions,
+            batch_size=s["batch_size"], message_bytes=self.message_bytes, linger=s["linger"],
+            delivery_timeout=s["delivery_timeout"], buffer_memory=s["buffer_memory"],
+            max_block=s["max_block"], callback_checked=self.callback_checked,
+            available_partitions=self._available_partitions)
+        self.sender = Sender(self)
+        self.env.process(self.sender.run())
+
+    def _available_partitions(self) -> list[int]:
+        return [p for p, leader in enumerate(self.metadata.leaders) if leader is not None]
+
+    def _metadata_updated(self) -> None:
+        self.sender.wakeup()
+
+    def on_disconnect(self, broker_id: int) -> None:
+        self.sender.on_disconnect(broker_id)
+
+    def close(self):
+        """close(): no more sends, every batch ready at once; the event fires when all completed."""
+        self.closing = True
+        self.accumulator.closing = True
+        self.sender.wakeup()
+        return self.closed
+
+    def crash(self) -> None:
+        """The process dies: buffered records vanish, in-flight ones are in doubt, no callbacks."""
+        if not self.alive:
+            return
+        self.alive = False
+        lost = self.accumulator.abort_all() + self.sender.abort()
+        for batch in lost:
+            self.ledger.mark_crashed(batch.ids)
+        self.metadata.stop()
+        self.sender.wakeup()
+        for b in self.brokers:  # the kernel closes its sockets
+            self.network.send(NODE, b.node, b.on_client_close, NODE)
+        if not self.closed.triggered:
+            self.closed.succeed()
+
+
+class ProducerApp:
+    """The application that produces: Poisson send() calls for the workload's duration."""
+
+    def __init__(self, env, cfg, network, brokers, ledger, workload_rng, producer_rng):
+        self.env = env
+        self.network = network
+        self.brokers = brokers
+        self.ledger = ledger
+        self.rng = producer_rng
+        self.settings = producer_settings(cfg)
+        self.partitions = cfg["topic.partitions"]
+        self.message_bytes = cfg["workload.message.bytes"]
+        self.end = cfg.seconds("workload.duration")
+        self.arrivals = ArrivalStream(workload_rng, cfg["workload.rate"], env.now, self.end)
+        self.stats = new_stats()
+        self.instances = 0
+        self.client: Producer | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.instances += 1
+        self.client = Producer(self, producer_id=1000 + self.instances)
+
+    @property
+    def up(self) -> bool:
+        return self.client is not None and self.client.alive
+
+    def crash(self) -> None:
+        if self.up:
+            self.client.crash()
+
+    def restart(self) -> None:
+        """A new KafkaProducer; sends the application would have made while down never happened."""
+        if self.up:
+            return
+        self.stats["skipped_while_down"] = self.stats.get("skipped_while_down", 0) + \
+            self.arrivals.skip_until(self.env.now)
+        self.start()
+
+    def on_disconnect(self, broker_id: int) -> None:
+        if self.up:
+            self.client.on_disconnect(broker_id)
+
+    def close(self):
+        """End of production: stop sending, flush and close (waits for every batch)."""
+        self.client.accumulator.catch_up(self.env.now)
+        self.arrivals.stop()
+        return self.client.close()

@@ -1,0 +1,349 @@
+"""Sender: the producer's I/O thread (Kafka's Sender + the NetworkClient it drives).
+
+It drains ready batches into ProduceRequests, at most one batch per partition per request
+and at most `max.in.flight.requests.per.connection` requests per broker; handles the
+responses (success, retriable errors with exponential backoff, fatal errors); closes a
+connection whose request passed `request.timeout.ms`; and expires batches, queued or in
+flight, once `delivery.timeout.ms` has passed since they were created.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from .. import protocol as P
+from ..ledger import F_DELIVERY_TIMEOUT, F_FATAL, F_RETRIES_EXHAUSTED
+from ..timer import Alarm
+from .batch import BATCH_OVERHEAD, DONE, IN_FLIGHT, RECORD_OVERHEAD, ProducerBatch
+
+DISCONNECTED, CONNECTING, CONNECTED = 0, 1, 2
+
+
+class Sender:
+    """The loop that moves batches from the accumulator to the brokers and back."""
+
+    def __init__(self, producer):
+        self.producer = producer
+        self.env = producer.env
+        self.acc = producer.accumulator
+        self.metadata = producer.metadata
+        s = producer.settings
+        self.acks = s["acks"]
+        self.max_in_flight = s["max_in_flight"]
+        self.request_timeout = s["request_timeout"]
+        self.retries = s["retries"]
+        self.retry_backoff = s["retry_backoff"]
+        self.retry_backoff_max = s["retry_backoff_max"]
+        self.max_request_size = s["max_request_size"]
+        self.idempotent = s["idempotent"]
+        self.record_bytes = producer.message_bytes + RECORD_OVERHEAD
+        self.reconnect_backoff = s["reconnect_backoff"]
+        self.reconnect_backoff_max = s["reconnect_backoff_max"]
+        self.connect_timeout = s["connect_timeout"]
+        self.connect_timeout_max = s["connect_timeout_max"]
+        n_brokers = len(producer.brokers)
+        self.inflight: list[deque] = [deque() for _ in range(n_brokers)]
+        self.conn = [0] * n_brokers  # connection generation per broker
+        self.link = [DISCONNECTED] * n_brokers
+        self.reconnect_at = [-math.inf] * n_brokers
+        self.connect_deadline = [math.inf] * n_brokers
+        self.connect_failures = [0] * n_brokers
+        self.send_buffer = s["send_buffer"]
+        self.tcp_unacked: list[deque] = [deque() for _ in range(n_brokers)]  # acks=0: (sent_at, bytes)
+        self.tcp_bytes = [0] * n_brokers
+        self.muted: set[int] = set()  # partitions with a batch in flight when max.in.flight == 1
+        self.drain_index = [0] * n_brokers
+        self.next_seq: dict[int, int] = {}
+        self.alarm = Alarm(self.env)
+        self.rid = 0
+        self.stats = producer.stats
+
+    # -- the loop --------------------------------------------------------------------
+    def run(self):
+        producer = self.producer
+        env = self.env
+        while producer.alive:
+            now = env.now
+            self.acc.catch_up(now)
+            self._expire(now)
+            self._check_request_timeouts(now)
+            self._check_connect_timeouts(now)
+            self._send_ready(now)
+            if producer.closing and self._idle():
+                producer.closed.succeed()
+                return
+            yield self.alarm.wait(self._next_wakeup(now))
+
+    def wakeup(self) -> None:
+        self.alarm.notify()
+
+    def _idle(self) -> bool:
+        acc = self.acc
+        return acc.is_empty() and acc.blocked_since is None and not any(self.inflight) \
+            and acc.arrivals.peek() == math.inf
+
+    # -- sending ---------------------------------------------------------------------
+    def _partitions_by_node(self) -> dict[int, list[int]]:
+        by_node: dict[int, list[int]] = {}
+        leaders = self.metadata.leaders
+        missing = False
+        for p, dq in enumerate(self.acc.deques):
+            leader = leaders[p]
+            if leader is None:
+                if dq:
+                    missing = True
+                continue
+            by_node.setdefault(leader, []).append(p)
+        if missing:
+            self.metadata.request_update()
+        return by_node
+
+    def _send_ready(self, now: float) -> None:
+        acc = self.acc
+        for node, parts in sorted(self._partitions_by_node().items()):
+            if self.link[node] != CONNECTED:
+                if any(acc.head_ready_at(p, now) <= now for p in parts):
+                    self._connect(node, now)  # NetworkClient.ready() starts connecting
+                continue
+            while len(self.inflight[node]) < self.max_in_flight and self._writable(node) and any(
+                    p not in self.muted and acc.head_ready_at(p, now) <= now for p in parts):
+                batches = self._drain(node, parts, now)
+                if not batches:
+                    break
+                self._send(node, batches, now)
+
+    def _drain(self, node: int, parts: list[int], now: float) -> list[ProducerBatch]:
+        """RecordAccumulator.drain for one node: each partition's head batch, round robin."""
+        acc = self.acc
+        out: list[ProducerBatch] = []
+        size = 0
+        n = len(parts)
+        start = self.drain_index[node] % n
+        for i in range(n):
+            p = parts[(start + i) % n]
+            dq = acc.deques[p]
+            if p in self.muted or not dq or acc.backing_off(p, now):
+                continue
+            nbytes = BATCH_OVERHEAD + dq[0].count * self.record_bytes
+            if out and size + nbytes > self.max_request_size:
+                break
+            batch = acc.pop_head(p)
+            if self.idempotent and batch.base_seq is None:  # sequence stamped at first drain
+                batch.base_seq = self.next_seq.get(p, 0)
+                batch.producer_id = self.producer.producer_id
+                batch.producer_epoch = self.producer.producer_epoch
+                self.next_seq[p] = batch.base_seq + batch.count
+            if self.max_in_flight == 1:
+                self.muted.add(p)
+            out.append(batch)
+            size += nbytes
+        self.drain_index[node] = start + 1
+        return out
+
+    def _send(self, node: int, batches: list[ProducerBatch], now: float) -> None:
+        producer = self.producer
+        self.rid += 1
+        req = P.ProduceRequest(self.rid, producer.node, self.conn[node], node, batches, self.acks,
+                               self.request_timeout, now, self.on_response, self.on_disconnect)
+        broker = producer.brokers[node]
+        producer.network.send(producer.node, broker.node, broker.on_produce, req)
+        st = self.stats
+        st["requests"] += 1
+        st["batches_sent"] += len(batches)
+        st["records_sent"] += sum(b.count for b in batches)
+        if self.acks == "0":  # no response: the batch succeeds once written to the socket
+            nbytes = sum(BATCH_OVERHEAD + b.count * self.record_bytes for b in batches)
+            self.tcp_unacked[node].append((now, nbytes))
+            self.tcp_bytes[node] += nbytes
+            req.tcp_ack = self._on_tcp_ack
+            for b in batches:
+                self._succeed(b, now)
+            return
+        for b in batches:
+            b.state = IN_FLIGHT
+        self.inflight[node].append(req)
+
+    # -- responses -------------------------------------------------------------------
+    def on_response(self, req: P.ProduceRequest, results) -> None:
+        """results: one error code (None = success) per batch of the request."""
+        if not self.producer.alive or req.conn != self.conn[req.broker]:
+            return  # the connection was closed: the reply is never read
+        try:
+            self.inflight[req.broker].remove(req)
+        except ValueError:
+            return
+        now = self.env.now
+        for batch, err in zip(req.batches, results):
+            self._complete(batch, err, now)
+        self.alarm.notify()
+
+    def on_disconnect(self, node: int) -> None:
+        """The connection was reset or refused (process died, or an acks=0 error)."""
+        if self.producer.alive and self.link[node] != DISCONNECTED:
+            self._disconnect(node, self.env.now)
+            self.alarm.notify()
+
+    # -- connections -------------------------------------------------------------------
+    def _writable(self, node: int) -> bool:
+        """acks=0: the socket takes more only while unacknowledged bytes fit send.buffer.bytes."""
+        return self.tcp_bytes[node] < self.send_buffer
+
+    def _on_tcp_ack(self, node: int, conn: int) -> None:
+        if not self.producer.alive or conn != self.conn[node] or not self.tcp_unacked[node]:
+            return
+        _t, nbytes = self.tcp_unacked[node].popleft()
+        self.tcp_bytes[node] -= nbytes
+        self.alarm.notify()
+
+    def _connect(self, node: int, now: float) -> None:
+        if self.link[node] != DISCONNECTED or now < self.reconnect_at[node]:
+            return
+        self.link[node] = CONNECTING
+        self.conn[node] += 1
+        timeout = min(self.connect_timeout_max, self.connect_timeout * 2 ** self.connect_failures[node])
+        self.connect_deadline[node] = now + timeout
+        broker = self.producer.brokers[node]
+        probe = P.ConnectProbe(self.producer.node, self.conn[node], self._on_connected, self.on_disconnect)
+        self.producer.network.send(self.producer.node, broker.node, broker.on_connect, probe)
+
+    def _on_connected(self, node: int, conn: int) -> None:
+        if not self.producer.alive or self.link[node] != CONNECTING or conn != self.conn[node]:
+            return
+        self.link[node] = CONNECTED
+        self.connect_failures[node] = 0
+        self.connect_deadline[node] = math.inf
+        self.alarm.notify()
+
+    def _check_connect_timeouts(self, now: float) -> None:
+        for node, deadline in enumerate(self.connect_deadline):
+            if self.link[node] == CONNECTING and deadline <= now:
+                self._disconnect(node, now)
+
+    def _complete(self, batch: ProducerBatch, err, now: float) -> None:
+        self.muted.discard(batch.partition)
+        if err is None:
+            if batch.state == DONE:
+                self.stats["late_successes"] += 1  # already expired: the callback is not called again
+                return
+            self._succeed(batch, now)
+            return
+        if batch.state == DONE:
+            return
+        if err in P.METADATA_ERRORS:
+            self.metadata.invalidate(batch.partition)
+        retriable = err in P.RETRIABLE or (self.idempotent and err == P.OUT_OF_ORDER_SEQUENCE_NUMBER)
+        if retriable and batch.attempts < self.retries and now < batch.deadline:
+            backoff = self._backoff(batch.attempts + 1)
+            batch.state = 0
+            self.acc.reenqueue(batch, now, backoff, in_sequence_order=self.idempotent)
+            self.stats["retries"] += 1
+            return
+        if not retriable:
+            cause = F_FATAL
+        elif now >= batch.deadline:
+            cause = F_DELIVERY_TIMEOUT
+        else:
+            cause = F_RETRIES_EXHAUSTED
+        self._fail(batch, cause, now)
+
+    def _backoff(self, attempts: int) -> float:
+        """retry.backoff.ms doubling per attempt up to retry.backoff.max.ms, with +-20% jitter."""
+        base = self.retry_backoff * (2 ** (attempts - 1))
+        jitter = self.producer.rng.uniform(0.8, 1.2)
+        return min(self.retry_backoff_max, base * jitter) if self.retry_backoff_max > 0 else base * jitter
+
+    def _succeed(self, batch: ProducerBatch, now: float) -> None:
+        batch.state = DONE
+        batch.acked = True
+        self.producer.ledger.ack(batch.ids, now)
+        self.acc.release(now)
+
+    def _fail(self, batch: ProducerBatch, cause: int, now: float) -> None:
+        batch.state = DONE
+        batch.failed = True
+        self.producer.ledger.fail_send(batch.ids, self.producer.callback_checked, cause)
+        self.acc.release(now)
+        key = "expired_batches" if cause == F_DELIVERY_TIMEOUT else "failed_batches"
+        self.stats[key] += 1
+
+    # -- timeouts ----------------------------------------------------------------------
+    def _expire(self, now: float) -> None:
+        for batch in self.acc.expire_queued(now):
+            self._fail(batch, F_DELIVERY_TIMEOUT, now)
+        for reqs in self.inflight:
+            for req in reqs:
+                for batch in req.batches:
+                    if batch.state != DONE and batch.deadline <= now:
+                        self._fail(batch, F_DELIVERY_TIMEOUT, now)  # the request stays outstanding
+
+    def _check_request_timeouts(self, now: float) -> None:
+        for node, reqs in enumerate(self.inflight):
+            if reqs and now - reqs[0].sent_at >= self.request_timeout:
+                self.stats["request_timeouts"] += 1
+                self._disconnect(node, now)
+            elif self.tcp_unacked[node] and now - self.tcp_unacked[node][0][0] >= self.request_timeout:
+                self.stats["request_timeouts"] += 1  # acks=0: the socket has been stuck that long
+                self._disconnect(node, now)
+
+    def _disconnect(self, node: int, now: float) -> None:
+        """NetworkClient closes the connection: every request on it fails as retriable."""
+        if self.link[node] == CONNECTING:
+            self.connect_failures[node] += 1
+            self.stats["connect_failures"] += 1
+        else:
+            self.stats["disconnects"] += 1
+        self.link[node] = DISCONNECTED
+        self.connect_deadline[node] = math.inf
+        backoff = min(self.reconnect_backoff_max,
+                      self.reconnect_backoff * 2 ** self.connect_failures[node]) * self.producer.rng.uniform(0.8, 1.2)
+        self.reconnect_at[node] = now + backoff
+        self.conn[node] += 1
+        self.tcp_unacked[node].clear()  # whatever sat in the socket buffer is gone
+        self.tcp_bytes[node] = 0
+        reqs = list(self.inflight[node])
+        self.inflight[node].clear()
+        broker = self.producer.brokers[node]
+        self.producer.network.send(self.producer.node, broker.node, broker.on_client_close, self.producer.node)
+        for req in reqs:
+            for batch in req.batches:
+                self._complete(batch, P.NETWORK_EXCEPTION, now)
+        self.metadata.request_update()
+
+    def _next_wakeup(self, now: float) -> float:
+        acc = self.acc
+        t = acc.next_change(now)
+        t = min(t, acc.next_deadline(), acc.blocked_deadline())
+        leaders = self.metadata.leaders
+        for p, dq in enumerate(acc.deques):
+            if dq and p not in self.muted:
+                leader = leaders[p]
+                if leader is None:
+                    continue
+                link = self.link[leader]
+                if link == CONNECTED and len(self.inflight[leader]) < self.max_in_flight and self._writable(leader):
+                    t = min(t, acc.head_ready_at(p, now))
+                elif link == DISCONNECTED:
+                    t = min(t, max(acc.head_ready_at(p, now), self.reconnect_at[leader]))
+        for node, link in enumerate(self.link):
+            if link == CONNECTING:
+                t = min(t, self.connect_deadline[node])
+        for unacked in self.tcp_unacked:
+            if unacked:
+                t = min(t, unacked[0][0] + self.request_timeout)
+        for reqs in self.inflight:
+            if reqs:
+                t = min(t, reqs[0].sent_at + self.request_timeout)
+                for req in reqs:
+                    for batch in req.batches:
+                        if batch.state != DONE:
+                            t = min(t, batch.deadline)
+        return t
+
+    # -- crash ---------------------------------------------------------------------------
+    def abort(self) -> list[ProducerBatch]:
+        """The process died: in-flight batches are in doubt."""
+        out = [b for reqs in self.inflight for req in reqs for b in req.batches if b.state != DONE]
+        for reqs in self.inflight:
+            reqs.clear()
+        return out

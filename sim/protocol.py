@@ -1,0 +1,58 @@
+"""Kafka protocol pieces the model exchanges: error codes and request records."""
+
+from __future__ import annotations
+
+# Error codes (Kafka's Errors enum names)
+NONE = None
+NOT_LEADER_OR_FOLLOWER = "NOT_LEADER_OR_FOLLOWER"
+NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
+NOT_ENOUGH_REPLICAS_AFTER_APPEND = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
+REQUEST_TIMED_OUT = "REQUEST_TIMED_OUT"
+NETWORK_EXCEPTION = "NETWORK_EXCEPTION"
+OUT_OF_ORDER_SEQUENCE_NUMBER = "OUT_OF_ORDER_SEQUENCE_NUMBER"
+INVALID_PRODUCER_EPOCH = "INVALID_PRODUCER_EPOCH"
+OFFSET_OUT_OF_RANGE = "OFFSET_OUT_OF_RANGE"
+FENCED_LEADER_EPOCH = "FENCED_LEADER_EPOCH"
+UNKNOWN_LEADER_EPOCH = "UNKNOWN_LEADER_EPOCH"
+
+# Retriable for the producer (RetriableException subclasses)
+RETRIABLE = frozenset({
+    NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    REQUEST_TIMED_OUT, NETWORK_EXCEPTION, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
+})
+# Errors after which the client refreshes its metadata
+METADATA_ERRORS = frozenset({NOT_LEADER_OR_FOLLOWER, NETWORK_EXCEPTION, FENCED_LEADER_EPOCH,
+                             UNKNOWN_LEADER_EPOCH})
+
+
+class ProduceRequest:
+    """One ProduceRequest: at most one batch per partition, to one leader."""
+
+    __slots__ = ("rid", "src", "conn", "broker", "batches", "acks", "timeout", "sent_at", "reply", "disconnect",
+                 "tcp_ack")
+
+    def __init__(self, rid, src, conn, broker, batches, acks, timeout, sent_at, reply, disconnect):
+        self.rid = rid
+        self.src = src
+        self.conn = conn  # connection generation: a closed connection never delivers its replies
+        self.broker = broker
+        self.batches = batches
+        self.acks = acks
+        self.timeout = timeout
+        self.sent_at = sent_at
+        self.reply = reply  # callable(request, results) on the client
+        self.disconnect = disconnect  # callable(broker id): the connection was reset
+        self.tcp_ack = None  # acks=0 only: callable(broker id, conn), the receiving kernel's TCP ack
+
+
+class ConnectProbe:
+    """Opening a TCP connection: answered by a live broker, refused by a dead process on a live
+    machine, unanswered by a dead or unreachable machine."""
+
+    __slots__ = ("src", "conn", "reply", "disconnect")
+
+    def __init__(self, src, conn, reply, disconnect):
+        self.src = src
+        self.conn = conn
+        self.reply = reply  # callable(broker id, conn)
+        self.disconnect = disconnect  # callable(broker id)

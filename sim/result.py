@@ -1,0 +1,129 @@
+"""RunResult: what one replication produced, as JSON and as a readable summary."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from .ledger import CLASSES, P_ACK, STAGES
+
+LOSS_CLASSES = ("lost_acked", "failed_visible", "failed_silent", "lost_unacked")
+
+
+def _ms(x: float) -> float | None:
+    return None if x is None or math.isnan(x) else round(x * 1000.0, 6)
+
+
+class RunResult:
+    """Counts per outcome class, causes, stages, latencies and component metrics of one run."""
+
+    def __init__(self, data: dict):
+        self.data = data
+
+    @classmethod
+    def from_cluster(cls, cluster, wall_s: float) -> "RunResult":
+        cfg = cluster.cfg
+        ledger = cluster.ledger
+        final_logs, committed = {}, {}
+        for p in range(len(cluster.assignment)):
+            log = cluster.leader_log(p)
+            final_logs[p] = list(log.chunks_below(log.hw)) if log is not None else []
+            pos = cluster.consumer.position(p)
+            committed[p] = max(cluster.coordinator.committed.get(p, 0), pos if pos is not None and pos >= 0 else 0)
+        outcome = ledger.classify(final_logs, committed)
+        n = ledger.n
+        acked = ledger.p[:n] == P_ACK
+        lat = ledger.ack_t[:n][acked] - ledger.send_t[:n][acked]
+        if len(lat):
+            p50, p99 = np.percentile(lat, [50, 99])
+            latency = {"ack_p50_ms": _ms(float(p50)), "ack_p99_ms": _ms(float(p99)), "ack_max_ms": _ms(float(lat.max()))}
+        else:
+            latency = {"ack_p50_ms": None, "ack_p99_ms": None, "ack_max_ms": None}
+        pstats = dict(cluster.producer.stats)
+        pstats["records_per_batch"] = round(pstats["records_sent"] / pstats["batches_sent"], 6) \
+            if pstats["batches_sent"] else None
+        data = {
+            "sent": int(n),
+            "outcomes": outcome.counts,
+            "causes": outcome.causes,
+            "by_stage": outcome.by_stage,
+            "acked_missing_from_log": outcome.acked_missing_from_log,
+            "flags": {"false_failure": outcome.false_failures, "dup_in_log": outcome.dup_in_log},
+            "latency": latency,
+            "producer": pstats,
+            "consumer": dict(cluster.consumer.stats),
+            "brokers": {
+                "elections": cluster.controller.elections,
+                "unclean_elections": cluster.controller.unclean_elections,
+                "truncated_records": sum(b.stats["truncated_records"] for b in cluster.brokers),
+                "lost_on_power_loss": sum(b.stats["lost_on_power_loss"] for b in cluster.brokers),
+            },
+            "network": {"messages": cluster.network.sent, "dropped": cluster.network.dropped},
+            "drained": bool(cluster.drained),
+            "faults": [[round(t, 6), action, target, list(targets) if isinstance(targets, list) else targets]
+                       for t, action, target, targets in cluster.faults.applied],
+            "seed": cfg["sim.seed"],
+            "sim_time_s": round(cluster.env.now, 6),
+            "production_s": cluster.end,
+            "config": cfg.to_dict(),
+            "wall_s": round(wall_s, 3),
+        }
+        return cls(data)
+
+    # -- accessors -----------------------------------------------------------------------
+    def __getitem__(self, key):
+        return self.data[key]
+
+    @property
+    def outcomes(self) -> dict:
+        return self.data["outcomes"]
+
+    def to_json(self) -> str:
+        return json.dumps(self.data, indent=2) + "\n"
+
+    # -- text ----------------------------------------------------------------------------
+    def summary(self, title: str = "") -> str:
+        d = self.data
+        n = d["sent"]
+        lines = []
+        if title:
+            lines.append(title)
+        drain = d["sim_time_s"] - d["production_s"]
+        lines.append(f"sent {n} messages in {d['production_s']:g} s of production (+{drain:.1f} s drain)")
+        if not d["drained"]:
+            lines.append("WARNING: the drain phase did not finish (sim.drain.timeout); "
+                         "leftovers are counted as unconsumed or lost_unacked")
+        lines.append("")
+        lines.append(f"  {'outcome':<16}{'count':>10}{'share':>10}   causes")
+        for name in CLASSES:
+            count = d["outcomes"][name]
+            share = f"{100.0 * count / n:.3f}%" if n else "-"
+            causes = ", ".join(f"{c} {k}" for c, k in sorted(d["causes"].get(name, {}).items()))
+            lines.append(f"  {name:<16}{count:>10}{share:>10}   {causes}")
+        lines.append("")
+        losses = {s: sum(v for k, v in d["by_stage"][s].items() if k in LOSS_CLASSES) for s in STAGES}
+        lines.append("losses by stage: " + ", ".join(f"{s} {losses[s]}" for s in STAGES))
+        dups = {s: d["by_stage"][s].get("duplicated", 0) for s in STAGES}
+        lines.append("duplicates by stage: " + ", ".join(f"{s} {dups[s]}" for s in STAGES))
+        am = d["acked_missing_from_log"]
+        lines.append(f"acknowledged but missing from the final log: {am['total']}"
+                     f" (processed before they vanished: {am['processed_before_loss']})")
+        lat = d["latency"]
+        if lat["ack_p50_ms"] is not None:
+            lines.append(f"ack latency: p50 {lat['ack_p50_ms']:.3f} ms, p99 {lat['ack_p99_ms']:.3f} ms, "
+                         f"max {lat['ack_max_ms']:.3f} ms")
+        pr = d["producer"]
+        lines.append(f"producer: {pr['requests']} requests, {pr['batches_sent']} batches, "
+                     f"{pr['records_per_batch'] or 0:.1f} records/batch, {pr['retries']} retries, "
+                     f"{pr['expired_batches']} expired batches, {pr['request_timeouts']} request timeouts")
+        co = d["consumer"]
+        lines.append(f"consumer: {co['records_processed']} records processed, {co['redeliveries']} redelivered, "
+                     f"{co['commits_sent']} commits, {co['restarts']} restarts")
+        br = d["brokers"]
+        lines.append(f"brokers: {br['elections']} leader elections ({br['unclean_elections']} unclean), "
+                     f"{br['truncated_records']} records truncated, {br['lost_on_power_loss']} lost on power loss")
+        if d["faults"]:
+            lines.append("faults: " + "; ".join(f"t={t:g}s {a} {tg}" for t, a, tg, _ in d["faults"]))
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,43 @@
+"""Alarm: how a process loop sleeps until a deadline or until something wakes it.
+
+The counterpart of the poll(timeout) + wakeup() pair that Kafka's I/O threads use.
+It keeps at most one pending SimPy timeout at or before any deadline asked for, so a
+loop that recomputes its next deadline on every wake-up does not flood the event heap.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import simpy
+
+
+class Alarm:
+    """Wake one waiting process at `until` or on `notify()`, whichever comes first."""
+
+    __slots__ = ("env", "event", "_pending")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.event: simpy.Event | None = None
+        self._pending: list[float] = []  # times of scheduled timeouts not yet fired
+
+    def wait(self, until: float = math.inf) -> simpy.Event:
+        """Event that succeeds at `until` (absolute time) or at the next notify()."""
+        env = self.env
+        ev = self.event = env.event()
+        if until < math.inf and (not self._pending or self._pending[0] > until):
+            heapq.heappush(self._pending, until)
+            timer = env.timeout(max(0.0, until - env.now))
+            timer.callbacks.append(self._ring)
+        return ev
+
+    def notify(self) -> None:
+        ev = self.event
+        if ev is not None and not ev.triggered:
+            ev.succeed()
+
+    def _ring(self, _timer) -> None:
+        heapq.heappop(self._pending)
+        self.notify()

@@ -1,0 +1,24 @@
+"""Trace: the rare events of a run (faults, elections, ISR changes, truncations), in order."""
+
+from __future__ import annotations
+
+
+class Trace:
+    """An append-only list of (time, kind, *details), capped at `limit` entries."""
+
+    def __init__(self, limit: int = 100_000):
+        self.events: list[tuple] = []
+        self.limit = limit
+        self.dropped = 0
+
+    def add(self, t: float, kind: str, *details) -> None:
+        if len(self.events) < self.limit:
+            self.events.append((t, kind) + details)
+        else:
+            self.dropped += 1
+
+    def of(self, kind: str) -> list[tuple]:
+        return [e for e in self.events if e[1] == kind]
+
+    def to_list(self) -> list[list]:
+        return [[round(e[0], 6), *e[1:]] for e in self.events]

@@ -1,0 +1,108 @@
+"""The application's send() calls: a Poisson stream of message times, drawn in blocks.
+
+Nothing here is a SimPy process. The record accumulator pulls arrivals up to the current
+time whenever it is looked at, so a thousand sends cost one numpy call, not a thousand
+events. The stream can be delayed (the application thread blocked in send()) and can skip
+a span (the producer process was down, so nothing was sent).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_BLOCK = 4096
+
+
+class ArrivalStream:
+    """Times at which the application calls send(), strictly increasing, up to `end`."""
+
+    def __init__(self, rng: np.random.Generator, rate: float, start: float, end: float):
+        self.rng = rng
+        self.mean_gap = 1.0 / rate
+        self.end = end
+        self._buf = np.empty(0)
+        self._pos = 0
+        self._last = start  # last time drawn so far
+        self._exhausted = False  # no arrival after `end`
+
+    @classmethod
+    def from_times(cls, times, end: float = math.inf) -> "ArrivalStream":
+        """A scripted stream (for timelines): exactly these send() times, then nothing."""
+        stream = cls.__new__(cls)
+        stream.rng = None
+        stream.mean_gap = math.inf
+        stream.end = end
+        stream._buf = np.asarray(sorted(times), dtype=float)
+        stream._pos = 0
+        stream._last = float(stream._buf[-1]) if len(stream._buf) else 0.0
+        stream._exhausted = True
+        return stream
+
+    def _fill(self, need: int) -> None:
+        """Make sure at least `need` arrivals are buffered (fewer when the stream ends)."""
+        while len(self._buf) - self._pos < need and not self._exhausted:
+            times = self._last + np.cumsum(self.rng.exponential(self.mean_gap, _BLOCK))
+            cut = int(np.searchsorted(times, self.end, side="right"))
+            if cut < _BLOCK:
+                times = times[:cut]
+                self._exhausted = True
+            else:
+                self._last = float(times[-1])
+            self._buf = np.concatenate((self._buf[self._pos:], times))
+            self._pos = 0
+
+    def peek(self, k: int = 0) -> float:
+        """Time of the (k+1)-th next arrival, inf if the stream ends before it."""
+        self._fill(k + 1)
+        i = self._pos + k
+        return float(self._buf[i]) if i < len(self._buf) else math.inf
+
+    def count_until(self, t: float, limit: int) -> int:
+        """How many of the next `limit` arrivals happen at or before t."""
+        self._fill(limit)
+        window = self._buf[self._pos:self._pos + limit]
+        return int(np.searchsorted(window, t, side="right"))
+
+    def take(self, k: int) -> np.ndarray:
+        """Remove and return the next k arrival times."""
+        self._fill(k)
+        out = self._buf[self._pos:self._pos + k]
+        self._pos += len(out)
+        return out
+
+    def delay(self, by: float) -> None:
+        """The application thread was blocked: every later send happens `by` later."""
+        if by <= 0:
+            return
+        self._fill(1)
+        self._buf[self._pos:] += by
+        self._last += by
+        self._trim()
+
+    def skip_until(self, t: float) -> int:
+        """Drop arrivals before t (the producer was down); returns how many were dropped."""
+        dropped = 0
+        while True:
+            self._fill(_BLOCK)
+            window = self._buf[self._pos:]
+            k = int(np.searchsorted(window, t, side="left"))
+            dropped += k
+            self._pos += k
+            if k < len(window) or self._exhausted:
+                return dropped
+
+    def stop(self) -> None:
+        """No more sends (end of production or close())."""
+        self._buf = self._buf[:self._pos]
+        self._exhausted = True
+
+    def _trim(self) -> None:
+        if self._exhausted:
+            keep = int(np.searchsorted(self._buf, self.end, side="right"))
+            self._buf = self._buf[:max(keep, self._pos)]
+        elif len(self._buf) and self._buf[-1] > self.end:
+            keep = int(np.searchsorted(self._buf, self.end, side="right"))
+            self._buf = self._buf[:max(keep, self._pos)]
+            self._exhausted = True
