@@ -68,10 +68,12 @@ def cmd_run(args) -> int:
     from .run import run_once
 
     cfg = _load(args)
-    if args.json and args.json != "-":
-        parent = Path(args.json).parent
-        if not parent.is_dir():
-            raise KafkasimInputError(f"--json = {args.json!r}: directory {str(parent)!r} does not exist")
+    if args.json is not None and args.json != "-":
+        target = Path(args.json)
+        if not args.json or target.is_dir():
+            raise KafkasimInputError(f"--json = {args.json!r}: not a file path")
+        if not target.parent.is_dir():
+            raise KafkasimInputError(f"--json = {args.json!r}: directory {str(target.parent)!r} does not exist")
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
     result = run_once(cfg)
@@ -80,7 +82,7 @@ def cmd_run(args) -> int:
         print(result.summary(title), end="")
     if args.json == "-":
         sys.stdout.write(result.to_json())
-    elif args.json:
+    elif args.json is not None:
         _write_atomically(args.json, result.to_json())
         if not args.quiet:
             print(f"result written to {args.json}")

@@ -29,7 +29,8 @@ def assign_replicas(partitions: int, brokers: int, rf: int) -> list[tuple[int, .
 class Cluster:
     """One simulated Kafka deployment and its clients."""
 
-    def __init__(self, cfg, spawn_key: tuple[int, ...] = ()):
+    def __init__(self, cfg, spawn_key: tuple[int, ...] = (), arrivals=None):
+        """arrivals: an ArrivalStream to use instead of the workload's Poisson one (timelines)."""
         self.cfg = cfg
         self.env = env = simpy.Environment()
         self.rng = rng = make_streams(cfg["sim.seed"], spawn_key)
@@ -53,7 +54,7 @@ class Cluster:
         for b in self.brokers:
             b.start()
         self.producer = ProducerApp(env, cfg, self.network, self.brokers, self.ledger,
-                                    rng["workload"], rng["producer"])
+                                    rng["workload"], rng["producer"], arrivals)
         self.consumer = ConsumerApp(env, cfg, self.network, self.brokers, self.coordinator, self.ledger)
         self.end = cfg.seconds("workload.duration")
         self.faults = FaultInjector(self, cfg.faults, self.end)

@@ -90,6 +90,7 @@ class Ledger:
             self.ack_t[s] = t
 
     def fail_send(self, ids: Ids, seen: bool, cause: int) -> None:
+        assert 0 < cause < len(FAIL_CAUSES), cause
         code = P_NACK_SEEN if seen else P_NACK_UNSEEN
         for s in ids:
             self.p[s] = code
@@ -133,7 +134,8 @@ class Ledger:
                         skipped_mark[s.start + below] -= 1
                     pos += cnt
         w = np.cumsum(copies)[:n]
-        behind_commit = np.cumsum(skipped_mark)[:n] > 0
+        below = np.cumsum(skipped_mark)[:n]
+        behind_commit = (w > 0) & (below == w)  # the commit is past every copy
         return Outcome(self, w, behind_commit)
 
 

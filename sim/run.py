@@ -27,9 +27,9 @@ def drain(cluster: Cluster):
     cluster.drained = True
 
 
-def simulate(cfg, spawn_key: tuple[int, ...] = ()) -> Cluster:
+def simulate(cfg, spawn_key: tuple[int, ...] = (), arrivals=None) -> Cluster:
     """Build and run one replication; returns the finished Cluster."""
-    cluster = Cluster(cfg, spawn_key)
+    cluster = Cluster(cfg, spawn_key, arrivals)
     cluster.drained = False
     env = cluster.env
     env.run(until=cluster.end)

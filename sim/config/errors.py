@@ -28,7 +28,7 @@ class KafkasimInputError(Exception):
         self.source = source
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.message}" if self.source else self.message
+        return f"{_one_line(str(self.source))}: {self.message}" if self.source else self.message
 
     def with_source(self, source: str | None) -> "KafkasimInputError":
         """The same error attributed to ``source`` (a file name), unless it already names one."""

@@ -97,6 +97,7 @@ class Producer:
         """The process dies: buffered records vanish, in-flight ones are in doubt, no callbacks."""
         if not self.alive:
             return
+        self.accumulator.catch_up(self.env.now)  # sends made up to now are in the buffer
         self.alive = False
         lost = self.accumulator.abort_all() + self.sender.abort()
         for batch in lost:
@@ -112,7 +113,7 @@ class Producer:
 class ProducerApp:
     """The application that produces: Poisson send() calls for the workload's duration."""
 
-    def __init__(self, env, cfg, network, brokers, ledger, workload_rng, producer_rng):
+    def __init__(self, env, cfg, network, brokers, ledger, workload_rng, producer_rng, arrivals=None):
         self.env = env
         self.network = network
         self.brokers = brokers
@@ -122,7 +123,7 @@ class ProducerApp:
         self.partitions = cfg["topic.partitions"]
         self.message_bytes = cfg["workload.message.bytes"]
         self.end = cfg.seconds("workload.duration")
-        self.arrivals = ArrivalStream(workload_rng, cfg["workload.rate"], env.now, self.end)
+        self.arrivals = arrivals or ArrivalStream(workload_rng, cfg["workload.rate"], env.now, self.end)
         self.stats = new_stats()
         self.instances = 0
         self.client: Producer | None = None

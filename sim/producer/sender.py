@@ -18,6 +18,7 @@ from ..timer import Alarm
 from .batch import BATCH_OVERHEAD, DONE, IN_FLIGHT, RECORD_OVERHEAD, ProducerBatch
 
 DISCONNECTED, CONNECTING, CONNECTED = 0, 1, 2
+SYN_RTO = 1.0  # Linux's initial TCP retransmission timeout: a lost SYN is sent again after 1, 2, 4 ... s
 
 
 class Sender:
@@ -49,6 +50,8 @@ class Sender:
         self.reconnect_at = [-math.inf] * n_brokers
         self.connect_deadline = [math.inf] * n_brokers
         self.connect_failures = [0] * n_brokers
+        self.syn_next = [math.inf] * n_brokers
+        self.syn_rto = [SYN_RTO] * n_brokers
         self.send_buffer = s["send_buffer"]
         self.tcp_unacked: list[deque] = [deque() for _ in range(n_brokers)]  # acks=0: (sent_at, bytes)
         self.tcp_bytes = [0] * n_brokers
@@ -203,6 +206,12 @@ class Sender:
         self.conn[node] += 1
         timeout = min(self.connect_timeout_max, self.connect_timeout * 2 ** self.connect_failures[node])
         self.connect_deadline[node] = now + timeout
+        self.syn_rto[node] = SYN_RTO
+        self._send_syn(node, now)
+
+    def _send_syn(self, node: int, now: float) -> None:
+        self.syn_next[node] = now + self.syn_rto[node]
+        self.syn_rto[node] *= 2
         broker = self.producer.brokers[node]
         probe = P.ConnectProbe(self.producer.node, self.conn[node], self._on_connected, self.on_disconnect)
         self.producer.network.send(self.producer.node, broker.node, broker.on_connect, probe)
@@ -217,8 +226,12 @@ class Sender:
 
     def _check_connect_timeouts(self, now: float) -> None:
         for node, deadline in enumerate(self.connect_deadline):
-            if self.link[node] == CONNECTING and deadline <= now:
+            if self.link[node] != CONNECTING:
+                continue
+            if deadline <= now:
                 self._disconnect(node, now)
+            elif self.syn_next[node] <= now:
+                self._send_syn(node, now)
 
     def _complete(self, batch: ProducerBatch, err, now: float) -> None:
         self.muted.discard(batch.partition)
@@ -279,10 +292,11 @@ class Sender:
 
     def _check_request_timeouts(self, now: float) -> None:
         for node, reqs in enumerate(self.inflight):
-            if reqs and now - reqs[0].sent_at >= self.request_timeout:
+            # deadlines are compared exactly as _next_wakeup computes them (no float drift)
+            if reqs and reqs[0].sent_at + self.request_timeout <= now:
                 self.stats["request_timeouts"] += 1
                 self._disconnect(node, now)
-            elif self.tcp_unacked[node] and now - self.tcp_unacked[node][0][0] >= self.request_timeout:
+            elif self.tcp_unacked[node] and self.tcp_unacked[node][0][0] + self.request_timeout <= now:
                 self.stats["request_timeouts"] += 1  # acks=0: the socket has been stuck that long
                 self._disconnect(node, now)
 
@@ -327,7 +341,7 @@ class Sender:
                     t = min(t, max(acc.head_ready_at(p, now), self.reconnect_at[leader]))
         for node, link in enumerate(self.link):
             if link == CONNECTING:
-                t = min(t, self.connect_deadline[node])
+                t = min(t, self.connect_deadline[node], self.syn_next[node])
         for unacked in self.tcp_unacked:
             if unacked:
                 t = min(t, unacked[0][0] + self.request_timeout)

@@ -1,0 +1,30 @@
+"""Helpers for tests: tiny clusters with exact timings, in the style of SimPy's own tests."""
+
+from __future__ import annotations
+
+from sim.cluster import Cluster
+from sim.config import load_config
+from sim.workload import ArrivalStream
+
+# A network with a constant 1 ms one-way delay: every timeline below is exact.
+EXACT = {"network.latency.distribution": "constant", "network.latency.ms": 1.0}
+
+
+def config(**overrides):
+    """A Config from dotted keys written with '__' for '.', e.g. producer__acks='1'."""
+    values = dict(EXACT)
+    faults = overrides.pop("faults", None)
+    for key, value in overrides.items():
+        values[key.replace("__", ".")] = value
+    if faults is not None:
+        values["faults"] = faults
+    return load_config(overrides=values)
+
+
+def cluster(times=None, **overrides) -> Cluster:
+    """A cluster whose producer sends exactly at `times` (seconds), if given."""
+    cfg = config(**overrides)
+    arrivals = None
+    if times is not None:
+        arrivals = ArrivalStream.from_times(times, end=cfg.seconds("workload.duration"))
+    return Cluster(cfg, arrivals=arrivals)

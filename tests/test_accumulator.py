@@ -1,0 +1,172 @@
+"""RecordAccumulator timelines: when batches close, fill, linger, expire and block.
+
+Mirrors behaviours checked by Kafka's RecordAccumulatorTest and BufferPoolTest
+(clients/src/test/java/org/apache/kafka/clients/producer/internals/), in the model's terms.
+Records are 1024-byte values: 61 + 15 * 1034 = 15571 bytes fit batch.size 16384, a 16th does not.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.ledger import F_BUFFER_EXHAUSTED, P_NACK_SEEN, Ledger
+from sim.producer.accumulator import RecordAccumulator
+from sim.producer.batch import records_per_batch
+from sim.workload import ArrivalStream
+
+MS = 0.001
+
+
+def accumulator(times, *, partitions=1, batch_size=16384, linger=5 * MS, delivery_timeout=120.0,
+                buffer_memory=32 * 1024 * 1024, max_block=60.0):
+    ledger = Ledger()
+    acc = RecordAccumulator(
+        arrivals=ArrivalStream.from_times(times), ledger=ledger, rng=np.random.default_rng(0),
+        partitions=partitions, batch_size=batch_size, message_bytes=1024, linger=linger,
+        delivery_timeout=delivery_timeout, buffer_memory=buffer_memory, max_block=max_block,
+        callback_checked=True, available_partitions=lambda: list(range(partitions)))
+    return acc, ledger
+
+
+def test_fifteen_one_kilobyte_records_fill_a_16k_batch():
+    assert records_per_batch(16384, 1024) == 15
+    assert records_per_batch(0, 1024) == 1  # batch.size=0: one record per batch
+
+
+def test_linger_closes_a_half_full_batch():
+    # testLinger: a batch is not ready before linger.ms, ready at it
+    acc, _ = accumulator([0.0, 1 * MS, 2 * MS], linger=5 * MS)
+    acc.catch_up(2 * MS)
+    assert acc.deques[0][0].count == 3
+    assert acc.head_ready_at(0, 2 * MS) == pytest.approx(5 * MS)
+    assert acc.head_ready_at(0, 5 * MS) == pytest.approx(5 * MS)
+
+
+def test_full_batch_is_ready_before_linger():
+    # testFull: the record that does not fit opens a second batch; the first is ready at once
+    times = [i * MS for i in range(16)]
+    acc, _ = accumulator(times, linger=1.0)
+    acc.catch_up(14 * MS)
+    assert [b.count for b in acc.deques[0]] == [15]
+    assert acc.head_ready_at(0, 14 * MS) == pytest.approx(1.0)  # full but alone: still lingering
+    acc.catch_up(15 * MS)
+    assert [b.count for b in acc.deques[0]] == [15, 1]
+    assert acc.head_ready_at(0, 15 * MS) == pytest.approx(15 * MS)
+
+
+def test_next_change_predicts_the_overflow_without_an_event_per_record():
+    times = [i * MS for i in range(40)]
+    acc, _ = accumulator(times, linger=1.0)
+    acc.catch_up(0.0)
+    assert acc.next_change(0.0) == pytest.approx(15 * MS)  # the 16th record opens the next batch
+
+
+def test_record_appended_late_inherits_the_batch_deadline():
+    # testExpiredBatches: delivery.timeout.ms counts from batch creation
+    acc, _ = accumulator([0.0, 4 * MS], linger=10 * MS, delivery_timeout=1.0)
+    acc.catch_up(4 * MS)
+    (batch,) = acc.deques[0]
+    assert batch.count == 2 and batch.deadline == pytest.approx(1.0)
+    assert acc.expire_queued(0.999) == []
+    assert acc.expire_queued(1.0) == [batch]
+
+
+def test_linger_zero_batch_is_ready_when_its_first_record_arrives():
+    acc, _ = accumulator([3 * MS], linger=0.0)
+    assert acc.next_change(0.0) == pytest.approx(3 * MS)
+    acc.catch_up(3 * MS)
+    assert acc.head_ready_at(0, 3 * MS) == pytest.approx(3 * MS)
+
+
+def test_retried_batch_waits_out_its_backoff_not_linger():
+    acc, _ = accumulator([0.0], linger=5 * MS)
+    acc.catch_up(0.0)
+    batch = acc.pop_head(0)
+    acc.reenqueue(batch, 10 * MS, backoff=100 * MS, in_sequence_order=False)
+    assert acc.backing_off(0, 50 * MS)
+    assert acc.head_ready_at(0, 50 * MS) == pytest.approx(110 * MS)
+
+
+def test_idempotent_retries_go_back_in_sequence_order():
+    acc, _ = accumulator([i * MS for i in range(3)], linger=0.0)
+    batches = []
+    for t in range(3):
+        acc.catch_up(t * MS)
+        b = acc.pop_head(0)
+        b.base_seq = t
+        batches.append(b)
+    for b in (batches[2], batches[0], batches[1]):
+        acc.reenqueue(b, 5 * MS, 0.0, in_sequence_order=True)
+    assert [b.base_seq for b in acc.deques[0]] == [0, 1, 2]
+
+
+def test_drained_batch_takes_no_more_records():
+    acc, _ = accumulator([0.0, 1 * MS, 2 * MS], linger=0.0)
+    acc.catch_up(0.0)
+    first = acc.pop_head(0)
+    acc.catch_up(2 * MS)
+    assert first.count == 1 and [b.count for b in acc.deques[0]] == [2]
+
+
+def test_buffer_exhaustion_blocks_send_then_fails_after_max_block():
+    # BufferPoolTest.testBlockTimeout: two 16 KiB buffers, a third batch has to wait
+    times = [i * MS for i in range(31)]
+    acc, ledger = accumulator(times, linger=1.0, buffer_memory=2 * 16384, max_block=0.5)
+    acc.catch_up(29 * MS)
+    assert [b.count for b in acc.deques[0]] == [15, 15]
+    acc.catch_up(30 * MS)  # record 31 needs a third buffer
+    assert acc.blocked_since == pytest.approx(30 * MS)
+    assert acc.blocked_deadline() == pytest.approx(0.530)
+    assert acc.head_ready_at(0, 30 * MS) == pytest.approx(30 * MS)  # memory pressure: everything is ready
+    acc.catch_up(0.529)
+    assert ledger.n == 30
+    acc.catch_up(0.530)  # max.block.ms passed: BufferExhaustedException through the callback
+    assert ledger.n == 31
+    assert ledger.p[30] == P_NACK_SEEN and ledger.fail[30] == F_BUFFER_EXHAUSTED
+    assert acc.buffer_exhausted == 1
+
+
+def test_freed_buffer_unblocks_send_and_delays_later_records():
+    times = [i * MS for i in range(31)] + [100 * MS]
+    acc, ledger = accumulator(times, linger=1.0, buffer_memory=2 * 16384, max_block=1.0)
+    acc.catch_up(30 * MS)
+    acc.pop_head(0)
+    acc.release(80 * MS)  # a batch completed 50 ms after send() started blocking
+    acc.catch_up(80 * MS)
+    assert ledger.n == 31 and acc.blocked_since is None
+    assert ledger.send_t[30] == pytest.approx(80 * MS)
+    assert acc.arrivals.peek() == pytest.approx(150 * MS)  # the application thread was stuck 50 ms
+
+
+def test_sticky_partitioner_moves_on_after_twice_batch_size_of_unfull_batches():
+    # KIP-794: partition switch after batch.size bytes only on a full batch, else at 2 x batch.size
+    times = [i * MS for i in range(60)]
+    acc, _ = accumulator(times, partitions=4, linger=0.0)
+    partitions_used = []
+    for i in range(60):
+        acc.catch_up(i * MS)
+        for p, dq in enumerate(acc.deques):
+            while dq:
+                acc.pop_head(p)
+                partitions_used.append(p)
+    # one record per batch (linger 0, drained at once): 2 x 16384 / 1034 -> 32 records per partition
+    runs = [len(list(g)) for _k, g in __import__("itertools").groupby(partitions_used)]
+    assert runs[0] == 32
+
+
+def test_abort_all_drops_every_buffered_batch():
+    acc, _ = accumulator([0.0, 1 * MS], linger=1.0)
+    acc.catch_up(1 * MS)
+    lost = acc.abort_all()
+    assert sum(b.count for b in lost) == 2 and acc.is_empty()
+    assert acc.next_change(2 * MS) == math.inf
+
+
+ACCUMULATOR_TESTS_NOT_APPLICABLE = {
+    "testAppendLargeCompressed / testSplitAndReenqueue": "no compression and no MESSAGE_TOO_LARGE splitting yet",
+    "testAbortIncompleteBatches with transactions": "transactions are not modelled",
+    "testAdaptiveBuiltInPartitioner": "the adaptive (queue-size weighted) partitioner is not modelled: uniform choice",
+}

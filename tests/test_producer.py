@@ -1,0 +1,123 @@
+"""Producer timelines on a tiny cluster with a constant 1 ms one-way network delay.
+
+A fresh producer first fetches metadata and opens a connection (one round trip each), so
+each test sends a warm-up record at t=0.1 s and looks at later records.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.ledger import F_DELIVERY_TIMEOUT, P_ACK, P_NACK_SEEN, P_NACK_UNSEEN, P_NONE, F_PRODUCER_CRASH
+from sim.result import RunResult
+from sim.run import simulate
+from sim.workload import ArrivalStream
+
+from simtest import cluster, config
+
+MS = 0.001
+
+
+def run(c, until):
+    c.env.run(until=until)
+    return c
+
+
+def test_acks_1_is_acknowledged_after_one_round_trip():
+    c = run(cluster([0.1, 0.2], producer__acks="1", producer__linger__ms=0, workload__duration=1), 0.3)
+    assert c.ledger.ack_t[1] == pytest.approx(0.2 + 2 * MS)
+
+
+def test_acks_all_waits_for_the_followers_next_fetch():
+    # produce (1 ms) -> parked follower fetch answered (1 ms) -> follower's next fetch (1 ms) -> response (1 ms)
+    c = run(cluster([0.1, 0.2], producer__linger__ms=0, workload__duration=1, topic__replication__factor=3), 0.3)
+    assert c.ledger.ack_t[1] == pytest.approx(0.2 + 4 * MS)
+
+
+def test_linger_holds_a_lone_record_back():
+    c = run(cluster([0.1, 0.2], producer__acks="1", producer__linger__ms=20, workload__duration=1), 0.3)
+    assert c.ledger.ack_t[1] == pytest.approx(0.2 + 20 * MS + 2 * MS)
+
+
+def test_acks_0_succeeds_when_the_request_is_written():
+    c = run(cluster([0.1, 0.2], producer__acks="0", producer__linger__ms=0, workload__duration=1), 0.3)
+    assert c.ledger.ack_t[1] == pytest.approx(0.2)
+    assert c.ledger.appended[1]
+
+
+def test_acks_all_timeout_reports_failure_for_a_record_that_is_in_the_log():
+    # Both followers die at 0.15 s. The record sent at 0.2 s is appended (they are still in the ISR
+    # until fenced), never replicated, retried (REQUEST_TIMED_OUT, then NOT_ENOUGH_REPLICAS once the
+    # ISR is down to the leader) and expires after delivery.timeout.ms -- yet after the drain it is read.
+    faults = [{"at": 0.15, "action": "crash", "target": "followers"}]
+    cfg = config(producer__linger__ms=0, producer__delivery__timeout__ms=20000, producer__request__timeout__ms=5000,
+                 workload__duration=30, topic__replication__factor=3, topic__min__insync__replicas=2,
+                 faults=faults)
+    c = simulate(cfg, arrivals=ArrivalStream.from_times([0.1, 0.2]))
+    assert c.ledger.p[0] == P_ACK
+    assert c.ledger.p[1] == P_NACK_SEEN and c.ledger.fail[1] == F_DELIVERY_TIMEOUT
+    assert c.producer.stats["retries"] > 1
+    result = RunResult.from_cluster(c, 0.0)
+    assert result.outcomes["delivered"] == 2
+    assert result["causes"]["delivered"] == {"ok": 1, "false_failure": 1}
+
+
+def test_fire_and_forget_failure_is_unseen():
+    faults = [{"at": 0.15, "action": "crash", "target": "followers"}]  # as above, nobody looks at the result
+    c = cluster([0.1, 0.2], producer__linger__ms=0, producer__delivery__timeout__ms=20000,
+                producer__request__timeout__ms=5000, producer__app__callback="fire-and-forget",
+                workload__duration=30, topic__replication__factor=3, topic__min__insync__replicas=2, faults=faults)
+    run(c, 30)
+    assert c.ledger.p[1] == P_NACK_UNSEEN
+
+
+def test_producer_crash_loses_buffered_records_without_a_callback():
+    faults = [{"at": 0.205, "action": "producer_crash"}]
+    c = cluster([0.1, 0.2], producer__acks="1", producer__linger__ms=50, workload__duration=1, faults=faults)
+    run(c, 1)
+    assert c.ledger.p[0] == P_ACK
+    assert c.ledger.p[1] == P_NONE and c.ledger.fail[1] == F_PRODUCER_CRASH
+    assert not c.ledger.appended[1]
+
+
+def test_producer_restart_sends_with_a_new_producer_id_and_skips_the_downtime():
+    faults = [{"at": 0.15, "action": "producer_crash", "duration": 0.1}]
+    c = cluster([0.1, 0.2, 0.3], producer__acks="1", producer__linger__ms=0, workload__duration=1, faults=faults)
+    run(c, 1)
+    assert c.ledger.n == 2  # the send at 0.2 never happened: the application was down
+    assert c.producer.instances == 2 and c.producer.client.producer_id == 1002
+    assert c.ledger.p[1] == P_ACK
+
+
+def test_request_timeout_closes_the_connection_and_retries_without_idempotence_duplicates():
+    # the leader is cut off from clients after appending (t=0.201) but before replying (t=0.202)
+    faults = [{"at": 0.2015, "action": "isolate", "target": "leader", "from": "clients", "duration": 1.0}]
+    c = cluster([0.1, 0.2], producer__acks="1", producer__linger__ms=0, producer__enable__idempotence=False,
+                producer__request__timeout__ms=500, workload__duration=3, faults=faults)
+    run(c, 3)
+    assert c.producer.stats["request_timeouts"] >= 1
+    log = c.brokers[0].logs[0]
+    copies = [b.ids for b in log.batches if b.ids[0].start <= 1 < b.ids[0].stop]
+    assert len(copies) == 2  # the retry appended a second copy
+    assert c.ledger.p[1] == P_ACK
+
+
+def test_idempotent_retry_after_a_lost_response_is_not_appended_twice():
+    faults = [{"at": 0.2015, "action": "isolate", "target": "leader", "from": "clients", "duration": 1.0}]
+    c = cluster([0.1, 0.2], producer__linger__ms=0, producer__request__timeout__ms=500, workload__duration=3,
+                faults=faults)
+    run(c, 3)
+    assert c.producer.stats["request_timeouts"] >= 1
+    log = c.brokers[0].logs[0]
+    assert sum(1 for b in log.batches if b.ids[0].start <= 1 < b.ids[0].stop) == 1
+    assert c.ledger.p[1] == P_ACK
+
+
+def test_every_batch_completes_once_end_to_end():
+    cfg = config(workload__duration=5, workload__rate=2000, topic__partitions=3, topic__replication__factor=3,
+                 producer__enable__idempotence=False, producer__acks="1")
+    c = simulate(cfg)
+    n = c.ledger.n
+    assert (c.ledger.p[:n] == P_ACK).all()
+    st = c.producer.stats
+    assert st["records_sent"] == n and st["retries"] == 0
