@@ -1,9 +1,16 @@
 """Network: the links between clients, brokers and the controller.
 
-Each message takes a one-way delay drawn from the configured distribution, may be dropped
-(`network.packet.loss`), and is dropped when the link is cut (a broker isolated from
-brokers, the controller or clients). A link behaves like one TCP connection: messages
-between the same two nodes arrive in the order they were sent.
+Each message takes a one-way delay drawn from the configured distribution and may be
+dropped (`network.packet.loss`: a lost request or response). A link behaves like one TCP
+connection: messages between the same two nodes arrive in the order they were sent.
+
+A cut link (a broker isolated from brokers, the controller or clients) does not lose what
+is sent over it: TCP retransmits. A message sent or in flight while the link is cut arrives
+once the link heals, unless TCP gave up first (about 15 minutes, tcp_retries2 = 15).
+Simplification: it arrives one network delay after the heal; Linux would wait for its next
+retransmission (RTO doubling from 200 ms), and Kafka's clients would often have replaced the
+connection by then. A message whose destination broker process restarted meanwhile
+belonged to a dead connection: it is refused.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import simpy
 BROKERS, CONTROLLER, CLIENTS = "brokers", "controller", "clients"
 GROUPS = (BROKERS, CONTROLLER, CLIENTS)
 _BLOCK = 4096
+TCP_GIVE_UP = 924.6  # s until Linux gives up retransmitting (tcp_retries2 = 15, RTO 0.2 s .. 120 s)
 
 
 def broker_node(broker_id: int) -> str:
@@ -47,6 +55,8 @@ class Network:
         self.isolated: dict[str, frozenset[str]] = {}  # node -> groups it cannot reach
         self.spikes: dict[str, float] = {}  # node -> extra one-way delay (s)
         self._last_arrival: dict[tuple[str, str], float] = {}
+        self.held: dict[tuple[str, str], list] = {}  # messages waiting for a cut link to heal
+        self.held_count = 0
         self._delays = np.empty(0)
         self._d = 0
         self._uniform = np.empty(0)
@@ -67,6 +77,15 @@ class Network:
             self.isolated.clear()
         else:
             self.isolated.pop(node, None)
+        now = self.env.now
+        for key in sorted(self.held):
+            if not self.link_up(*key):
+                continue
+            for msg in self.held.pop(key):
+                if now - msg[0] > TCP_GIVE_UP:
+                    self.dropped += 1
+                else:
+                    self._schedule(msg, now + self._draw_delay())
 
     def link_up(self, a: str, b: str) -> bool:
         iso = self.isolated
@@ -76,29 +95,45 @@ class Network:
 
     # -- delivery --------------------------------------------------------------------
     def send(self, src: str, dst: str, fn: Callable, *args) -> bool:
-        """Deliver fn(*args) at dst after a network delay; False if dropped at once."""
+        """Deliver fn(*args) at dst after a network delay; False if the packet was lost."""
         self.sent += 1
-        if not self.link_up(src, dst) or (self.packet_loss and self._draw_uniform() < self.packet_loss):
+        if self.packet_loss and self._draw_uniform() < self.packet_loss:
             self.dropped += 1
             return False
+        node = self.nodes.get(dst)
+        msg = (self.env.now, src, dst, fn, args, None if node is None else node.incarnation)
+        if self.isolated and not self.link_up(src, dst):
+            self._hold(msg)
+        else:
+            self._schedule(msg, self.env.now + self._draw_delay())
+        return True
+
+    def _schedule(self, msg, arrival: float) -> None:
         env = self.env
-        arrival = env.now + self._draw_delay() + self.spikes.get(src, 0.0) + self.spikes.get(dst, 0.0)
+        src, dst = msg[1], msg[2]
+        arrival += self.spikes.get(src, 0.0) + self.spikes.get(dst, 0.0)
         key = (src, dst)
         last = self._last_arrival.get(key, 0.0)
         if arrival < last:  # one connection: no overtaking
             arrival = last
         self._last_arrival[key] = arrival
         ev = env.timeout(arrival - env.now)
-        ev.callbacks.append(lambda _ev: self._arrive(src, dst, fn, args))
-        return True
+        ev.callbacks.append(lambda _ev: self._arrive(msg))
 
-    def _arrive(self, src, dst, fn, args) -> None:
+    def _hold(self, msg) -> None:
+        self.held.setdefault((msg[1], msg[2]), []).append(msg)
+        self.held_count += 1
+
+    def _arrive(self, msg) -> None:
+        _sent, src, dst, fn, args, incarnation = msg
         if self.isolated and not self.link_up(src, dst):
-            self.dropped += 1
+            self._hold(msg)  # cut while in flight: retransmitted after the heal
             return
         node = self.nodes.get(dst)
         if node is None:
             fn(*args)
+        elif node.incarnation != incarnation:
+            node.deliver_stale(fn, args)  # the connection died with the old process
         else:
             node.deliver(fn, args)
 

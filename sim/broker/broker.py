@@ -195,6 +195,11 @@ class Broker:
             return
         fn(*args)
 
+    def deliver_stale(self, fn, args) -> None:
+        """Something sent to an earlier incarnation of this process: its connection is gone."""
+        if self.host_up:
+            self._refuse(fn, args)
+
     def _refuse(self, fn, args) -> None:
         """A request reached a machine whose broker process is down: connection refused."""
         req = args[0] if args else None
@@ -278,7 +283,7 @@ class Broker:
     def on_produce(self, req: P.ProduceRequest) -> None:
         conn = self.conns.get(req.src)
         if conn is None or conn.gen != req.conn:
-            conn = self.conns[req.src] = ClientConnection(req.conn)
+            return  # not the connection it was sent on: that one was closed
         if conn.busy:
             conn.queue.append(req)
             return
@@ -286,11 +291,17 @@ class Broker:
 
     def on_connect(self, probe) -> None:
         """A client opened a connection (a new generation replaces the old one)."""
-        self.conns[probe.src] = ClientConnection(probe.conn)
+        conn = self.conns.get(probe.src)
+        if conn is not None and conn.gen > probe.conn:
+            return  # a late retransmitted SYN of an older attempt
+        if conn is None or conn.gen != probe.conn:
+            self.conns[probe.src] = ClientConnection(probe.conn)
         self.network.send(self.node, probe.src, probe.reply, self.id, probe.conn)
 
-    def on_client_close(self, src: str) -> None:
-        self.conns.pop(src, None)  # requests not yet read are gone with the socket
+    def on_client_close(self, src: str, gen: int | None = None) -> None:
+        conn = self.conns.get(src)
+        if conn is not None and (gen is None or conn.gen == gen):
+            del self.conns[src]  # requests not yet read are gone with the socket
 
     def _handle_produce(self, conn: ClientConnection, req: P.ProduceRequest) -> None:
         conn.busy = True
@@ -298,7 +309,7 @@ class Broker:
         acks_all = req.acks == "all"
         results = [WAITING] * len(req.batches)
         delayed = DelayedProduce(req, results, 0, self)
-        touched = []
+        touched = []  # leaders appended to: their HW may move (at once when the ISR is the leader alone)
         for i, batch in enumerate(req.batches):
             p = batch.partition
             ld = self.leading.get(p)
@@ -322,12 +333,18 @@ class Broker:
                     continue
             if end is None:
                 end = self._append_as_leader(ld, batch, now).end
+                touched.append(ld)
             if not acks_all or end <= ld.log.hw:
                 results[i] = None
             else:
                 delayed.pending += 1
                 ld.wait_for_hw(end, delayed, i)
-                touched.append(ld)
+                if ld not in touched:
+                    touched.append(ld)
+        if delayed.pending:
+            delayed.deadline = self.deadlines.add(now + req.timeout, self.deliver, delayed.expire, ())
+        for ld in touched:
+            ld.maybe_advance_hw()  # may complete the delayed produce at once (ISR = leader only)
         if req.acks == "0":
             if any(r is not None and r is not WAITING for r in results):
                 # acks=0 has no response to carry an error: the broker closes the connection
@@ -336,12 +353,8 @@ class Broker:
                 return
             self._release(conn)
             return
-        if delayed.pending == 0:
+        if delayed.pending == 0 and not delayed.responded:
             self.respond_produce(req, results)
-            return
-        delayed.deadline = self.deadlines.add(now + req.timeout, self.deliver, delayed.expire, ())
-        for ld in touched:
-            ld.maybe_advance_hw()
 
     def _append_as_leader(self, ld: PartitionLeader, batch, now: float) -> LogBatch:
         p = ld.p

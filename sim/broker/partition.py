@@ -17,9 +17,10 @@ from .. import protocol as P
 class DelayedProduce:
     """An acks=all ProduceRequest waiting for replication (Kafka's DelayedProduce)."""
 
-    __slots__ = ("req", "results", "pending", "deadline", "broker")
+    __slots__ = ("req", "results", "pending", "deadline", "broker", "responded")
 
     def __init__(self, req, results, pending, broker):
+        self.responded = False
         self.req = req
         self.results = results
         self.pending = pending
@@ -34,6 +35,7 @@ class DelayedProduce:
         if self.pending == 0:
             if self.deadline is not None:
                 self.deadline.cancel()
+            self.responded = True
             self.broker.respond_produce(self.req, self.results)
 
     def expire(self) -> None:
@@ -42,6 +44,7 @@ class DelayedProduce:
             if r is _WAITING:
                 self.results[i] = P.REQUEST_TIMED_OUT
         self.pending = 0
+        self.responded = True
         self.broker.respond_produce(self.req, self.results)
 
 

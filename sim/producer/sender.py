@@ -312,13 +312,14 @@ class Sender:
         backoff = min(self.reconnect_backoff_max,
                       self.reconnect_backoff * 2 ** self.connect_failures[node]) * self.producer.rng.uniform(0.8, 1.2)
         self.reconnect_at[node] = now + backoff
+        closed = self.conn[node]
         self.conn[node] += 1
         self.tcp_unacked[node].clear()  # whatever sat in the socket buffer is gone
         self.tcp_bytes[node] = 0
         reqs = list(self.inflight[node])
         self.inflight[node].clear()
         broker = self.producer.brokers[node]
-        self.producer.network.send(self.producer.node, broker.node, broker.on_client_close, self.producer.node)
+        self.producer.network.send(self.producer.node, broker.node, broker.on_client_close, self.producer.node, closed)
         for req in reqs:
             for batch in req.batches:
                 self._complete(batch, P.NETWORK_EXCEPTION, now)

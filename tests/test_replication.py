@@ -1,0 +1,160 @@
+"""Replication timelines: ISR, high watermark, elections, truncation.
+
+Three brokers, partition 0 on replicas (0, 1, 2) with broker 0 leading, a constant 1 ms
+network delay, replica.lag.time.max.ms = 1 s (the leader checks every 0.5 s).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.ledger import P_ACK
+from sim.result import RunResult
+from sim.run import simulate
+from sim.workload import ArrivalStream
+
+from simtest import cluster, config
+
+MS = 0.001
+STEADY = [0.1 + 0.01 * i for i in range(1000)]  # 100 sends per second from 0.1 s to 10 s
+RF3 = dict(topic__replication__factor=3, broker__replica__lag__time__max__ms=1000, producer__linger__ms=0,
+           workload__duration=30)
+
+
+def isr_events(c, p=0):
+    """(time, isr) of every ISR change the controller committed for partition p."""
+    return [(e[0], e[3]) for e in c.trace.of("isr") if len(e) == 4 and e[2] == p]
+
+
+def test_follower_cut_off_from_the_leader_leaves_the_isr_after_the_lag_time():
+    c = cluster(STEADY, faults=[{"at": 1.0, "action": "isolate", "target": "broker:2", "from": "brokers"}], **RF3)
+    c.env.run(until=3.0)
+    # last caught up just before 1.0; the checks at 1.5 (lag 0.5 s) keep it, the check at 2.0 removes it
+    ((t, isr),) = isr_events(c)
+    assert 2.0 < t < 2.01 and isr == (0, 1)
+
+
+def test_acks_all_waits_for_the_lagging_follower_to_leave_the_isr():
+    c = cluster(STEADY, faults=[{"at": 1.0, "action": "isolate", "target": "broker:2", "from": "brokers"}], **RF3)
+    c.env.run(until=3.0)
+    sent_at = np.asarray(STEADY)
+    first = int(np.searchsorted(sent_at, 1.0))
+    # the first request after the cut waits in purgatory until the ISR change is committed and
+    # applied (AlterPartition at 2.0 -> controller -> leader: 2 ms) and answered (1 ms)
+    assert c.ledger.ack_t[first] == pytest.approx(2.003)
+    # the requests behind it on the same connection wait too (one request at a time per connection)
+    later = (sent_at > 1.0) & (sent_at < 2.0)
+    assert (c.ledger.ack_t[:len(sent_at)][later] > 2.003).all()
+    j = int(np.searchsorted(sent_at, 2.5))
+    assert c.ledger.ack_t[j] == pytest.approx(sent_at[j] + 4 * MS)  # and normal again after
+
+
+def test_high_watermark_is_the_smallest_log_end_offset_in_the_isr():
+    c = cluster(STEADY, faults=[{"at": 1.0, "action": "isolate", "target": "broker:2", "from": "brokers"}], **RF3)
+    c.env.run(until=1.5)
+    leader, lagging = c.brokers[0].logs[0], c.brokers[2].logs[0]
+    assert leader.leo > lagging.leo
+    assert leader.hw == lagging.leo
+    c.env.run(until=2.5)
+    assert leader.hw == leader.leo  # ISR (0, 1) now
+
+
+def test_high_watermark_does_not_advance_while_the_isr_is_below_min_insync_replicas():
+    faults = [{"at": 1.0, "action": "isolate", "target": "followers", "from": "brokers", "duration": 4.0}]
+    c = cluster(STEADY, producer__acks="1", topic__min__insync__replicas=2, faults=faults, **RF3)
+    c.env.run(until=3.0)
+    ((_t, isr),) = isr_events(c)
+    assert isr == (0,)
+    leader = c.brokers[0].logs[0]
+    frozen = leader.hw
+    c.env.run(until=4.9)
+    assert leader.leo > frozen + 100 and leader.hw == frozen  # acks=1 writes land but stay invisible
+    c.env.run(until=8.0)
+    assert isr_events(c)[-1][1] == (0, 1, 2) and leader.hw == leader.leo
+
+
+def test_clean_election_picks_the_next_isr_member_after_the_session_timeout():
+    c = cluster(STEADY, faults=[{"at": 1.0, "action": "crash", "target": "leader"}], **RF3)
+    c.env.run(until=12.0)
+    # last heartbeat at t=0 (every 2 s), fenced at 0.001 + 9 s
+    (fenced,) = c.trace.of("fenced")
+    assert fenced[0] == pytest.approx(9.001) and fenced[2] == 0
+    leaders = [e for e in c.trace.of("leader") if e[2] == 0]
+    assert [(e[3], e[4], e[5]) for e in leaders] == [(1, 1, (1, 2))]
+    assert c.controller.leader_of(0) == 1
+
+
+def _last_replica_standing(unclean: bool, **extra):
+    """Followers cut off from the leader until the ISR is {0}; then the leader dies for good."""
+    faults = [{"at": 1.0, "action": "isolate", "target": "followers", "from": "brokers"},
+              {"at": 3.0, "action": "crash", "target": "leader"}]
+    return cluster(STEADY, producer__acks="1", topic__unclean__leader__election__enable=unclean, faults=faults,
+                   **dict(RF3, **extra))
+
+
+def test_without_unclean_election_the_partition_goes_offline():
+    c = _last_replica_standing(unclean=False)
+    c.env.run(until=15.0)
+    assert c.controller.leader_of(0) is None
+    assert c.controller.parts[0].isr == (0,)  # the ISR never becomes empty
+
+
+def test_unclean_election_makes_an_out_of_sync_replica_leader():
+    c = _last_replica_standing(unclean=True)
+    c.env.run(until=15.0)
+    assert c.controller.leader_of(0) == 1 and c.controller.parts[0].isr == (1,)
+    assert c.controller.unclean_elections == 1
+
+
+def _unclean_run(min_isr: int):
+    faults = [{"at": 1.0, "action": "isolate", "target": "followers", "from": "brokers"},
+              {"at": 3.0, "action": "crash", "target": "leader"}]
+    cfg = config(producer__acks="1", topic__unclean__leader__election__enable=True, faults=faults,
+                 topic__min__insync__replicas=min_isr, **dict(RF3, workload__duration=20))
+    c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
+    return RunResult.from_cluster(c, 0.0)
+
+
+def test_unclean_election_loses_acknowledged_writes_end_to_end():
+    # min.insync.replicas=2 keeps the HW frozen once the ISR is {0}: nobody reads what only 0 has
+    r = _unclean_run(min_isr=2)
+    # everything acked between the isolation (1 s) and the crash (3 s) existed only on broker 0
+    lost = r["causes"]["lost_acked"]["lost_storage"]
+    assert lost == 200
+    assert r["by_stage"]["broker"]["lost_acked"] == lost
+    assert r["acked_missing_from_log"] == {"total": 200, "processed_before_loss": 0, "never_written": 0}
+    assert sum(r.outcomes.values()) == r["sent"]
+
+
+def test_records_read_before_an_unclean_election_are_phantom_reads():
+    # min.insync.replicas=1: the HW follows broker 0 alone, the consumer reads what is then lost
+    r = _unclean_run(min_isr=1)
+    missing = r["acked_missing_from_log"]
+    assert missing["total"] == 200 and missing["processed_before_loss"] == 200
+    assert r.outcomes["lost_acked"] == 0 and r.outcomes["delivered"] == r["sent"]
+
+
+def test_old_leader_truncates_what_the_new_leader_never_had():
+    # a zombie leader cut off from brokers and controller keeps acking acks=1 writes
+    faults = [{"at": 1.0, "action": "isolate", "target": "leader", "from": ["brokers", "controller"],
+               "duration": 14.0}]
+    cfg = config(producer__acks="1", faults=faults, **dict(RF3, workload__duration=20))
+    c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
+    truncations = [e for e in c.trace.of("truncate") if e[2] == 0 and e[3] == 0]
+    assert len(truncations) == 1
+    t, _kind, broker, p, offset, removed = truncations[0]
+    assert t > 15.0 and removed > 0
+    assert c.brokers[0].logs[0].leo >= offset
+    r = RunResult.from_cluster(c, 0.0)
+    assert r["causes"]["lost_acked"]["lost_storage"] == removed  # acked by the zombie, gone everywhere
+    assert c.ledger.p[:c.ledger.n].tolist().count(P_ACK) == c.ledger.n
+
+
+def test_acks_all_loses_nothing_when_a_zombie_leader_is_isolated():
+    faults = [{"at": 1.0, "action": "isolate", "target": "leader", "from": ["brokers", "controller"],
+               "duration": 14.0}]
+    cfg = config(topic__min__insync__replicas=2, faults=faults, **dict(RF3, workload__duration=20))
+    c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
+    r = RunResult.from_cluster(c, 0.0)
+    assert r.outcomes["lost_acked"] == 0 and r.outcomes["delivered"] == r["sent"]
