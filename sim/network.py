@@ -54,7 +54,7 @@ class Network:
         self.nodes: dict[str, object] = {}  # nodes that gate their own deliveries (brokers)
         self.isolated: dict[str, frozenset[str]] = {}  # node -> groups it cannot reach
         self.spikes: dict[str, float] = {}  # node -> extra one-way delay (s)
-        self._last_arrival: dict[tuple[str, str], float] = {}
+        self._tail: dict[tuple[str, str], list] = {}  # per link: [arrival, delivered?, messages]
         self.held: dict[tuple[str, str], list] = {}  # messages waiting for a cut link to heal
         self.held_count = 0
         self._delays = np.empty(0)
@@ -109,16 +109,24 @@ class Network:
         return True
 
     def _schedule(self, msg, arrival: float) -> None:
-        env = self.env
         src, dst = msg[1], msg[2]
-        arrival += self.spikes.get(src, 0.0) + self.spikes.get(dst, 0.0)
+        if self.spikes:
+            arrival += self.spikes.get(src, 0.0) + self.spikes.get(dst, 0.0)
         key = (src, dst)
-        last = self._last_arrival.get(key, 0.0)
-        if arrival < last:  # one connection: no overtaking
-            arrival = last
-        self._last_arrival[key] = arrival
+        tail = self._tail.get(key)
+        if tail is not None and not tail[1] and arrival <= tail[0]:
+            tail[2].append(msg)  # one connection: it cannot overtake what was sent before it
+            return
+        env = self.env
+        delivery = [arrival, False, [msg]]
+        self._tail[key] = delivery
         ev = env.timeout(arrival - env.now)
-        ev.callbacks.append(lambda _ev: self._arrive(msg))
+        ev.callbacks.append(lambda _ev: self._arrive_all(delivery))
+
+    def _arrive_all(self, delivery) -> None:
+        delivery[1] = True
+        for msg in delivery[2]:
+            self._arrive(msg)
 
     def _hold(self, msg) -> None:
         self.held.setdefault((msg[1], msg[2]), []).append(msg)
