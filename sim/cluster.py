@@ -75,8 +75,9 @@ class Cluster:
         return broker.logs[p]
 
     def settled(self) -> bool:
-        """Every partition led, fully replicated (HW = LEO) and consumed up to its HW."""
-        if not all(b.up for b in self.brokers):
+        """Every broker up to date, every partition led, fully replicated (HW = LEO), consumed to its HW."""
+        version = self.controller.version
+        if not all(b.up and b.serving and b.meta_version == version for b in self.brokers):
             return False
         hws = []
         for p in range(len(self.assignment)):

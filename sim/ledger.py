@@ -90,7 +90,8 @@ class Ledger:
             self.ack_t[s] = t
 
     def fail_send(self, ids: Ids, seen: bool, cause: int) -> None:
-        assert 0 < cause < len(FAIL_CAUSES), cause
+        if not 0 < cause < len(FAIL_CAUSES):
+            raise ValueError(f"unknown failure cause {cause}")
         code = P_NACK_SEEN if seen else P_NACK_UNSEEN
         for s in ids:
             self.p[s] = code
@@ -111,7 +112,7 @@ class Ledger:
             self.processed[s] += 1
 
     # -- end of run ---------------------------------------------------------------------
-    def classify(self, final_logs, committed) -> "Outcome":
+    def classify(self, final_logs, committed) -> Outcome:
         """Outcome per message from the final logs (below each final HW) and committed offsets.
 
         final_logs: {partition: iterable of (base_offset, ids) for the records below the HW}
@@ -167,7 +168,8 @@ class Outcome:
         self.cls = cls
         counts = np.bincount(cls, minlength=len(CLASSES))
         self.counts = {name: int(counts[i]) for i, name in enumerate(CLASSES)}
-        assert sum(self.counts.values()) == n, "outcome classes must add up to messages sent"
+        if sum(self.counts.values()) != n:  # every run checks it, also under python -O
+            raise RuntimeError(f"outcome classes add up to {sum(self.counts.values())}, not {n} messages sent")
 
         causes: dict[str, dict[str, int]] = {name: {} for name in CLASSES}
         stages: dict[str, dict[str, int]] = {s: {} for s in STAGES}

@@ -16,7 +16,7 @@ belonged to a dead connection: it is refused.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import simpy

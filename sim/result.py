@@ -23,7 +23,7 @@ class RunResult:
         self.data = data
 
     @classmethod
-    def from_cluster(cls, cluster, wall_s: float) -> "RunResult":
+    def from_cluster(cls, cluster, wall_s: float) -> RunResult:
         cfg = cluster.cfg
         ledger = cluster.ledger
         final_logs, committed = {}, {}
@@ -38,7 +38,8 @@ class RunResult:
         lat = ledger.ack_t[:n][acked] - ledger.send_t[:n][acked]
         if len(lat):
             p50, p99 = np.percentile(lat, [50, 99])
-            latency = {"ack_p50_ms": _ms(float(p50)), "ack_p99_ms": _ms(float(p99)), "ack_max_ms": _ms(float(lat.max()))}
+            latency = {"ack_p50_ms": _ms(float(p50)), "ack_p99_ms": _ms(float(p99)),
+                       "ack_max_ms": _ms(float(lat.max()))}
         else:
             latency = {"ack_p50_ms": None, "ack_p99_ms": None, "ack_max_ms": None}
         pstats = dict(cluster.producer.stats)

@@ -18,4 +18,4 @@ def make_streams(seed: int, spawn_key: tuple[int, ...] = ()) -> dict[str, np.ran
     """One independent PCG64 generator per stream name."""
     root = np.random.SeedSequence(seed, spawn_key=tuple(spawn_key))
     children = root.spawn(len(STREAMS))
-    return {name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(STREAMS, children)}
+    return {name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(STREAMS, children, strict=True)}

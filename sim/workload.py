@@ -28,7 +28,7 @@ class ArrivalStream:
         self._exhausted = False  # no arrival after `end`
 
     @classmethod
-    def from_times(cls, times, end: float = math.inf) -> "ArrivalStream":
+    def from_times(cls, times, end: float = math.inf) -> ArrivalStream:
         """A scripted stream (for timelines): exactly these send() times, then nothing."""
         stream = cls.__new__(cls)
         stream.rng = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 
 from sim.broker.page_cache import PageCache
 from sim.broker.replica_log import LogBatch, ReplicaLog

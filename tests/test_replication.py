@@ -158,3 +158,28 @@ def test_acks_all_loses_nothing_when_a_zombie_leader_is_isolated():
     c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
     r = RunResult.from_cluster(c, 0.0)
     assert r.outcomes["lost_acked"] == 0 and r.outcomes["delivered"] == r["sent"]
+
+
+def test_a_paused_leader_answers_after_the_pause_and_is_fenced_if_it_lasts():
+    # a 12 s GC pause: requests wait, heartbeats stop, the controller fences it after 9 s
+    faults = [{"at": 1.0, "action": "pause", "target": "leader", "duration": 12.0}]
+    c = cluster(STEADY, faults=faults, **RF3)
+    c.env.run(until=9.0)
+    sent_at = np.asarray(STEADY)
+    first = int(np.searchsorted(sent_at, 1.0))
+    assert np.isnan(c.ledger.ack_t[first])  # waiting in the paused broker
+    c.env.run(until=20.0)
+    (fenced,) = c.trace.of("fenced")
+    assert fenced[2] == 0 and 9.0 < fenced[0] < 9.1  # last heartbeat at 0 s
+    assert c.controller.leader_of(0) == 1
+    assert not np.isnan(c.ledger.ack_t[first])
+
+
+def test_a_short_pause_only_delays():
+    faults = [{"at": 1.0, "action": "pause", "target": "leader", "duration": 0.5}]
+    c = cluster(STEADY, faults=faults, **RF3)
+    c.env.run(until=5.0)
+    sent_at = np.asarray(STEADY)
+    first = int(np.searchsorted(sent_at, 1.0))
+    assert c.ledger.ack_t[first] == pytest.approx(1.5 + 4 * MS, abs=2 * MS)
+    assert c.trace.of("fenced") == [] and c.controller.leader_of(0) == 0

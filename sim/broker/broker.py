@@ -17,6 +17,8 @@ from collections import deque
 from .. import protocol as P
 from ..deadlines import DeadlineQueue
 from ..network import broker_node
+from ..producer.batch import records_per_batch
+from ..records import batch_bytes
 from .fetcher import ReplicaFetcher
 from .page_cache import PageCache
 from .partition import WAITING, DelayedProduce, PartitionLeader
@@ -73,8 +75,10 @@ class Broker:
         self.fetch_wait_max = cfg.seconds("broker.replica.fetch.wait.max.ms")
         self.replica_fetch_backoff = cfg.seconds("broker.replica.fetch.backoff.ms")
         self.replica_request_timeout = 30.0  # replica.socket.timeout.ms default
-        record_bytes = cfg["workload.message.bytes"] + 10
-        self.fetch_max_batches = max(1, cfg["broker.replica.fetch.max.bytes"] // max(1, 61 + record_bytes))
+        # replica.fetch.max.bytes in whole batches of batch.size (a full batch at least)
+        full_batch = batch_bytes(records_per_batch(cfg["producer.batch.size"], cfg["workload.message.bytes"]),
+                                 cfg["workload.message.bytes"])
+        self.fetch_max_batches = max(1, cfg["broker.replica.fetch.max.bytes"] // full_batch)
         self.heartbeat_interval = cfg.seconds("broker.broker.heartbeat.interval.ms")
         self.page_cache = make_page_cache(cfg)
         self.peers: list[Broker] = []  # set by the cluster builder
@@ -468,13 +472,11 @@ class Broker:
                 self._truncate_diverging(p, result[1], result[2])
             else:
                 batches, leader_hw = result[1], result[2]
-                appended = False
                 for b in batches:
                     if b.base == log.leo:
                         log.append(b, now)
                         self.pstates[p].record(b)
                         self.page_cache.on_append(log)
-                        appended = True
                     elif b.base > log.leo:
                         break
                 new_hw = min(leader_hw, log.leo)
@@ -489,10 +491,9 @@ class Broker:
             offset = min(log.hw, leader_end) if leader_end >= 0 else log.hw
         else:
             epoch, end = log.end_offset_for_epoch(leader_epoch)
-            if epoch == leader_epoch:
-                offset = min(leader_end, end)
-            else:
-                offset = max(0, end)
+            # same epoch: keep what both have; an epoch the follower lacks: back to its own end for
+            # the epoch before, and the next fetch carries on from there
+            offset = min(leader_end, end) if epoch == leader_epoch else max(0, end)
         lost = log.truncate_to(offset)
         if lost:
             self.stats["truncated_records"] += lost

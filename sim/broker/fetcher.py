@@ -9,8 +9,6 @@ its high watermark, or a diverging epoch, after which the follower truncates its
 
 from __future__ import annotations
 
-import math
-
 from ..timer import Alarm
 
 
@@ -96,5 +94,3 @@ class ReplicaFetcher:
         self.response = resp
         self.alarm.notify()
 
-
-NO_DEADLINE = math.inf

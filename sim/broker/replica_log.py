@@ -31,7 +31,7 @@ class LogBatch:
     def end(self) -> int:
         return self.base + self.count
 
-    def head(self, n: int) -> "LogBatch":
+    def head(self, n: int) -> LogBatch:
         """The first n records only (a partial batch after truncation)."""
         return LogBatch(self.base, n, ids_sub(self.ids, 0, n), self.epoch, self.producer_id,
                         self.producer_epoch, self.base_seq)

@@ -30,7 +30,7 @@ class KafkasimInputError(Exception):
     def __str__(self) -> str:
         return f"{_one_line(str(self.source))}: {self.message}" if self.source else self.message
 
-    def with_source(self, source: str | None) -> "KafkasimInputError":
+    def with_source(self, source: str | None) -> KafkasimInputError:
         """The same error attributed to ``source`` (a file name), unless it already names one."""
         if self.source or not source:
             return self

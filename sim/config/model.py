@@ -106,7 +106,7 @@ class Config(Mapping[str, Any]):
         data["faults"] = [fault.to_dict() for fault in self.faults]
         return data
 
-    def replace(self, overrides: Mapping[str, Any]) -> "Config":
+    def replace(self, overrides: Mapping[str, Any]) -> Config:
         """A new validated Config with typed overrides (``{"producer.acks": "1"}``) applied."""
         from .validate import apply_overrides, build_config
 

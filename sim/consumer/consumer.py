@@ -23,6 +23,7 @@ from .. import protocol as P
 from ..client_metadata import ClientMetadata
 from ..deadlines import DeadlineQueue
 from ..ledger import ids_sub
+from ..records import record_bytes
 from ..timer import Alarm
 from .coordinator import NODE as COORDINATOR
 
@@ -57,7 +58,8 @@ def consumer_settings(cfg) -> dict:
         "reset": cfg["consumer.auto.offset.reset"],
         "max_poll_records": cfg["consumer.max.poll.records"],
         "fetch_max_wait": cfg.seconds("consumer.fetch.max.wait.ms"),
-        "partition_max_records": max(1, cfg["consumer.max.partition.fetch.bytes"] // (cfg["workload.message.bytes"] + 10)),
+        "partition_max_records": max(1, cfg["consumer.max.partition.fetch.bytes"]
+                                     // record_bytes(cfg["workload.message.bytes"])),
         "api_timeout": cfg.seconds("consumer.default.api.timeout.ms"),
         "request_timeout": cfg.seconds("consumer.request.timeout.ms"),
         "retry_backoff": cfg.seconds("consumer.retry.backoff.ms"),
@@ -68,7 +70,7 @@ def consumer_settings(cfg) -> dict:
 class Consumer:
     """One KafkaConsumer instance in its poll loop."""
 
-    def __init__(self, app: "ConsumerApp", incarnation: int):
+    def __init__(self, app: ConsumerApp, incarnation: int):
         self.app = app
         self.env = app.env
         self.network = app.network

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..ledger import F_BUFFER_EXHAUSTED, Ledger
 from ..workload import ArrivalStream
-from .batch import RECORD_OVERHEAD, ProducerBatch, full_by_size, records_per_batch
+from ..records import record_bytes
+from .batch import ProducerBatch, full_by_size, records_per_batch
 
 
 class RecordAccumulator:
@@ -30,7 +31,7 @@ class RecordAccumulator:
         self.deques: list[deque[ProducerBatch]] = [deque() for _ in range(partitions)]
         self.batch_size = batch_size
         self.message_bytes = message_bytes
-        self.record_bytes = message_bytes + RECORD_OVERHEAD
+        self.record_bytes = record_bytes(message_bytes)
         self.capacity = records_per_batch(batch_size, message_bytes)
         self.linger = linger
         self.delivery_timeout = delivery_timeout

@@ -6,9 +6,7 @@ import math
 
 from ..ledger import Ids
 
-# Sizes used to turn batch.size into records per batch (uncompressed record format v2).
-BATCH_OVERHEAD = 61  # DefaultRecordBatch header
-RECORD_OVERHEAD = 10  # varint lengths, attributes, deltas, no key, no headers
+from ..records import BATCH_OVERHEAD, batch_bytes, record_bytes
 
 QUEUED, IN_FLIGHT, DONE = 0, 1, 2
 
@@ -55,10 +53,9 @@ class ProducerBatch:
 
 def records_per_batch(batch_size: int, message_bytes: int) -> int:
     """How many records fit before the next one opens a new batch (at least one)."""
-    record = message_bytes + RECORD_OVERHEAD
-    return max(1, (batch_size - BATCH_OVERHEAD) // record)
+    return max(1, (batch_size - BATCH_OVERHEAD) // record_bytes(message_bytes))
 
 
 def full_by_size(count: int, batch_size: int, message_bytes: int) -> bool:
     """Kafka's MemoryRecordsBuilder.isFull(): written bytes reached batch.size."""
-    return count > 0 and BATCH_OVERHEAD + count * (message_bytes + RECORD_OVERHEAD) >= batch_size
+    return count > 0 and batch_bytes(count, message_bytes) >= batch_size

@@ -49,7 +49,7 @@ def new_stats() -> dict:
 class Producer:
     """One KafkaProducer: from construction to close() or a crash."""
 
-    def __init__(self, app: "ProducerApp", producer_id: int):
+    def __init__(self, app: ProducerApp, producer_id: int):
         self.app = app
         self.env = app.env
         self.network = app.network

@@ -15,7 +15,8 @@ from collections import deque
 from .. import protocol as P
 from ..ledger import F_DELIVERY_TIMEOUT, F_FATAL, F_RETRIES_EXHAUSTED
 from ..timer import Alarm
-from .batch import BATCH_OVERHEAD, DONE, IN_FLIGHT, RECORD_OVERHEAD, ProducerBatch
+from ..records import batch_bytes
+from .batch import DONE, IN_FLIGHT, ProducerBatch
 
 DISCONNECTED, CONNECTING, CONNECTED = 0, 1, 2
 SYN_RTO = 1.0  # Linux's initial TCP retransmission timeout: a lost SYN is sent again after 1, 2, 4 ... s
@@ -38,7 +39,7 @@ class Sender:
         self.retry_backoff_max = s["retry_backoff_max"]
         self.max_request_size = s["max_request_size"]
         self.idempotent = s["idempotent"]
-        self.record_bytes = producer.message_bytes + RECORD_OVERHEAD
+        self.message_bytes = producer.message_bytes
         self.reconnect_backoff = s["reconnect_backoff"]
         self.reconnect_backoff_max = s["reconnect_backoff_max"]
         self.connect_timeout = s["connect_timeout"]
@@ -128,7 +129,7 @@ class Sender:
             dq = acc.deques[p]
             if p in self.muted or not dq or acc.backing_off(p, now):
                 continue
-            nbytes = BATCH_OVERHEAD + dq[0].count * self.record_bytes
+            nbytes = batch_bytes(dq[0].count, self.message_bytes)
             if out and size + nbytes > self.max_request_size:
                 break
             batch = acc.pop_head(p)
@@ -156,7 +157,7 @@ class Sender:
         st["batches_sent"] += len(batches)
         st["records_sent"] += sum(b.count for b in batches)
         if self.acks == "0":  # no response: the batch succeeds once written to the socket
-            nbytes = sum(BATCH_OVERHEAD + b.count * self.record_bytes for b in batches)
+            nbytes = sum(batch_bytes(b.count, self.message_bytes) for b in batches)
             self.tcp_unacked[node].append((now, nbytes))
             self.tcp_bytes[node] += nbytes
             req.tcp_ack = self._on_tcp_ack
@@ -177,7 +178,7 @@ class Sender:
         except ValueError:
             return
         now = self.env.now
-        for batch, err in zip(req.batches, results):
+        for batch, err in zip(req.batches, results, strict=True):
             self._complete(batch, err, now)
         self.alarm.notify()
 
