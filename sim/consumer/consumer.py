@@ -20,6 +20,7 @@ import math
 from collections import deque
 
 from .. import protocol as P
+from ..client_app import ClientApp
 from ..client_metadata import ClientMetadata
 from ..deadlines import DeadlineQueue
 from ..ledger import ids_sub
@@ -189,7 +190,7 @@ class Consumer:
             broker = self.app.brokers[b]
             self.fetching.add(b)
             req = ConsumerFetch(parts, self.s["partition_max_records"], self.s["fetch_max_wait"],
-                                self._on_fetch, self._on_disconnect, b, self.incarnation)
+                                self._on_fetch, self.on_disconnect, b, self.incarnation)
             self.network.send(NODE, broker.node, broker.on_consumer_fetch, req)
             self.deadlines.add(self.env.now + self.s["request_timeout"], self._fetch_timed_out, req)
 
@@ -200,7 +201,7 @@ class Consumer:
             self.metadata.request_update()
             self.alarm.notify()
 
-    def _on_disconnect(self, broker_id: int) -> None:
+    def on_disconnect(self, broker_id: int) -> None:
         if self.alive:
             self.fetching.discard(broker_id)
             self.metadata.request_update()
@@ -320,11 +321,11 @@ class _TimedOut:
 _TIMED_OUT = _TimedOut()
 
 
-class ConsumerApp:
+class ConsumerApp(ClientApp):
     """The consuming application: one consumer group member, restarted after crashes."""
 
     def __init__(self, env, cfg, network, brokers, coordinator, ledger):
-        self.env = env
+        super().__init__(env)
         self.network = network
         self.brokers = brokers
         self.coordinator = coordinator
@@ -333,30 +334,15 @@ class ConsumerApp:
         self.partitions = cfg["topic.partitions"]
         self.stats = {"records_processed": 0, "redeliveries": 0, "commits_sent": 0, "commits_failed": 0,
                       "offset_resets": 0, "restarts": 0}
-        self.instances = 0
-        self.client: Consumer | None = None
         self.start()
 
-    def start(self) -> None:
-        self.instances += 1
-        self.client = Consumer(self, self.instances)
-
-    @property
-    def up(self) -> bool:
-        return self.client is not None and self.client.alive
-
-    def crash(self) -> None:
-        if self.up:
-            self.client.crash()
+    def new_client(self, instance: int) -> Consumer:
+        return Consumer(self, instance)
 
     def restart(self) -> None:
         if not self.up:
             self.stats["restarts"] += 1
             self.start()
-
-    def on_disconnect(self, broker_id: int) -> None:
-        if self.up:
-            self.client._on_disconnect(broker_id)
 
     def caught_up(self, high_watermarks) -> bool:
         """Every partition consumed and processed up to the given HWs."""

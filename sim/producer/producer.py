@@ -7,6 +7,7 @@ accumulator). Producer is one KafkaProducer lifetime: accumulator + sender + met
 
 from __future__ import annotations
 
+from ..client_app import ClientApp
 from ..client_metadata import ClientMetadata
 from ..workload import ArrivalStream
 from .accumulator import RecordAccumulator
@@ -110,11 +111,11 @@ class Producer:
             self.closed.succeed()
 
 
-class ProducerApp:
+class ProducerApp(ClientApp):
     """The application that produces: Poisson send() calls for the workload's duration."""
 
     def __init__(self, env, cfg, network, brokers, ledger, workload_rng, producer_rng, arrivals=None):
-        self.env = env
+        super().__init__(env)
         self.network = network
         self.brokers = brokers
         self.ledger = ledger
@@ -125,21 +126,10 @@ class ProducerApp:
         self.end = cfg.seconds("workload.duration")
         self.arrivals = arrivals or ArrivalStream(workload_rng, cfg["workload.rate"], env.now, self.end)
         self.stats = new_stats()
-        self.instances = 0
-        self.client: Producer | None = None
         self.start()
 
-    def start(self) -> None:
-        self.instances += 1
-        self.client = Producer(self, producer_id=1000 + self.instances)
-
-    @property
-    def up(self) -> bool:
-        return self.client is not None and self.client.alive
-
-    def crash(self) -> None:
-        if self.up:
-            self.client.crash()
+    def new_client(self, instance: int) -> Producer:
+        return Producer(self, producer_id=1000 + instance)  # a new instance gets a new producer id
 
     def restart(self) -> None:
         """A new KafkaProducer; sends the application would have made while down never happened."""
@@ -148,10 +138,6 @@ class ProducerApp:
         self.stats["skipped_while_down"] = self.stats.get("skipped_while_down", 0) + \
             self.arrivals.skip_until(self.env.now)
         self.start()
-
-    def on_disconnect(self, broker_id: int) -> None:
-        if self.up:
-            self.client.on_disconnect(broker_id)
 
     def close(self):
         """End of production: stop sending, flush and close (waits for every batch)."""
