@@ -1,11 +1,15 @@
 """Controller: the KRaft controller quorum, reduced to one always-available node.
 
-It owns the partition state (replicas, leader, leader epoch, ISR, partition epoch),
-fences a broker whose heartbeats stop for broker.session.timeout.ms, elects leaders
-(clean: the first live ISR member in assignment order; unclean, when enabled: any live
-replica), commits the ISR changes leaders ask for (AlterPartition), and publishes every
-change to the brokers. The ISR never becomes empty: the last member stays in it even
-when fenced (no Eligible Leader Replicas yet).
+It owns the partition state (replicas, leader, leader epoch, ISR, Eligible Leader Replicas,
+partition epoch), fences a broker whose heartbeats stop for broker.session.timeout.ms,
+elects leaders, commits the ISR changes leaders ask for (AlterPartition), moves leadership
+away from a broker in controlled shutdown, and publishes every change to the brokers.
+
+Elections (PartitionChangeBuilder): the first live ISR member in assignment order; with
+Eligible Leader Replicas (KIP-966, broker.eligible.leader.replicas.version = 1) then the
+first live ELR member; then, if unclean.leader.election.enable, any live replica; else the
+partition is offline. Without ELR the ISR never becomes empty: its last member stays even
+when fenced, and is elected again when it returns -- whatever its log lost meanwhile.
 """
 
 from __future__ import annotations
@@ -18,17 +22,21 @@ NODE = "controller"
 
 
 class PartitionState:
-    __slots__ = ("replicas", "leader", "leader_epoch", "isr", "partition_epoch")
+    __slots__ = ("replicas", "leader", "leader_epoch", "isr", "elr", "partition_epoch")
 
     def __init__(self, replicas):
         self.replicas = tuple(replicas)
         self.leader = self.replicas[0]
         self.leader_epoch = 0
         self.isr = self.replicas
+        self.elr: tuple = ()
         self.partition_epoch = 0
 
     def as_tuple(self):
         return (self.replicas, self.leader, self.leader_epoch, self.isr, self.partition_epoch)
+
+    def ordered(self, members) -> tuple:
+        return tuple(r for r in self.replicas if r in members)
 
 
 class Controller:
@@ -43,6 +51,9 @@ class Controller:
         self.brokers = []  # set by the cluster builder
         self.parts = [PartitionState(reps) for reps in ctx.assignment]
         self.unclean = bool(cfg["topic.unclean.leader.election.enable"])
+        self.min_isr = cfg["topic.min.insync.replicas"]
+        self.elr_enabled = bool(cfg["broker.eligible.leader.replicas.version"])
+        self.quick_restart_keeps_isr = bool(cfg["broker.model.quick.restart.keeps.isr"])
         self.session_timeout = cfg.seconds("broker.broker.session.timeout.ms")
         n = cfg["cluster.brokers"]
         self.fenced = [False] * n
@@ -51,6 +62,7 @@ class Controller:
         self.version = 0
         self.elections = 0
         self.unclean_elections = 0
+        self.unclean_epochs: set[tuple[int, int]] = set()  # (partition, leader epoch) from unclean elections
         self._alarm = Alarm(self.env)
 
     def start(self) -> None:
@@ -62,11 +74,14 @@ class Controller:
         self.env.process(self._session_checker())
 
     # -- broker liveness -----------------------------------------------------------------
-    def on_heartbeat(self, b: int, incarnation: int, known_version: int) -> None:
+    def on_heartbeat(self, b: int, incarnation: int, known_version: int, clean: bool = True) -> None:
         if incarnation > self.incarnation[b]:
-            if not self.fenced[b]:
-                return  # a new incarnation registers only once the old session has expired
+            if not self.fenced[b] and not self.quick_restart_keeps_isr:
+                return  # KRaft: a new incarnation registers only once the old session has expired
             self.incarnation[b] = incarnation
+            self.trace.add(self.env.now, "registered", b, clean)
+            if not clean and self.elr_enabled:
+                self._forget_unclean(b)
         elif incarnation < self.incarnation[b]:
             return
         self.last_heartbeat[b] = self.env.now
@@ -97,13 +112,13 @@ class Controller:
         for p, st in enumerate(self.parts):
             if b not in st.replicas:
                 continue
+            if b in st.isr and (len(st.isr) > 1 or self.elr_enabled):
+                self._set_isr(st, tuple(r for r in st.isr if r != b))
+                changed.append(p)
             if st.leader == b:
                 self._elect(p, st)
-                changed.append(p)
-            elif b in st.isr and len(st.isr) > 1:
-                st.isr = tuple(r for r in st.isr if r != b)
-                st.partition_epoch += 1
-                changed.append(p)
+                if p not in changed:
+                    changed.append(p)
         self._publish(changed)
 
     def _unfence(self, b: int) -> None:
@@ -117,27 +132,61 @@ class Controller:
                     changed.append(p)
         self._publish(changed, always=True)
 
+    def _forget_unclean(self, b: int) -> None:
+        """KIP-966: a broker back from an unclean shutdown may miss committed data: out of ISR and ELR."""
+        changed = []
+        for p, st in enumerate(self.parts):
+            if b in st.isr or b in st.elr:
+                st.isr = tuple(r for r in st.isr if r != b)
+                st.elr = tuple(r for r in st.elr if r != b)
+                st.partition_epoch += 1
+                changed.append(p)
+        self._publish(changed)
+
+    # -- ISR and ELR -------------------------------------------------------------------------
+    def _set_isr(self, st: PartitionState, isr: tuple) -> None:
+        """New ISR; with ELR, replicas leaving it while it is below min.insync.replicas become eligible."""
+        if self.elr_enabled:
+            if len(isr) < self.min_isr:
+                left = set(st.isr) - set(isr)
+                st.elr = st.ordered((set(st.elr) | left) - set(isr))
+            else:
+                st.elr = ()
+        st.isr = st.ordered(isr)
+        st.partition_epoch += 1
+
     # -- elections ---------------------------------------------------------------------------
     def _elect(self, p: int, st: PartitionState) -> None:
-        """PartitionChangeBuilder.electLeader: ISR first, unclean only when enabled."""
+        """PartitionChangeBuilder.electLeader: ISR, then ELR, then unclean only when enabled."""
         live = [r for r in st.replicas if not self.fenced[r]]
-        clean = [r for r in live if r in st.isr]
+        in_isr = [r for r in live if r in st.isr]
+        eligible = [r for r in live if r in st.elr]
         old = st.leader
-        if clean:
-            st.leader = clean[0]
-            st.isr = tuple(r for r in st.isr if not self.fenced[r]) or st.isr
+        if in_isr:
+            st.leader = in_isr[0]
+        elif eligible:
+            st.leader = eligible[0]
+            st.isr = (st.leader,)
+            st.elr = tuple(r for r in st.elr if r != st.leader)
+            self.trace.add(self.env.now, "elr_election", p, st.leader)
         elif self.unclean and live:
             st.leader = live[0]
             st.isr = (live[0],)
+            st.elr = ()
             self.unclean_elections += 1
             self.trace.add(self.env.now, "unclean_election", p, live[0])
         else:
-            st.leader = None  # offline until an ISR member returns
+            st.leader = None  # offline until an eligible replica returns
         if st.leader != old:
             st.leader_epoch += 1
             self.elections += 1
+            if self.unclean_elections and st.leader is not None and not in_isr and not eligible:
+                self.unclean_epochs.add((p, st.leader_epoch))
         st.partition_epoch += 1
         self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
+
+    def was_unclean(self, p: int, leader_epoch: int) -> bool:
+        return (p, leader_epoch) in self.unclean_epochs
 
     def on_alter_partition(self, b: int, p: int, leader_epoch: int, partition_epoch: int, new_isr, reply) -> None:
         st = self.parts[p]
@@ -145,16 +194,32 @@ class Controller:
         if ok:
             # a broker joins the ISR only while unfenced
             isr = tuple(r for r in st.replicas if r in new_isr and (r == b or not self.fenced[r] or r in st.isr))
-            if not isr:
-                ok = False
+            ok = bool(isr)
         if not ok:
             self.network.send(NODE, self.brokers[b].node, reply, p, None)
             return
-        st.isr = isr
-        st.partition_epoch += 1
-        self.trace.add(self.env.now, "isr", p, isr)
+        self._set_isr(st, isr)
+        self.trace.add(self.env.now, "isr", p, st.isr)
         self.network.send(NODE, self.brokers[b].node, reply, p, st.as_tuple())
         self._publish([p])
+
+    def on_controlled_shutdown(self, b: int, reply) -> None:
+        """Move every leadership away from b and take it out of the ISRs, then let it stop."""
+        changed = []
+        self.fenced[b] = True  # from now on it is not a candidate
+        for p, st in enumerate(self.parts):
+            if b not in st.replicas:
+                continue
+            if b in st.isr and len(st.isr) > 1:
+                self._set_isr(st, tuple(r for r in st.isr if r != b))
+                changed.append(p)
+            if st.leader == b:
+                self._elect(p, st)
+                if p not in changed:
+                    changed.append(p)
+        self.trace.add(self.env.now, "fenced", b)
+        self._publish(changed, always=True)
+        self.network.send(NODE, self.brokers[b].node, reply)
 
     # -- publishing ---------------------------------------------------------------------------
     def _fenced_set(self) -> frozenset:

@@ -70,6 +70,9 @@ class FaultInjector:
             elif action == "power_loss":
                 broker.crash(power_loss=True)
                 self._undo_later(fault, broker.restart)
+            elif action == "shutdown":
+                broker.shutdown()
+                self._undo_later(fault, broker.restart)
             elif action == "restart":
                 broker.restart()
             elif action == "isolate":

@@ -21,6 +21,10 @@ FAIL_CAUSES = ("", "delivery_timeout", "retries_exhausted", "buffer_exhausted", 
                "producer_crash")
 F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_FATAL, F_PRODUCER_CRASH = 1, 2, 3, 4, 5
 
+# Why a copy left a replica's log (bit flags); the first that applies names the durability loss.
+GONE_POWER_LOSS, GONE_TRUNCATED, GONE_UNCLEAN = 1, 2, 4
+GONE_CAUSES = ((GONE_POWER_LOSS, "power_loss"), (GONE_UNCLEAN, "unclean_election"), (GONE_TRUNCATED, "truncation"))
+
 CLASSES = ("duplicated", "delivered", "lost_acked", "failed_visible", "failed_silent",
            "lost_unacked", "unconsumed")
 STAGES = ("producer", "broker", "consumer")
@@ -62,6 +66,7 @@ class Ledger:
         self.ack_t = np.full(n, np.nan)
         self.processed = np.zeros(n, np.uint16)
         self.appended = np.zeros(n, np.bool_)  # ever appended to some leader's log
+        self.gone = np.zeros(n, np.uint8)  # flags: why copies left replica logs (GONE_CAUSES bits)
 
     # -- growth ----------------------------------------------------------------------
     def allocate(self, send_times: np.ndarray) -> slice:
@@ -77,7 +82,7 @@ class Ledger:
 
     def _grow(self, need: int) -> None:
         size = max(need, 2 * len(self.p))
-        for name in ("p", "fail", "send_t", "ack_t", "processed", "appended"):
+        for name in ("p", "fail", "send_t", "ack_t", "processed", "appended", "gone"):
             old = getattr(self, name)
             new = np.full(size, np.nan) if name == "ack_t" else np.zeros(size, old.dtype)
             new[: len(old)] = old
@@ -101,6 +106,11 @@ class Ledger:
         """The producer died holding these records (buffered or in flight); P stays NONE."""
         for s in ids:
             self.fail[s] = F_PRODUCER_CRASH
+
+    def mark_gone(self, ids: Ids, flag: int) -> None:
+        """Copies of these records left a replica's log (power loss, truncation, ...)."""
+        for s in ids:
+            self.gone[s] |= flag
 
     def mark_appended(self, ids: Ids) -> None:
         for s in ids:
@@ -205,10 +215,23 @@ class Outcome:
         self.by_stage = stages
         acked = p == P_ACK
         missing = acked & (w == 0)
+        gone = ledger.gone[:n]
+        by_cause = {}
+        left = missing & appended
+        for flag, name in GONE_CAUSES:
+            hit = left & ((gone & flag) != 0)
+            if hit.any():
+                by_cause[name] = int(np.count_nonzero(hit))
+            left &= ~hit
+        if left.any():
+            by_cause["other"] = int(np.count_nonzero(left))
+        if (missing & ~appended).any():
+            by_cause["never_written"] = int(np.count_nonzero(missing & ~appended))
         self.acked_missing_from_log = {
             "total": int(np.count_nonzero(missing)),
             "processed_before_loss": int(np.count_nonzero(missing & (c > 0))),
             "never_written": int(np.count_nonzero(missing & ~appended)),
+            "by_cause": by_cause,
         }
         self.false_failures = int(np.count_nonzero(dlv & (p != P_ACK) & (p != P_NONE)))
         self.dup_in_log = int(np.count_nonzero(w >= 2))

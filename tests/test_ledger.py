@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from sim.ledger import (
     CLASSES,
+    GONE_POWER_LOSS,
+    GONE_TRUNCATED,
     F_BUFFER_EXHAUSTED,
     F_DELIVERY_TIMEOUT,
     F_FATAL,
@@ -348,7 +350,8 @@ def test_processed_twice_even_when_gone_from_the_log_is_duplicated():
     out = led.classify({0: []}, {0: 5})
     assert cls_of(out, 0) == "duplicated"
     only(out, "duplicated", "dup_redelivery", "consumer")
-    assert out.acked_missing_from_log == {"total": 1, "processed_before_loss": 1, "never_written": 0}
+    assert out.acked_missing_from_log == {"total": 1, "processed_before_loss": 1, "never_written": 0,
+                                          "by_cause": {"other": 1}}
 
 
 def test_acked_above_commit_unprocessed_is_unconsumed_not_lost():
@@ -372,7 +375,8 @@ def test_acked_processed_once_then_lost_from_log_is_delivered():
     out = led.classify({0: []}, {0: 1})
     assert cls_of(out, 0) == "delivered"
     assert out.counts["lost_acked"] == 0
-    assert out.acked_missing_from_log == {"total": 1, "processed_before_loss": 1, "never_written": 0}
+    assert out.acked_missing_from_log == {"total": 1, "processed_before_loss": 1, "never_written": 0,
+                                          "by_cause": {"other": 1}}
 
 
 @pytest.mark.parametrize("seen, cls", [(True, "failed_visible"), (False, "failed_silent")])
@@ -433,8 +437,12 @@ def test_acked_missing_from_log_counts():
         led.ack(ids, 0.01)
     led.fail_send(failed, seen=True, cause=F_RETRIES_EXHAUSTED)
     led.mark_processed(phantom)
+    led.mark_gone(phantom, GONE_POWER_LOSS)
+    led.mark_gone(truncated, GONE_TRUNCATED)
+    led.mark_gone(kept, GONE_TRUNCATED)  # a copy went from one replica; the final log still has it
     out = led.classify({0: [(0, kept)]}, {0: 0})
-    assert out.acked_missing_from_log == {"total": 3, "processed_before_loss": 1, "never_written": 1}
+    assert out.acked_missing_from_log == {"total": 3, "processed_before_loss": 1, "never_written": 1,
+                                          "by_cause": {"power_loss": 1, "truncation": 1, "never_written": 1}}
     assert [cls_of(out, one_id(i)) for i in (phantom, truncated, acks0, kept, failed, pending)] == [
         "delivered", "lost_acked", "lost_acked", "unconsumed", "failed_visible", "lost_unacked"]
     assert out.by_stage["broker"] == {"lost_acked": 1}
@@ -579,7 +587,8 @@ def test_empty_ledger():
     assert out.n == 0
     assert out.counts == {c: 0 for c in CLASSES}
     assert out.causes == {}
-    assert out.acked_missing_from_log == {"total": 0, "processed_before_loss": 0, "never_written": 0}
+    assert out.acked_missing_from_log == {"total": 0, "processed_before_loss": 0, "never_written": 0,
+                                          "by_cause": {}}
 
 
 # ------------------------------------------------------------------- property: random P/W/C/K
@@ -718,8 +727,9 @@ def test_property_classes_add_up_and_match_the_rules(msgs, batch_sizes, data):
         in_stages = sum(out.by_stage[s].get(cls, 0) for s in STAGES)
         assert in_stages == (0 if cls == "delivered" else out.counts[cls])
     assert stage_total(out) == n - out.counts["delivered"]
+    by_cause = {k: v for k, v in (("other", missing - never_written), ("never_written", never_written)) if v}
     assert out.acked_missing_from_log == {
-        "total": missing, "processed_before_loss": phantom, "never_written": never_written}
+        "total": missing, "processed_before_loss": phantom, "never_written": never_written, "by_cause": by_cause}
     assert out.dup_in_log == sum(1 for msg in msgs if msg[3] >= 2)
     assert out.false_failures == sum(
         1 for msg in msgs if msg[4] == 1 and msg[0] in ("nack_seen", "nack_unseen"))

@@ -49,13 +49,34 @@ def test_without_write_back_only_kafka_flushes_count():
     assert linux(writeback_period=NEVER).durable_offset(log, 1000.0, 0.0) == 0
 
 
-def test_flush_messages_fsyncs_in_the_append_path():
-    pc = linux(flush_messages=25, writeback_period=NEVER)
+def test_flush_messages_fsyncs_in_the_append_path_and_blocks_it_for_the_fsync():
+    pc = linux(flush_messages=25, writeback_period=NEVER, fsync=0.002)
     log = ReplicaLog()
+    blocked = []
     for t in (1.0, 2.0, 3.0):
         log.append(LogBatch(log.leo, 10, (slice(log.leo, log.leo + 10),), 0), t)
-        pc.on_append(log)
-    assert log.flushed == 30 and pc.durable_offset(log, 3.5, 0.0) == 30
+        blocked.append(pc.on_append(log, t))
+    assert blocked == [0.0, 0.0, 0.002]  # the third append reached 25 unflushed messages
+    assert pc.durable_offset(log, 3.001, 0.0) == 0  # the fsync is still running
+    assert pc.durable_offset(log, 3.002, 0.0) == 30
+
+
+def test_a_rolled_segment_is_flushed_in_the_background():
+    # 1 KiB records: a 10-record segment is 10340 bytes
+    pc = linux(writeback_period=NEVER, fsync=0.001, segment_bytes=10340)
+    log = ReplicaLog()
+    for t in (1.0, 2.0):
+        log.append(LogBatch(log.leo, 6, (slice(log.leo, log.leo + 6),), 0), t)
+        assert pc.on_append(log, t) == 0.0
+    assert log.segment_base == 12 and pc.durable_offset(log, 2.5, 0.0) == 12
+    assert pc.recovery_records(log) == 0
+
+
+def test_clean_shutdown_flushes_everything():
+    pc = linux(writeback_period=NEVER, fsync=0.001)
+    log = log_written_at([1.0, 2.0])
+    assert pc.flush(log, 3.0) == 0.001
+    assert pc.durable_offset(log, 3.001, 0.0) == 20
 
 
 def test_periodic_flush_needs_the_scheduler_to_run():
@@ -106,7 +127,8 @@ def test_power_loss_of_every_replica_loses_acknowledged_data():
     r = RunResult.from_cluster(c, 0.0)
     # at 25 s the last write-back (25 s) covered nothing dirty for 30 s: all 20 acked records are gone,
     # after a consumer had already processed them (phantom reads)
-    assert r["acked_missing_from_log"] == {"total": 20, "processed_before_loss": 20, "never_written": 0}
+    assert r["acked_missing_from_log"] == {"total": 20, "processed_before_loss": 20, "never_written": 0,
+                                           "by_cause": {"power_loss": 20}}
     assert r.outcomes["delivered"] == 20 and r.outcomes["lost_acked"] == 0
 
 

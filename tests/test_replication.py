@@ -123,7 +123,8 @@ def test_unclean_election_loses_acknowledged_writes_end_to_end():
     lost = r["causes"]["lost_acked"]["lost_storage"]
     assert lost == 200
     assert r["by_stage"]["broker"]["lost_acked"] == lost
-    assert r["acked_missing_from_log"] == {"total": 200, "processed_before_loss": 0, "never_written": 0}
+    assert r["acked_missing_from_log"] == {"total": 200, "processed_before_loss": 0, "never_written": 0,
+                                           "by_cause": {"unclean_election": 200}}
     assert sum(r.outcomes.values()) == r["sent"]
 
 

@@ -16,10 +16,12 @@ from collections import deque
 
 from .. import protocol as P
 from ..deadlines import DeadlineQueue
+from ..ledger import GONE_TRUNCATED, GONE_UNCLEAN
 from ..network import broker_node
 from ..producer.batch import records_per_batch
 from ..records import batch_bytes
 from .fetcher import ReplicaFetcher
+from .lifecycle import BrokerLifecycle
 from .page_cache import PageCache
 from .partition import WAITING, DelayedProduce, PartitionLeader
 from .producer_state import DUPLICATE, FENCED, OUT_OF_ORDER, ProducerStateTable
@@ -54,7 +56,7 @@ class ClientConnection:
         self.queue: deque = deque()
 
 
-class Broker:
+class Broker(BrokerLifecycle):
     """A Kafka broker: logs, leadership, replication, request handling."""
 
     def __init__(self, ctx, broker_id: int):
@@ -71,6 +73,7 @@ class Broker:
         self.logs = {p: ReplicaLog() for p in self.partitions}
         self.pstates = {p: ProducerStateTable() for p in self.partitions}
         self.min_isr = cfg["topic.min.insync.replicas"]
+        self.hw_needs_min_isr = bool(cfg["broker.model.hw.frozen.below.min.isr"])
         self.replica_lag_max = cfg.seconds("broker.replica.lag.time.max.ms")
         self.fetch_wait_max = cfg.seconds("broker.replica.fetch.wait.max.ms")
         self.replica_fetch_backoff = cfg.seconds("broker.replica.fetch.backoff.ms")
@@ -80,11 +83,19 @@ class Broker:
                                  cfg["workload.message.bytes"])
         self.fetch_max_batches = max(1, cfg["broker.replica.fetch.max.bytes"] // full_batch)
         self.heartbeat_interval = cfg.seconds("broker.broker.heartbeat.interval.ms")
+        self.hw_checkpoint_interval = cfg.seconds("broker.replica.high.watermark.checkpoint.interval.ms")
+        self.startup_time = cfg["broker.model.startup.ms"] / 1000.0
+        self.recovery_rate = cfg["broker.model.recovery.mb.per.s"] * 1e6
+        self.message_bytes = cfg["workload.message.bytes"]
+        self.hw_truncation = cfg["broker.model.truncation"] == "high-watermark"
         self.page_cache = make_page_cache(cfg)
         self.peers: list[Broker] = []  # set by the cluster builder
         self.controller = None
         self.up = True  # the broker process
         self.host_up = True  # the machine (its page cache)
+        self.booting = None  # a start in progress
+        self.clean_shutdown = True  # how the process last stopped (reported when it registers)
+        self.shutting_down = False
         self.serving = True  # accepts clients; after a restart only once registered with the controller
         self.paused = False
         self.resumed = self.env.event()
@@ -102,88 +113,13 @@ class Broker:
         self.leading: dict[int, PartitionLeader] = {}
         self.fetchers: dict[int, ReplicaFetcher] = {}
         self.following: dict[int, int] = {}  # partition -> leader it fetches from
+        self.followed_epoch: dict[int, int] = {}  # partition -> leader epoch it last followed
         self.conns: dict[str, ClientConnection] = {}
+        self._fsync_block = 0.0
+        self._response_not_before: dict = {}  # produce request -> when its fsyncs finish
         self.parked_replica: dict[int, tuple] = {}  # follower id -> (request, deadline)
         self.parked_consumer: list = []  # (request, deadline)
         self.deadlines = DeadlineQueue(self.env)
-
-    def start(self) -> None:
-        inc = self.incarnation
-        self.env.process(self._heartbeat_loop(inc))
-        self.env.process(self._isr_shrink_loop(inc))
-
-    def _alive(self, inc: int) -> bool:
-        return self.up and self.incarnation == inc
-
-    def crash(self, power_loss: bool = False) -> None:
-        """Kill the process; with power_loss the machine loses its page cache too."""
-        now = self.env.now
-        if self.up:
-            self.up = False
-            self.incarnation += 1
-            for fetcher in self.fetchers.values():
-                fetcher.stop()
-            self.deadlines.active = False
-            self.deadlines.clear()
-            self.leading.clear()
-            self.parked_replica.clear()
-            self.parked_consumer.clear()
-            self.conns.clear()
-            self.paused = False
-            self.deferred.clear()
-            self.trace.add(now, "crash", self.id)
-            if not power_loss:
-                self.ctx.notify_disconnect(self)  # the kernel resets the connections
-        if power_loss and self.host_up:
-            self.host_up = False
-            self._lose_page_cache(now)
-            self.trace.add(now, "power_loss", self.id)
-
-    def _lose_page_cache(self, now: float) -> None:
-        for p in self.partitions:
-            log = self.logs[p]
-            durable = self.page_cache.durable_offset(log, now, self.up_since)
-            lost = log.truncate_to(durable)
-            log.flushed = log.leo
-            if lost:
-                self.stats["lost_on_power_loss"] += lost
-                self.pstates[p].rebuild(log)
-                self.trace.add(now, "page_cache_lost", self.id, p, durable, lost)
-
-    def restart(self) -> None:
-        """Start the process again (log recovery keeps the valid prefix already on disk)."""
-        if self.up:
-            return
-        rebooted = not self.host_up
-        self.host_up = True
-        self.up = True
-        self.incarnation += 1
-        self.up_since = self.env.now
-        self.serving = False
-        self._reset_runtime()
-        for p in self.partitions:
-            log = self.logs[p]
-            log.hw = min(log.hw, log.leo)
-        self.trace.add(self.env.now, "restart", self.id)
-        self.start()
-        if rebooted:  # clients' retransmissions now meet a fresh kernel: reset
-            self.ctx.notify_disconnect(self)
-
-    def pause(self) -> None:
-        if self.up and not self.paused:
-            self.paused = True
-            self.resumed = self.env.event()
-            self.trace.add(self.env.now, "pause", self.id)
-
-    def resume(self) -> None:
-        if not self.paused:
-            return
-        self.paused = False
-        self.resumed.succeed()
-        self.trace.add(self.env.now, "resume", self.id)
-        pending, self.deferred = self.deferred, []
-        for fn, args in pending:
-            self.deliver(fn, args)
 
     def deliver(self, fn, args) -> None:
         """Entry point for everything arriving over the network or from a timer."""
@@ -266,6 +202,10 @@ class Broker:
             self._unfollow(p)
         if leader is None:
             return
+        if self.hw_truncation and self.followed_epoch.get(p) != leader_epoch:
+            # before KIP-101 (Kafka < 0.11) a new follower truncated its log to its own HW
+            self._truncate(p, self.logs[p].hw, GONE_TRUNCATED)
+        self.followed_epoch[p] = leader_epoch
         fetcher = self.fetchers.get(leader)
         if fetcher is None or not fetcher.running:
             fetcher = self.fetchers[leader] = ReplicaFetcher(self, leader)
@@ -310,6 +250,7 @@ class Broker:
     def _handle_produce(self, conn: ClientConnection, req: P.ProduceRequest) -> None:
         conn.busy = True
         now = self.env.now
+        self._fsync_block = 0.0
         acks_all = req.acks == "all"
         results = [WAITING] * len(req.batches)
         delayed = DelayedProduce(req, results, 0, self)
@@ -345,6 +286,8 @@ class Broker:
                 ld.wait_for_hw(end, delayed, i)
                 if ld not in touched:
                     touched.append(ld)
+        if self._fsync_block:
+            self._response_not_before[req] = now + self._fsync_block
         if delayed.pending:
             delayed.deadline = self.deadlines.add(now + req.timeout, self.deliver, delayed.expire, ())
         for ld in touched:
@@ -367,13 +310,17 @@ class Broker:
                       batch.producer_epoch, batch.base_seq)
         log.append(lb, now)
         self.pstates[p].record(lb)
-        self.page_cache.on_append(log)
+        self._fsync_block += self.page_cache.on_append(log, now)
         self.ledger.mark_appended(batch.ids)
         self.stats["appended_records"] += batch.count
         self._wake_replica_fetches(p)
         return lb
 
     def respond_produce(self, req: P.ProduceRequest, results) -> None:
+        until = self._response_not_before.pop(req, None)
+        if until is not None and until > self.env.now:  # the handler thread is still in fsync
+            self.deadlines.add(until, self.deliver, self.respond_produce, (req, results))
+            return
         conn = self.conns.get(req.src)
         if conn is None or conn.gen != req.conn:
             return  # the client closed the connection: the response is lost
@@ -457,10 +404,11 @@ class Broker:
         self.network.send(self.node, follower.node, req.reply, req.token, resp)
 
     # -- replication: the follower's side -------------------------------------------------
-    def apply_fetch_response(self, fetcher: ReplicaFetcher, resp: dict) -> bool:
-        """Append fetched batches or truncate; True when an error asks for a backoff."""
+    def apply_fetch_response(self, fetcher: ReplicaFetcher, resp: dict) -> tuple[bool, float]:
+        """Append fetched batches or truncate: (an error asks for a backoff, time blocked in fsync)."""
         now = self.env.now
         backoff = False
+        blocked = 0.0
         for p, result in sorted(resp.items()):
             if fetcher.parts.get(p) is None or p in self.leading:
                 continue
@@ -476,28 +424,38 @@ class Broker:
                     if b.base == log.leo:
                         log.append(b, now)
                         self.pstates[p].record(b)
-                        self.page_cache.on_append(log)
+                        blocked += self.page_cache.on_append(log, now)
                     elif b.base > log.leo:
                         break
                 new_hw = min(leader_hw, log.leo)
                 if new_hw > log.hw:
                     log.hw = new_hw
-        return backoff
+        return backoff, blocked
 
     def _truncate_diverging(self, p: int, leader_epoch: int, leader_end: int) -> None:
-        """KIP-279/320 truncation: to the end of the last epoch both logs share."""
+        """Truncate after the leader reported a divergence (KIP-279/320), or an offset out of range."""
         log = self.logs[p]
-        if leader_epoch < 0:
+        if self.hw_truncation:
+            offset = leader_end  # before KIP-101: back to the leader's log end, nothing smarter
+        elif leader_epoch < 0:
             offset = min(log.hw, leader_end) if leader_end >= 0 else log.hw
         else:
             epoch, end = log.end_offset_for_epoch(leader_epoch)
             # same epoch: keep what both have; an epoch the follower lacks: back to its own end for
             # the epoch before, and the next fetch carries on from there
             offset = min(leader_end, end) if epoch == leader_epoch else max(0, end)
-        lost = log.truncate_to(offset)
-        if lost:
+        leader = self.following.get(p)
+        unclean = leader is not None and self.ctx.controller.was_unclean(p, self.followed_epoch.get(p, -1))
+        self._truncate(p, offset, GONE_UNCLEAN if unclean else GONE_TRUNCATED)
+
+    def _truncate(self, p: int, offset: int, why: int) -> None:
+        removed = self.logs[p].truncate_to(offset)
+        if removed:
+            lost = sum(b.count for b in removed)
             self.stats["truncated_records"] += lost
-            self.pstates[p].rebuild(log)
+            for b in removed:
+                self.ledger.mark_gone(b.ids, why)
+            self.pstates[p].rebuild(self.logs[p])
             self.trace.add(self.env.now, "truncate", self.id, p, offset, lost)
 
     # -- ISR changes -------------------------------------------------------------------------
@@ -552,7 +510,7 @@ class Broker:
         while self._alive(inc):
             if not self.paused:
                 self.network.send(self.node, "controller", controller.on_heartbeat, self.id, inc,
-                                  self.meta_version)
+                                  self.meta_version, self.clean_shutdown)
             yield self.env.timeout(self.heartbeat_interval)
 
     # -- consumers and clients ----------------------------------------------------------------
@@ -629,4 +587,6 @@ def make_page_cache(cfg) -> PageCache:
     wb = cfg.seconds("broker.vm.dirty_writeback_centisecs")
     return PageCache(flush_messages=flush_messages, flush_interval=interval, scheduler_interval=sched,
                      writeback_period=wb if wb and wb > 0 else math.inf,
-                     dirty_expire=cfg.seconds("broker.vm.dirty_expire_centisecs"))
+                     dirty_expire=cfg.seconds("broker.vm.dirty_expire_centisecs"),
+                     fsync=cfg["broker.model.fsync.ms"] / 1000.0, segment_bytes=cfg["broker.log.segment.bytes"],
+                     message_bytes=cfg["workload.message.bytes"])

@@ -71,7 +71,8 @@ class ReplicaFetcher:
             parts = {}
             for p, epoch in sorted(self.parts.items()):
                 log = b.logs[p]
-                parts[p] = (log.leo, log.latest_epoch, epoch)
+                # before KIP-320 a fetch named no epoch, so the leader could not spot a divergence
+                parts[p] = (log.leo, -1 if b.hw_truncation else log.latest_epoch, epoch)
             req = FetchRequest(b.id, token, parts, self._on_response)
             b.network.send(b.node, leader.node, leader.on_replica_fetch, req)
             deadline = env.now + timeout
@@ -83,10 +84,10 @@ class ReplicaFetcher:
             resp, self.response = self.response, None
             if resp is None or b.paused:
                 continue  # timed out (or paused): send a new fetch
-            if b.apply_fetch_response(self, resp):
-                backoff_until = env.now + b.replica_fetch_backoff
-                while self._alive() and env.now < backoff_until:
-                    yield self.alarm.wait(backoff_until)
+            backoff, blocked = b.apply_fetch_response(self, resp)
+            wait_until = env.now + (b.replica_fetch_backoff if backoff else blocked)
+            while self._alive() and env.now < wait_until:  # error backoff, or the append path's fsync
+                yield self.alarm.wait(wait_until)
 
     def _on_response(self, token: int, resp) -> None:
         if token != self.token or not self._alive():

@@ -68,6 +68,7 @@ class PartitionLeader:
         self.isr = tuple(isr)
         self.log = broker.logs[p]
         self.min_isr = broker.min_isr
+        self.hw_needs_min_isr = broker.hw_needs_min_isr
         self.lag_max = broker.replica_lag_max
         me = broker.id
         leo = self.log.leo
@@ -94,10 +95,10 @@ class PartitionLeader:
         self.purgatory.append((end_offset, delayed, index))
 
     def maybe_advance_hw(self) -> bool:
-        """HW = min LEO over the ISR; frozen while the ISR is below min.insync.replicas."""
+        """HW = min LEO over the ISR; frozen while the ISR is below min.insync.replicas (3.7+)."""
         log = self.log
         me = self.broker.id
-        if self.under_min_isr():
+        if self.hw_needs_min_isr and self.under_min_isr():
             return False
         hw = log.leo
         for r in self.effective_isr():

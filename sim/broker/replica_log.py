@@ -36,6 +36,12 @@ class LogBatch:
         return LogBatch(self.base, n, ids_sub(self.ids, 0, n), self.epoch, self.producer_id,
                         self.producer_epoch, self.base_seq)
 
+    def tail(self, n: int) -> LogBatch:
+        """Everything after the first n records."""
+        seq = None if self.base_seq is None else self.base_seq + n
+        return LogBatch(self.base + n, self.count - n, ids_sub(self.ids, n, self.count), self.epoch,
+                        self.producer_id, self.producer_epoch, seq)
+
     def __repr__(self) -> str:  # pragma: no cover
         return f"<LogBatch [{self.base},{self.end}) e{self.epoch}>"
 
@@ -48,7 +54,11 @@ class ReplicaLog:
         self.ends: list[int] = []  # end offset per batch, for bisect
         self.written: list[float] = []  # local page-cache write time per batch
         self.hw = 0
-        self.flushed = 0  # recovery point: everything below is on disk
+        self.hw_checkpoint = 0  # the HW as last written to the checkpoint file
+        self.flushed = 0  # recovery point: Kafka flushed everything below (once flush_done_at passed)
+        self.flush_done_at = 0.0  # when the fsync that set `flushed` completes
+        self.flushed_before = 0  # the recovery point before that fsync
+        self.segment_base = 0  # first offset of the active segment
         self.epochs: list[tuple[int, int]] = []  # (leader epoch, start offset), increasing
 
     @property
@@ -73,27 +83,28 @@ class ReplicaLog:
         if epoch > self.latest_epoch:
             self.epochs.append((epoch, self.leo))
 
-    def truncate_to(self, offset: int) -> int:
-        """Remove everything at or above offset; returns how many records went."""
-        leo = self.leo
-        if offset >= leo:
-            return 0
+    def truncate_to(self, offset: int) -> list[LogBatch]:
+        """Remove everything at or above offset; returns the removed records as batches."""
+        if offset >= self.leo:
+            return []
         i = bisect.bisect_right(self.ends, offset)  # first batch ending after offset
-        keep_partial = i < len(self.batches) and self.batches[i].base < offset
-        tail = self.batches[i]
-        del self.batches[i:], self.ends[i:]
-        written = self.written[i] if keep_partial else None
-        del self.written[i:]
+        removed = self.batches[i:]
+        tail = removed[0]
+        keep_partial = tail.base < offset
+        written = self.written[i]
+        del self.batches[i:], self.ends[i:], self.written[i:]
         if keep_partial:
-            part = tail.head(offset - tail.base)
-            self.batches.append(part)
-            self.ends.append(part.end)
-            self.written.append(written)
+            kept = offset - tail.base
+            self.append(tail.head(kept), written)
+            removed[0] = tail.tail(kept)
         self.hw = min(self.hw, offset)
+        self.hw_checkpoint = min(self.hw_checkpoint, offset)
         self.flushed = min(self.flushed, offset)
+        self.flushed_before = min(self.flushed_before, offset)
+        self.segment_base = min(self.segment_base, offset)
         while self.epochs and self.epochs[-1][1] >= offset:  # LeaderEpochFileCache.truncateFromEnd
             self.epochs.pop()
-        return leo - offset
+        return removed
 
     # -- reads -------------------------------------------------------------------------
     def index_of(self, offset: int) -> int:
@@ -123,7 +134,10 @@ class ReplicaLog:
     def batches_from(self, offset: int, max_batches: int):
         """Whole batches starting at offset (what a follower fetch returns)."""
         i = self.index_of(offset)
-        return self.batches[i:i + max_batches]
+        out = self.batches[i:i + max_batches]
+        if out and out[0].base < offset:  # the follower stopped inside a batch (HW truncation)
+            out[0] = out[0].tail(offset - out[0].base)
+        return out
 
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
         """OffsetsForLeaderEpoch: (largest epoch <= epoch, the offset where it ends here)."""

@@ -110,6 +110,34 @@ _ALL = [
     _ms("broker.broker.heartbeat.interval.ms", 2000, "Period of the broker's heartbeats to the KRaft controller.", 1),
     _ms("broker.broker.session.timeout.ms", 9000,
         "The controller fences a broker whose last heartbeat is older than this and moves its leaderships.", 1),
+    _int("broker.log.segment.bytes", 1073741824,
+         "Size at which the active log segment rolls; Kafka fsyncs the old segment when it rolls.", 14,
+         unit="bytes"),
+    _ms("broker.replica.high.watermark.checkpoint.interval.ms", 5000,
+        "How often the HW of each partition is written to disk; a restarted broker starts from that value.", 1,
+        LONG_MAX),
+    _int("broker.eligible.leader.replicas.version", 0,
+         "KIP-966 feature level: 1 keeps replicas that left the ISR below min.insync.replicas as Eligible "
+         "Leader Replicas (the ISR may then empty); 0 (the 4.0 default) = off.", 0, 1),
+    _key("broker.model.fsync.ms", "float", 1.0,
+         "Time one fsync of a log takes (device dependent; blocks the append path when flush.messages "
+         "triggers it).", unit="ms", minimum=0, origin=MODEL),
+    _key("broker.model.startup.ms", "float", 2000.0,
+         "Time from a restart until the broker process registers with the controller (JVM start, "
+         "metadata load), before any log recovery.", unit="ms", minimum=0, origin=MODEL),
+    _key("broker.model.recovery.mb.per.s", "float", 200.0,
+         "Speed of log recovery after an unclean shutdown: the unflushed part of every log is re-read at "
+         "this rate before the broker starts.", unit="MB/s", minimum=0, min_exclusive=True, origin=MODEL),
+    _bool("broker.model.hw.frozen.below.min.isr", True,
+          "Kafka 3.7+ (KAFKA-15583): the HW does not advance while the ISR is smaller than "
+          "min.insync.replicas; false = the older rule (the HW follows whatever ISR there is).", origin=MODEL),
+    _enum("broker.model.truncation", "leader-epoch", ("leader-epoch", "high-watermark"),
+          "How a replica that becomes a follower truncates: by leader epoch (KIP-101/279/320, Kafka 0.11+) or "
+          "to its own HW (before 0.11, the rule behind KIP-101's loss traces).", origin=MODEL),
+    _bool("broker.model.quick.restart.keeps.isr", False,
+          "ZooKeeper-era behaviour: a restarted broker re-registers at once and stays in the ISR; false = "
+          "KRaft, where a new incarnation registers only after its old session expired (fenced first).",
+          origin=MODEL),
     _int("broker.vm.dirty_writeback_centisecs", 500,
          "Period of the kernel flusher thread that writes expired dirty pages to disk (0 disables periodic "
          "write-back).", unit="centisecs", origin="linux"),
@@ -220,12 +248,13 @@ _ALL = [
 SCHEMA: dict[str, Key] = {key.name: key for key in _ALL}
 
 # [[faults]] tables: what can be scripted, in the order the docs list them.
-BROKER_ACTIONS = ("crash", "power_loss", "restart", "isolate", "heal", "pause")
+BROKER_ACTIONS = ("crash", "power_loss", "shutdown", "restart", "isolate", "heal", "pause")
 FAULT_ACTIONS = BROKER_ACTIONS + ("producer_crash", "consumer_crash")
 FAULT_ACTION_DOCS = {
     "crash": "broker process dies (kill -9); its page cache survives and the OS keeps writing it back",
     "power_loss": "broker machine loses power; unflushed page-cache data is lost",
-    "restart": "a crashed or powered-off broker starts again (log recovery, then it rejoins as a follower)",
+    "shutdown": "controlled shutdown: leadership moves away, the logs are flushed, the process stops",
+    "restart": "a crashed, shut down or powered-off broker starts again (log recovery, then it rejoins)",
     "isolate": "cut the broker's network links (see from)",
     "heal": "restore the broker's network links and resume a paused broker",
     "pause": "freeze the broker (a long GC or VM stall): it stops answering without crashing",
@@ -238,8 +267,8 @@ FAULT_FIELDS = {
     "action": "one of " + ", ".join(FAULT_ACTIONS) + " (required)",
     "target": "broker:N, leader, followers, all-brokers for broker actions; producer / consumer for their crash "
               "(the default there)",
-    "duration": "optional, > 0: undo the fault after this long (crash, power_loss, producer/consumer crash -> "
-                "restart; isolate, pause -> heal); not allowed on restart and heal",
+    "duration": "optional, > 0: undo the fault after this long (crash, power_loss, shutdown, producer/consumer "
+                "crash -> restart; isolate, pause -> heal); not allowed on restart and heal",
     "from": "isolate only: all (default) or one or a list of " + ", ".join(ISOLATE_FROM),
     "partition": "which partition leader / followers refer to (default 0)",
 }

@@ -198,6 +198,9 @@ def _cluster_rules(values, fail, notes) -> None:
     """Topic placement, KafkaConfig.validateValues' fetch-wait rule and its heartbeat warning."""
     if values["topic.replication.factor"] > values["cluster.brokers"]:
         raise fail("topic.replication.factor", f"exceeds cluster.brokers = {values['cluster.brokers']}")
+    if values["broker.eligible.leader.replicas.version"] and not values["broker.model.hw.frozen.below.min.isr"]:
+        raise fail("broker.eligible.leader.replicas.version",
+                   "Eligible Leader Replicas need broker.model.hw.frozen.below.min.isr = true (KIP-966)")
     if values["topic.min.insync.replicas"] > values["topic.replication.factor"]:
         raise fail("topic.min.insync.replicas",
                    f"exceeds topic.replication.factor = {values['topic.replication.factor']}")

@@ -1,0 +1,165 @@
+"""BrokerLifecycle: how a broker process stops and starts (part of Broker).
+
+- crash(): the process dies (kill -9, OOM); the page cache survives, the kernel resets its
+  connections, and the next start is an unclean one (log recovery).
+- crash(power_loss=True): the machine dies too; every log keeps only its on-disk prefix.
+- shutdown(): a controlled shutdown; the controller moves the broker's leaderships away
+  first, the logs are flushed, and the next start is clean.
+- restart(): the machine boots, the process starts (broker.model.startup.ms), recovers the
+  unflushed part of its logs after an unclean stop (broker.model.recovery.mb.per.s),
+  registers with the controller, and serves clients once it has its metadata.
+- pause()/resume(): a long GC or VM stall: nothing is answered until it ends.
+"""
+
+from __future__ import annotations
+
+from ..ledger import GONE_POWER_LOSS
+from ..records import record_bytes
+
+CONTROLLED_SHUTDOWN_TIMEOUT = 5.0  # s to wait for the controller before stopping anyway
+
+
+class BrokerLifecycle:
+    """Process and machine state transitions of a Broker."""
+
+    def start(self) -> None:
+        inc = self.incarnation
+        self.env.process(self._heartbeat_loop(inc))
+        self.env.process(self._isr_shrink_loop(inc))
+        self.env.process(self._hw_checkpoint_loop(inc))
+
+    def _alive(self, inc: int) -> bool:
+        return self.up and self.incarnation == inc
+
+    # -- stopping ----------------------------------------------------------------------
+    def crash(self, power_loss: bool = False) -> None:
+        """Kill the process; with power_loss the machine loses its page cache too."""
+        now = self.env.now
+        if self.up:
+            self._stop_process()
+            self.clean_shutdown = False
+            self.trace.add(now, "crash", self.id)
+            if not power_loss:
+                self.ctx.notify_disconnect(self)  # the kernel resets the connections
+        self.booting = None  # a power loss also aborts a start in progress
+        if power_loss and self.host_up:
+            self.host_up = False
+            self.clean_shutdown = False
+            self._lose_page_cache(now)
+            self.trace.add(now, "power_loss", self.id)
+
+    def _stop_process(self) -> None:
+        self.up = False
+        self.incarnation += 1
+        for fetcher in self.fetchers.values():
+            fetcher.stop()
+        self.deadlines.active = False
+        self.deadlines.clear()
+        self.leading.clear()
+        self.parked_replica.clear()
+        self.parked_consumer.clear()
+        self.conns.clear()
+        self.paused = False
+        self.deferred.clear()
+
+    def _lose_page_cache(self, now: float) -> None:
+        for p in self.partitions:
+            log = self.logs[p]
+            durable = self.page_cache.durable_offset(log, now, self.up_since)
+            removed = log.truncate_to(durable)
+            log.flushed = log.flushed_before = log.leo
+            if removed:
+                lost = sum(b.count for b in removed)
+                self.stats["lost_on_power_loss"] += lost
+                for b in removed:
+                    self.ledger.mark_gone(b.ids, GONE_POWER_LOSS)
+                self.pstates[p].rebuild(log)
+                self.trace.add(now, "page_cache_lost", self.id, p, durable, lost)
+
+    def shutdown(self) -> None:
+        """Controlled shutdown: leaderships move away, then the logs are flushed and the process stops."""
+        if not self.up or self.shutting_down:
+            return
+        self.shutting_down = True
+        self.trace.add(self.env.now, "shutdown", self.id)
+        inc = self.incarnation
+        self.network.send(self.node, self.controller.node, self.controller.on_controlled_shutdown, self.id,
+                          self._on_shutdown_allowed)
+        timeout = self.env.timeout(CONTROLLED_SHUTDOWN_TIMEOUT)
+        timeout.callbacks.append(lambda _e: self._finish_shutdown(inc))
+
+    def _on_shutdown_allowed(self) -> None:
+        self._finish_shutdown(self.incarnation)
+
+    def _finish_shutdown(self, inc: int) -> None:
+        if not self.up or self.incarnation != inc:
+            return
+        now = self.env.now
+        for p in self.partitions:
+            self.page_cache.flush(self.logs[p], now)
+            self.logs[p].hw_checkpoint = self.logs[p].hw
+        self._stop_process()
+        self.clean_shutdown = True
+        self.trace.add(now, "stopped", self.id)
+        self.ctx.notify_disconnect(self)  # connections are closed
+
+    # -- starting ----------------------------------------------------------------------
+    def restart(self) -> None:
+        """Boot: start the process, recover the logs if the last stop was unclean, register."""
+        if self.up or self.booting is not None:
+            return
+        rebooted = not self.host_up
+        self.host_up = True
+        delay = self.startup_time
+        if not self.clean_shutdown:
+            rb = record_bytes(self.message_bytes)
+            unflushed = sum(self.page_cache.recovery_records(self.logs[p]) for p in self.partitions) * rb
+            delay += unflushed / self.recovery_rate
+        self.trace.add(self.env.now, "restart", self.id, round(delay, 6))
+        token = self.booting = object()
+        ev = self.env.timeout(delay)
+        ev.callbacks.append(lambda _e: self._boot(token, rebooted))
+
+    def _boot(self, token, rebooted: bool) -> None:
+        if self.booting is not token:
+            return
+        self.booting = None
+        self.up = True
+        self.incarnation += 1
+        self.up_since = self.env.now
+        self.serving = False
+        self.shutting_down = False
+        self._reset_runtime()
+        for p in self.partitions:
+            log = self.logs[p]
+            log.hw = min(log.hw_checkpoint, log.leo)  # replication-offset-checkpoint
+        self.trace.add(self.env.now, "started", self.id)
+        self.start()
+        if rebooted:  # clients' retransmissions now meet a fresh kernel: reset
+            self.ctx.notify_disconnect(self)
+
+    def _hw_checkpoint_loop(self, inc: int):
+        while True:
+            yield self.env.timeout(self.hw_checkpoint_interval)
+            if not self._alive(inc):
+                return
+            if not self.paused:
+                for log in self.logs.values():
+                    log.hw_checkpoint = log.hw
+
+    # -- stalls ------------------------------------------------------------------------
+    def pause(self) -> None:
+        if self.up and not self.paused:
+            self.paused = True
+            self.resumed = self.env.event()
+            self.trace.add(self.env.now, "pause", self.id)
+
+    def resume(self) -> None:
+        if not self.paused:
+            return
+        self.paused = False
+        self.resumed.succeed()
+        self.trace.add(self.env.now, "resume", self.id)
+        pending, self.deferred = self.deferred, []
+        for fn, args in pending:
+            self.deliver(fn, args)
