@@ -1,4 +1,4 @@
-"""Command line: `kafkasim run` and `kafkasim config` (also `python -m sim`).
+"""Command line: `kafkasim run`, `kafkasim scenarios`, `kafkasim config` (also `python -m sim`).
 
 Bad input -- an unknown key, a wrong value, a malformed file -- prints one line to stderr
 and exits with status 2, before anything runs and without writing any output file.
@@ -24,7 +24,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _config_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", nargs="?", help="scenario TOML file (default: the built-in default scenario)")
+    p.add_argument("scenario_file", nargs="?", metavar="SCENARIO",
+                   help="scenario TOML file (default: the built-in default scenario)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one config key (repeatable), e.g. --set producer.acks=1")
     p.add_argument("--seed", type=int, help="root random seed (overrides sim.seed)")
@@ -39,15 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one scenario once and print its outcome table")
     _config_arguments(run)
+    run.add_argument("--scenario", metavar="NAME",
+                     help="run a built-in named scenario (see `kafkasim scenarios`): its unsafe and safe variants")
+    run.add_argument("--plot", metavar="PNG", help="with --scenario: also draw the replica timelines to PNG")
     run.add_argument("--json", metavar="PATH", help="also write the result as JSON to PATH ('-' for stdout)")
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
+    sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
     cfg = sub.add_parser("config", help="print the effective configuration of a scenario")
     _config_arguments(cfg)
     return parser
 
 
 def _load(args):
-    scenario = args.scenario if args.scenario is not None else default_path()
+    scenario = args.scenario_file if args.scenario_file is not None else default_path()
     return load_config(scenario, sets=args.sets, producer_config=args.producer_config,
                        broker_config=args.broker_config, consumer_config=args.consumer_config, seed=args.seed)
 
@@ -64,20 +69,70 @@ def _write_atomically(path: str, text: str) -> None:
         raise
 
 
+def _check_output_path(option: str, path: str | None) -> None:
+    """Refuse an output path before anything runs (nothing half-written)."""
+    if path is None or path == "-":
+        return
+    target = Path(path)
+    if not path or target.is_dir():
+        raise KafkasimInputError(f"{option} = {path!r}: not a file path")
+    if not target.parent.is_dir():
+        raise KafkasimInputError(f"{option} = {path!r}: directory {str(target.parent)!r} does not exist")
+
+
+def cmd_scenarios(_args) -> int:
+    from .scenarios.catalog import CATALOG
+
+    width = max(len(name) for name in CATALOG)
+    for name, s in CATALOG.items():
+        print(f"{name:<{width}}  {s.title}")
+    print("\nrun one with: kafkasim run --scenario NAME [--plot timeline.png]")
+    return EXIT_OK
+
+
+def cmd_run_named(args) -> int:
+    import json
+
+    from .scenarios.named import lookup, plot, report, run_named
+
+    if args.scenario_file is not None:
+        raise KafkasimInputError(f"--scenario = {args.scenario!r}: give either a scenario file or --scenario")
+    for option in ("producer_config", "broker_config", "consumer_config"):
+        if getattr(args, option):
+            raise KafkasimInputError(f"--{option.replace('_', '-')}: not combined with --scenario (use --set)")
+    lookup(args.scenario)
+    _check_output_path("--json", args.json)
+    _check_output_path("--plot", args.plot)
+    runs = run_named(args.scenario, sets=args.sets, seed=args.seed)
+    if not args.quiet and args.json != "-":
+        print(report(args.scenario, runs), end="")
+    if args.plot:
+        plot(args.scenario, runs, args.plot)
+        if not args.quiet and args.json != "-":
+            print(f"replica timelines drawn to {args.plot}")
+    if args.json is not None:
+        text = json.dumps({"scenario": args.scenario,
+                           "variants": [{"label": r.label, **r.result.data} for r in runs]}, indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            _write_atomically(args.json, text)
+    return EXIT_OK
+
+
 def cmd_run(args) -> int:
     from .run import run_once
 
+    if args.scenario is not None:
+        return cmd_run_named(args)
+    if args.plot:
+        raise KafkasimInputError(f"--plot = {args.plot!r}: only with --scenario")
     cfg = _load(args)
-    if args.json is not None and args.json != "-":
-        target = Path(args.json)
-        if not args.json or target.is_dir():
-            raise KafkasimInputError(f"--json = {args.json!r}: not a file path")
-        if not target.parent.is_dir():
-            raise KafkasimInputError(f"--json = {args.json!r}: directory {str(target.parent)!r} does not exist")
+    _check_output_path("--json", args.json)
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
     result = run_once(cfg)
-    title = f"kafkasim run: {args.scenario or 'built-in default scenario'} (seed {cfg['sim.seed']})"
+    title = f"kafkasim run: {args.scenario_file or 'built-in default scenario'} (seed {cfg['sim.seed']})"
     if not args.quiet and args.json != "-":
         print(result.summary(title), end="")
     if args.json == "-":
@@ -105,6 +160,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "scenarios":
+            return cmd_scenarios(args)
         return cmd_config(args)
     except KafkasimInputError as err:
         print(f"kafkasim: error: {err}", file=sys.stderr)

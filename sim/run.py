@@ -27,19 +27,33 @@ def drain(cluster: Cluster):
     cluster.drained = True
 
 
-def simulate(cfg, spawn_key: tuple[int, ...] = (), arrivals=None) -> Cluster:
-    """Build and run one replication; returns the finished Cluster."""
+def start(cfg, spawn_key: tuple[int, ...] = (), arrivals=None) -> Cluster:
+    """Build one replication without running it (probes can be attached before it runs)."""
     cluster = Cluster(cfg, spawn_key, arrivals)
     cluster.drained = False
+    return cluster
+
+
+def finish(cluster: Cluster) -> Cluster:
+    """Run the production phase, then the drain phase (bounded by sim.drain.timeout)."""
     env = cluster.env
     env.run(until=cluster.end)
     proc = env.process(drain(cluster))
-    env.run(until=env.any_of([proc, env.timeout(cfg.seconds("sim.drain.timeout"))]))
+    env.run(until=env.any_of([proc, env.timeout(cluster.cfg.seconds("sim.drain.timeout"))]))
     return cluster
+
+
+def simulate(cfg, spawn_key: tuple[int, ...] = (), arrivals=None) -> Cluster:
+    """Build and run one replication; returns the finished Cluster."""
+    return finish(start(cfg, spawn_key, arrivals))
+
+
+def drain_and_classify(cluster: Cluster, started: float) -> RunResult:
+    finish(cluster)
+    return RunResult.from_cluster(cluster, wall_s=time.perf_counter() - started)
 
 
 def run_once(cfg, spawn_key: tuple[int, ...] = ()) -> RunResult:
     """One replication of a scenario, classified."""
     started = time.perf_counter()
-    cluster = simulate(cfg, spawn_key)
-    return RunResult.from_cluster(cluster, wall_s=time.perf_counter() - started)
+    return drain_and_classify(start(cfg, spawn_key), started)

@@ -10,12 +10,16 @@ class Trace:
         self.events: list[tuple] = []
         self.limit = limit
         self.dropped = 0
+        self.listeners: list = []  # called with each event (probes such as the replica timeline)
 
     def add(self, t: float, kind: str, *details) -> None:
+        event = (t, kind) + details
         if len(self.events) < self.limit:
-            self.events.append((t, kind) + details)
+            self.events.append(event)
         else:
             self.dropped += 1
+        for listener in self.listeners:
+            listener(event)
 
     def of(self, kind: str) -> list[tuple]:
         return [e for e in self.events if e[1] == kind]

@@ -339,7 +339,7 @@ class Broker(BrokerLifecycle):
         ready = False
         for p, (offset, last_epoch, epoch) in req.parts.items():
             ld = self.leading.get(p)
-            if ld is None or epoch != ld.epoch or self._diverges(ld.log, offset, last_epoch):
+            if ld is None or epoch != ld.epoch or self._divergence(ld.log, offset, last_epoch) is not None:
                 ready = True  # an error or a divergence is answered at once
                 continue
             ld.on_follower_fetch(follower, offset, now)  # may complete produce requests -> new appends
@@ -358,12 +358,22 @@ class Broker(BrokerLifecycle):
             self.parked_replica[follower] = (req, deadline)
 
     @staticmethod
-    def _diverges(log, offset: int, last_epoch: int) -> bool:
-        """The follower's log has records the leader's log does not (KIP-320 divergence check)."""
+    def _divergence(log, offset: int, last_epoch: int):
+        """Why the follower cannot just append from `offset` (None: it can).
+
+        ("diverging", epoch, end): its last epoch ends earlier here, or this log never had it
+        (epoch -1: no common epoch at all) -- KIP-320's divergingEpoch;
+        ("out_of_range", leo): it is past this log's end and named no epoch (before KIP-320).
+        """
         if last_epoch >= 0:
             e, end = log.end_offset_for_epoch(last_epoch)
-            return e < last_epoch or end < offset
-        return offset > log.leo
+            if e < 0:
+                return ("diverging", -1, log.leo)
+            if e < last_epoch or end < offset:
+                return ("diverging", e, end)
+        if offset > log.leo:
+            return ("out_of_range", log.leo)
+        return None
 
     def _replica_fetch_expired(self, req) -> None:
         parked = self.parked_replica.get(req.follower)
@@ -395,9 +405,9 @@ class Broker(BrokerLifecycle):
                 resp[p] = ("error", P.UNKNOWN_LEADER_EPOCH)
                 continue
             log = ld.log
-            if self._diverges(log, offset, last_epoch):
-                e, end = log.end_offset_for_epoch(last_epoch) if last_epoch >= 0 else (-1, log.leo)
-                resp[p] = ("diverging", e, end)
+            divergence = self._divergence(log, offset, last_epoch)
+            if divergence is not None:
+                resp[p] = divergence
                 continue
             resp[p] = ("data", log.batches_from(offset, self.fetch_max_batches), log.hw)
         follower = self.peers[req.follower]
@@ -418,6 +428,9 @@ class Broker(BrokerLifecycle):
                 backoff = True
             elif kind == "diverging":
                 self._truncate_diverging(p, result[1], result[2])
+            elif kind == "out_of_range":
+                # the leader's log ends before ours (an unclean election, or an old-style truncation)
+                self._truncate(p, result[1], self._truncation_cause(p))
             else:
                 batches, leader_hw = result[1], result[2]
                 for b in batches:
@@ -435,18 +448,19 @@ class Broker(BrokerLifecycle):
     def _truncate_diverging(self, p: int, leader_epoch: int, leader_end: int) -> None:
         """Truncate after the leader reported a divergence (KIP-279/320), or an offset out of range."""
         log = self.logs[p]
-        if self.hw_truncation:
-            offset = leader_end  # before KIP-101: back to the leader's log end, nothing smarter
-        elif leader_epoch < 0:
-            offset = min(log.hw, leader_end) if leader_end >= 0 else log.hw
+        if leader_epoch < 0:
+            offset = min(log.hw, leader_end)  # no epoch in common: back to the HW, and at most its end
         else:
             epoch, end = log.end_offset_for_epoch(leader_epoch)
             # same epoch: keep what both have; an epoch the follower lacks: back to its own end for
             # the epoch before, and the next fetch carries on from there
             offset = min(leader_end, end) if epoch == leader_epoch else max(0, end)
-        leader = self.following.get(p)
-        unclean = leader is not None and self.ctx.controller.was_unclean(p, self.followed_epoch.get(p, -1))
-        self._truncate(p, offset, GONE_UNCLEAN if unclean else GONE_TRUNCATED)
+        self._truncate(p, offset, self._truncation_cause(p))
+
+    def _truncation_cause(self, p: int) -> int:
+        """For the accounting only: is the leader we truncate to the product of an unclean election?"""
+        unclean = self.ctx.controller.was_unclean(p, self.followed_epoch.get(p, -1))
+        return GONE_UNCLEAN if unclean else GONE_TRUNCATED
 
     def _truncate(self, p: int, offset: int, why: int) -> None:
         removed = self.logs[p].truncate_to(offset)
@@ -483,7 +497,7 @@ class Broker(BrokerLifecycle):
         if leader_epoch == ld.epoch and partition_epoch > ld.partition_epoch:
             ld.isr = tuple(isr)
             ld.partition_epoch = partition_epoch
-            self.trace.add(self.env.now, "isr", self.id, p, tuple(isr))
+            self.trace.add(self.env.now, "isr_applied", self.id, p, tuple(isr))
             ld.maybe_advance_hw()
 
     def hw_advanced(self, p: int) -> None:

@@ -1,0 +1,185 @@
+"""Built-in named scenarios: the documented ways Kafka has lost acknowledged data.
+
+Each pairs an unsafe (or historical) configuration with the safe (or fixed) one under the same
+workload and the same faults. Sources: ../shared/reference/loss-scenarios.md (S0..S8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    overrides: dict
+
+
+@dataclass(frozen=True)
+class NamedScenario:
+    name: str
+    title: str  # one line for `kafkasim scenarios`
+    notice: str  # what a learner should notice
+    source: str
+    base: dict  # config overrides shared by both variants, faults included
+    unsafe: Variant
+    safe: Variant
+    partition: int = 0  # whose replicas the timeline shows
+    sends: tuple | None = None  # scripted send times; None = the Poisson workload
+    extra: dict = field(default_factory=dict)
+
+
+def _steady(start: float, stop: float, step: float) -> tuple:
+    n = int(round((stop - start) / step))
+    return tuple(round(start + step * i, 6) for i in range(n))
+
+
+RF3 = {"cluster.brokers": 3, "topic.partitions": 1, "topic.replication.factor": 3}
+CONSTANT_1MS = {"network.latency.distribution": "constant", "network.latency.ms": 1.0}
+
+CATALOG: dict[str, NamedScenario] = {}
+
+
+def _add(s: NamedScenario) -> None:
+    CATALOG[s.name] = s
+
+
+_add(NamedScenario(
+    name="jepsen-2013",
+    title="S0 Jepsen 2013: the ISR shrinks to the leader, the leader is cut off, an out-of-sync replica is elected",
+    notice="With unclean election on and min.insync.replicas=1, acks=all means 'acked by the leader alone' once "
+           "the ISR has shrunk: everything acknowledged between the shrink and the election is gone. With "
+           "unclean election off and min.insync.replicas=2 those writes are refused (NOT_ENOUGH_REPLICAS) and "
+           "retried instead: no acknowledged loss, at the price of unavailability.",
+    source="https://aphyr.com/posts/293-jepsen-kafka",
+    base={**RF3, "producer.acks": "all", "broker.replica.lag.time.max.ms": 10000, "workload.duration": 45,
+          "workload.rate": 100, "consumer.auto.offset.reset": "earliest",
+          "faults": [
+              {"at": 5, "action": "isolate", "target": "followers", "from": "brokers"},
+              {"at": 22, "action": "isolate", "target": "leader", "from": "all"},
+              {"at": 1, "action": "consumer_crash", "duration": 42},
+          ]},
+    unsafe=Variant("unclean election on, min.insync.replicas=1 (Kafka 0.8)",
+                   {"topic.unclean.leader.election.enable": True, "topic.min.insync.replicas": 1}),
+    safe=Variant("unclean election off, min.insync.replicas=2",
+                 {"topic.unclean.leader.election.enable": False, "topic.min.insync.replicas": 2}),
+))
+
+_add(NamedScenario(
+    name="kip101-hw-truncation",
+    title="S1 KIP-101: a restarted follower truncates to its stale HW, then the leader dies and it is elected",
+    notice="The follower had the last record but did not yet know it was committed (it learns the HW one fetch "
+           "later). Truncating to its own HW on restart (Kafka < 0.11) throws the record away, and the leader dies "
+           "before it is fetched again. Truncating by leader epoch (KIP-101) keeps it.",
+    source="KIP-101 scenario 1",
+    base={"cluster.brokers": 2, "topic.partitions": 1, "topic.replication.factor": 2, **CONSTANT_1MS,
+          "producer.linger.ms": 0, "workload.duration": 40, "consumer.auto.offset.reset": "earliest",
+          "broker.model.quick.restart.keeps.isr": True, "broker.model.startup.ms": 50,
+          "broker.replica.high.watermark.checkpoint.interval.ms": 100,
+          "faults": [
+              {"at": 2.1, "action": "crash", "target": "broker:1", "duration": 0.05},
+              {"at": 2.2025, "action": "crash", "target": "broker:0"},
+              {"at": 0.05, "action": "consumer_crash", "duration": 30},
+          ]},
+    unsafe=Variant("truncate to the high watermark (before KIP-101)",
+                   {"broker.model.truncation": "high-watermark"}),
+    safe=Variant("truncate by leader epoch (KIP-101)", {"broker.model.truncation": "leader-epoch"}),
+    sends=(0.1, 1.0, 2.0),
+))
+
+_add(NamedScenario(
+    name="last-replica-standing",
+    title="S4 KIP-966: the last ISR member loses its page cache, is re-elected, and the others truncate to it",
+    notice="With the ISR down to one broker the HW is frozen, so the two replicas cut off earlier still hold every "
+           "committed record. Without Eligible Leader Replicas the last ISR member stays in the ISR through its "
+           "power loss, is elected again with an empty log, and the others truncate to it. With ELR the replica "
+           "that left the ISR below min.insync.replicas is elected instead.",
+    source="KIP-966; Vanlightly kafka-tlaplus 5_recovery.md section 5.2",
+    base={**RF3, **CONSTANT_1MS, "topic.min.insync.replicas": 2, "producer.linger.ms": 0, "workload.duration": 30,
+          "broker.replica.lag.time.max.ms": 1000, "consumer.auto.offset.reset": "earliest",
+          "faults": [
+              {"at": 1.0, "action": "isolate", "target": "broker:2", "from": "brokers", "duration": 4.5},
+              {"at": 3.0, "action": "isolate", "target": "broker:1", "from": "brokers", "duration": 2.5},
+              {"at": 5.0, "action": "power_loss", "target": "broker:0", "duration": 1.0},
+              {"at": 0.05, "action": "consumer_crash", "duration": 25},
+          ]},
+    unsafe=Variant("no Eligible Leader Replicas (Kafka 3.x, 4.0 default)",
+                   {"broker.eligible.leader.replicas.version": 0}),
+    safe=Variant("Eligible Leader Replicas on (KIP-966)", {"broker.eligible.leader.replicas.version": 1}),
+    sends=_steady(0.1, 5.0, 0.1),
+))
+
+_add(NamedScenario(
+    name="unclean-wrong-replica",
+    title="S7 an unclean election takes the first live replica, not the one holding the committed data",
+    notice="Broker 1 fell out of sync early, broker 2 much later: broker 2 holds records broker 1 never saw. When "
+           "the last in-sync leader dies, an unclean election picks the first live replica in assignment order -- "
+           "broker 1 -- and those committed records are truncated from broker 2. With unclean election off the "
+           "partition waits for the old leader instead and nothing acknowledged is lost.",
+    source="ocadaruma/kafka-spec result.txt (S7), simplified to Kafka's assignment-order rule",
+    base={**RF3, **CONSTANT_1MS, "producer.linger.ms": 0, "producer.acks": "all", "workload.duration": 40,
+          "broker.replica.lag.time.max.ms": 1000, "consumer.auto.offset.reset": "earliest",
+          "faults": [
+              {"at": 1.0, "action": "isolate", "target": "broker:1", "from": "brokers"},
+              {"at": 4.0, "action": "isolate", "target": "broker:2", "from": "brokers"},
+              {"at": 6.0, "action": "crash", "target": "broker:0", "duration": 20},
+              {"at": 7.0, "action": "heal", "target": "broker:1"},
+              {"at": 7.0, "action": "heal", "target": "broker:2"},
+              {"at": 0.05, "action": "consumer_crash", "duration": 35},
+          ]},
+    unsafe=Variant("unclean election on", {"topic.unclean.leader.election.enable": True}),
+    safe=Variant("unclean election off", {"topic.unclean.leader.election.enable": False}),
+    sends=_steady(0.1, 6.0, 0.1),
+))
+
+_add(NamedScenario(
+    name="phantom-read",
+    title="S8 phantom read: a consumer processes records that a later power loss removes",
+    notice="The broker process crashes and restarts: the page cache survived, recovery looks clean, and the "
+           "consumer reads on. Then the machine loses power and every record not yet written back (the last "
+           "~30 s) vanishes -- after the consumer acted on it. Only an fsync per message (flush.messages=1) "
+           "closes that window.",
+    source="KAFKA-10101 discussion (apache/kafka#8812)",
+    base={"cluster.brokers": 1, "topic.partitions": 1, "topic.replication.factor": 1, "producer.acks": "1",
+          "workload.duration": 40, "workload.rate": 200,
+          "faults": [
+              {"at": 10, "action": "crash", "target": "broker:0", "duration": 2},
+              {"at": 20, "action": "power_loss", "target": "broker:0", "duration": 5},
+          ]},
+    unsafe=Variant("default flush policy (never fsync; the OS writes back after 30 s)", {}),
+    safe=Variant("flush.messages=1 (fsync every message)", {"topic.flush.messages": 1}),
+))
+
+_add(NamedScenario(
+    name="correlated-power-outage",
+    title="All brokers lose power at once: replication cannot save what no disk holds",
+    notice="acks=all with three replicas and min.insync.replicas=2 is the textbook safe setup, yet a power outage of "
+           "the whole cluster loses every record written in the last ~30 s, committed or not, because each "
+           "replica kept it only in its page cache. fsync per message keeps it, and costs latency.",
+    source="kafka-internals.md 2.2-2.3; Vanlightly, 'Why Apache Kafka doesn't need fsync to be safe'",
+    base={**RF3, "topic.partitions": 3, "topic.min.insync.replicas": 2, "producer.acks": "all",
+          "workload.duration": 60, "workload.rate": 500,
+          "faults": [{"at": 40, "action": "power_loss", "target": "all-brokers", "duration": 10}]},
+    unsafe=Variant("default flush policy", {}),
+    safe=Variant("flush.messages=1 (fsync every message)", {"topic.flush.messages": 1}),
+    partition=0,
+))
+
+_add(NamedScenario(
+    name="zombie-leader",
+    title="A leader cut off from the controller and the other brokers keeps acknowledging acks=1 writes for 15 s",
+    notice="The isolated leader still reaches its clients and never hears that it was replaced, so with acks=1 "
+           "it keeps acknowledging writes that no other replica will ever have; when the network heals it "
+           "truncates them. With acks=all the same writes wait for replicas that never answer, time out and are "
+           "retried against the new leader: nothing acknowledged is lost.",
+    source="kafka-internals.md 2.6, 2.8; design of the 'zombie' leader",
+    base={**RF3, "topic.min.insync.replicas": 2, "workload.duration": 40, "workload.rate": 500,
+          "faults": [{"at": 10, "action": "isolate", "target": "leader", "from": ["brokers", "controller"],
+                      "duration": 15}]},
+    unsafe=Variant("acks=1", {"producer.acks": "1"}),
+    safe=Variant("acks=all", {"producer.acks": "all"}),
+))
+
+
+def names() -> list[str]:
+    return list(CATALOG)

@@ -1,0 +1,101 @@
+"""Run a named scenario: both variants, their outcome tables side by side, replica timelines."""
+
+from __future__ import annotations
+
+import time
+
+from ..config import ConfigError, load_config
+from ..ledger import CLASSES
+from ..result import RunResult
+from ..run import drain_and_classify, start
+from ..timeline import ReplicaTimeline
+from ..workload import ArrivalStream
+from .catalog import CATALOG, NamedScenario
+
+
+class NamedRun:
+    """One variant of a named scenario, run."""
+
+    def __init__(self, label: str, result: RunResult, timeline: ReplicaTimeline):
+        self.label = label
+        self.result = result
+        self.timeline = timeline
+
+
+def lookup(name: str) -> NamedScenario:
+    if name not in CATALOG:
+        from ..config.validate import suggest
+        raise ConfigError("--scenario", name, "unknown scenario" + (suggest(name, list(CATALOG)) or
+                                                                     " (see: kafkasim scenarios)"))
+    return CATALOG[name]
+
+
+def variant_config(s: NamedScenario, which: str, sets=(), seed=None):
+    variant = s.unsafe if which == "unsafe" else s.safe
+    overrides = {**s.base, **variant.overrides}
+    return load_config(None, sets=sets, overrides=overrides, seed=seed)
+
+
+def run_named(name: str, sets=(), seed=None, period: float | None = None) -> list[NamedRun]:
+    s = lookup(name)
+    runs = []
+    for which, variant in (("unsafe", s.unsafe), ("safe", s.safe)):
+        cfg = variant_config(s, which, sets, seed)
+        arrivals = None
+        if s.sends is not None:
+            arrivals = ArrivalStream.from_times(s.sends, end=cfg.seconds("workload.duration"))
+        started = time.perf_counter()
+        cluster = start(cfg, arrivals=arrivals)
+        timeline = ReplicaTimeline(cluster, s.partition,
+                                   period or max(0.01, cfg.seconds("workload.duration") / 400))
+        result = drain_and_classify(cluster, started)
+        runs.append(NamedRun(f"{which}: {variant.label}", result, timeline))
+    return runs
+
+
+def side_by_side(runs: list[NamedRun]) -> str:
+    """The two outcome tables next to each other."""
+    width = 36
+    lines = [f"  {'':<24}" + "".join(f"{r.label[:width]:>{width + 2}}" for r in runs)]
+    lines.append(f"  {'sent':<24}" + "".join(f"{r.result['sent']:>{width + 2}}" for r in runs))
+    for name in CLASSES:
+        lines.append(f"  {name:<24}" + "".join(f"{r.result.outcomes[name]:>{width + 2}}" for r in runs))
+    lines.append(f"  {'acked missing from log':<24}" +
+                 "".join(f"{r.result['acked_missing_from_log']['total']:>{width + 2}}" for r in runs))
+    lines.append(f"  {'  of which read first':<24}" +
+                 "".join(f"{r.result['acked_missing_from_log']['processed_before_loss']:>{width + 2}}"
+                         for r in runs))
+    causes = [", ".join(f"{k} {v}" for k, v in r.result["acked_missing_from_log"]["by_cause"].items()) or "-"
+              for r in runs]
+    lines.append(f"  {'  why':<24}" + "".join(f"{c[:width]:>{width + 2}}" for c in causes))
+    lat = [r.result["latency"]["ack_p99_ms"] for r in runs]
+    lines.append(f"  {'ack latency p99 (ms)':<24}" +
+                 "".join(f"{(f'{x:.1f}' if x is not None else '-'):>{width + 2}}" for x in lat))
+    return "\n".join(lines) + "\n"
+
+
+def report(name: str, runs: list[NamedRun]) -> str:
+    s = CATALOG[name]
+    out = [f"scenario {s.name}: {s.title}", f"source: {s.source}", "", side_by_side(runs)]
+    for r in runs:
+        out.append(r.timeline.to_text(f"--- {r.label} ---"))
+    out.append("what to notice: " + s.notice)
+    return "\n".join(out) + "\n"
+
+
+def plot(name: str, runs: list[NamedRun], path) -> None:
+    """Both variants' replica timelines in one PNG (one column per variant)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = CATALOG[name]
+    n = len(runs[0].timeline.replicas)
+    fig, axes = plt.subplots(n, len(runs), figsize=(7 * len(runs), 2.2 * n + 1), sharex=True, squeeze=False)
+    for col, r in enumerate(runs):
+        r.timeline.plot([axes[row][col] for row in range(n)], r.label)
+    fig.suptitle(f"{s.name}: {s.title}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

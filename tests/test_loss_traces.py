@@ -1,0 +1,106 @@
+"""The documented Kafka loss traces, step by step, with exact offsets (../shared/reference/loss-scenarios.md).
+
+Constant 1 ms links; scripted sends; the consumer is down through the interesting part, so
+an acknowledged record that vanishes shows up as lost_acked rather than as a phantom read.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.cluster import Cluster
+from sim.result import RunResult
+from sim.run import simulate
+from sim.workload import ArrivalStream
+
+from simtest import config
+
+
+def replicas(c, p=0):
+    """(LEO, HW) of partition p on every broker."""
+    return [(b.logs[p].leo, b.logs[p].hw) for b in c.brokers]
+
+
+# -- S1: KIP-101 scenario 1, truncation to the high watermark, then an immediate election ----------
+# Broker 0 ("B") leads, broker 1 ("A") follows. m2 is sent at 2.0 s: A has it at 2.002 but learns
+# that it is committed only with its next fetch answer (~0.5 s later). A restarts at 2.1 s; B dies
+# just before A's first fetch after the restart reaches it; A is then elected.
+S1_SENDS = [0.1, 1.0, 2.0]
+
+
+def s1(truncation: str):
+    faults = [{"at": 2.1, "action": "crash", "target": "broker:1", "duration": 0.05},
+              {"at": 2.2025, "action": "crash", "target": "broker:0"},
+              {"at": 0.05, "action": "consumer_crash", "duration": 30}]
+    return config(cluster__brokers=2, topic__replication__factor=2, producer__linger__ms=0,
+                  consumer__auto__offset__reset="earliest", workload__duration=40,
+                  broker__model__truncation=truncation, broker__model__quick__restart__keeps__isr=True,
+                  broker__model__startup__ms=50, broker__replica__high__watermark__checkpoint__interval__ms=100,
+                  faults=faults)
+
+
+@pytest.mark.parametrize("truncation, a_after_restart, lost", [("high-watermark", 2, 1), ("leader-epoch", 3, 0)])
+def test_s1_truncate_to_hw_then_immediate_election(truncation, a_after_restart, lost):
+    c = Cluster(s1(truncation), arrivals=ArrivalStream.from_times(S1_SENDS))
+    c.env.run(until=2.05)
+    assert replicas(c) == [(3, 3), (3, 2)]  # A has m2 (offset 2) but its HW still says 2
+    c.env.run(until=2.2021)
+    assert c.brokers[1].up and c.brokers[1].logs[0].leo == a_after_restart
+    c.env.run(until=12.0)
+    # B's last heartbeat was at 2.0: fenced at 11.001, A (still in the ISR) elected in epoch 1
+    assert c.controller.parts[0].as_tuple()[1:4] == (1, 1, (1,))
+    assert c.brokers[1].logs[0].leo == a_after_restart
+    r = RunResult.from_cluster(simulate(s1(truncation), arrivals=ArrivalStream.from_times(S1_SENDS)), 0.0)
+    assert r.outcomes["lost_acked"] == lost  # m2 was acknowledged at 2.004 s
+    assert r["acked_missing_from_log"]["by_cause"] == ({"truncation": 1} if lost else {})
+
+
+# -- S4: last replica standing (KIP-966) -----------------------------------------------------------
+# RF 3, min.insync.replicas 2, ten sends a second. Broker 2 is cut off from the others at 1 s and
+# leaves the ISR; broker 1 at 3 s, and the ISR is {0}: the HW freezes (3.7+). Broker 0 loses power at
+# 5 s -- everything it had was still in its page cache. The cuts heal at 5.5 s.
+S4_SENDS = [round(0.1 + 0.1 * i, 3) for i in range(49)]
+
+
+def s4(elr: int):
+    faults = [{"at": 1.0, "action": "isolate", "target": "broker:2", "from": "brokers", "duration": 4.5},
+              {"at": 3.0, "action": "isolate", "target": "broker:1", "from": "brokers", "duration": 2.5},
+              {"at": 5.0, "action": "power_loss", "target": "broker:0", "duration": 1.0},
+              {"at": 0.05, "action": "consumer_crash", "duration": 25}]
+    return config(topic__replication__factor=3, topic__min__insync__replicas=2, producer__linger__ms=0,
+                  workload__duration=30, broker__replica__lag__time__max__ms=1000,
+                  broker__eligible__leader__replicas__version=elr, consumer__auto__offset__reset="earliest",
+                  faults=faults)
+
+
+@pytest.mark.parametrize("elr", [0, 1])
+def test_s4_last_replica_standing_steps(elr):
+    c = Cluster(s4(elr), arrivals=ArrivalStream.from_times(S4_SENDS))
+    c.env.run(until=2.6)
+    st = c.controller.parts[0]
+    assert st.isr == (0, 1) and replicas(c) == [(25, 25), (25, 24), (9, 8)]
+    c.env.run(until=4.6)
+    # broker 1 stopped at 29 records; the leader appended one more that can never commit
+    assert st.isr == (0,) and replicas(c) == [(30, 29), (29, 28), (9, 8)]
+    assert st.elr == ((1,) if elr else ())
+    c.env.run(until=5.01)
+    assert replicas(c)[0] == (0, 0)  # the power loss took every unflushed record
+    c.env.run(until=13.01)
+    if elr:
+        # fenced at 13.001: the ISR empties, the eligible replica 1 leads -- with the committed data
+        assert (st.leader, st.leader_epoch) == (1, 1) and replicas(c)[1] == (30, 30)
+    else:
+        # the ISR keeps its last member: offline until broker 0 is back
+        assert (st.leader, st.leader_epoch, st.isr) == (None, 1, (0,))
+    c.env.run(until=14.1)
+    if not elr:
+        # broker 0 is elected with an empty log and the others truncate to it
+        assert (st.leader, st.leader_epoch) == (0, 2) and [leo for leo, _hw in replicas(c)] == [0, 0, 0]
+
+
+@pytest.mark.parametrize("elr, lost", [(0, 29), (1, 0)])
+def test_s4_last_replica_standing_outcome(elr, lost):
+    r = RunResult.from_cluster(simulate(s4(elr), arrivals=ArrivalStream.from_times(S4_SENDS)), 0.0)
+    assert r.outcomes["lost_acked"] == lost  # every record committed before 3 s
+    assert r["acked_missing_from_log"]["by_cause"] == ({"power_loss": lost} if lost else {})
+    assert sum(r.outcomes.values()) == r["sent"] == len(S4_SENDS)

@@ -1,0 +1,101 @@
+"""The built-in named scenarios: each loses acknowledged data on its unsafe side and none on its safe side."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from sim.scenarios.catalog import CATALOG
+from sim.scenarios.named import report, run_named
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {name: run_named(name) for name in CATALOG}
+
+
+@pytest.mark.parametrize("name", list(CATALOG))
+def test_unsafe_side_loses_acknowledged_data_and_safe_side_does_not(runs, name):
+    unsafe, safe = (r.result for r in runs[name])
+    assert unsafe["acked_missing_from_log"]["total"] > 0
+    assert safe["acked_missing_from_log"]["total"] == 0
+    assert safe.outcomes["lost_acked"] == 0
+    for r in (unsafe, safe):
+        assert sum(r.outcomes.values()) == r["sent"] and r["drained"]
+        assert r.outcomes["unconsumed"] == 0
+
+
+EXPECTED = {  # scenario -> (lost_acked on the unsafe side, phantom reads there, why)
+    "jepsen-2013": (None, 0, "unclean_election"),
+    "kip101-hw-truncation": (1, 0, "truncation"),
+    "last-replica-standing": (29, 0, "power_loss"),
+    "unclean-wrong-replica": (49, 0, "unclean_election"),
+    "phantom-read": (0, None, "power_loss"),
+    "correlated-power-outage": (0, None, "power_loss"),
+    "zombie-leader": (None, 0, "truncation"),
+}
+
+
+@pytest.mark.parametrize("name", list(CATALOG))
+def test_the_unsafe_side_loses_for_the_documented_reason(runs, name):
+    lost, phantom, why = EXPECTED[name]
+    r = runs[name][0].result
+    missing = r["acked_missing_from_log"]
+    assert list(missing["by_cause"]) == [why]
+    if lost is not None:
+        assert r.outcomes["lost_acked"] == lost
+    else:
+        assert r.outcomes["lost_acked"] == missing["total"] > 0
+    if phantom is not None:
+        assert missing["processed_before_loss"] == phantom
+    else:
+        assert missing["processed_before_loss"] == missing["total"]  # read, then lost: phantom reads
+
+
+def test_every_scenario_is_listed_with_a_title_and_what_to_notice():
+    for s in CATALOG.values():
+        assert s.title and s.notice and s.source and s.unsafe.label and s.safe.label
+        assert "\n" not in s.title
+
+
+def test_report_shows_both_tables_and_a_timeline_per_variant(runs):
+    text = report("last-replica-standing", runs["last-replica-standing"])
+    assert "unsafe: no Eligible Leader Replicas" in text and "safe: Eligible Leader Replicas on" in text
+    assert text.count("replica timeline of partition 0") == 2
+    assert "elr election p0: broker 1" in text
+    assert "what to notice:" in text
+
+
+def kafkasim(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_lists_the_scenarios(tmp_path):
+    out = kafkasim("scenarios", cwd=tmp_path)
+    assert out.returncode == 0
+    assert [line.split()[0] for line in out.stdout.splitlines()[:len(CATALOG)]] == list(CATALOG)
+
+
+def test_cli_runs_a_scenario_and_draws_its_timeline(tmp_path):
+    out = kafkasim("run", "--scenario", "kip101-hw-truncation", "--plot", "t.png", "--json", "r.json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "replica timeline of partition 0" in out.stdout
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import json
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [v["outcomes"]["lost_acked"] for v in data["variants"]] == [1, 0]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "--scenario", "last-replica"], "did you mean last-replica-standing"),
+    (["run", "--plot", "x.png"], "only with --scenario"),
+    (["run", "some.toml", "--scenario", "zombie-leader"], "either a scenario file or --scenario"),
+    (["run", "--scenario", "zombie-leader", "--plot", "nodir/x.png"], "does not exist"),
+])
+def test_cli_scenario_bad_input(tmp_path, args, fragment):
+    out = kafkasim(*args, cwd=tmp_path)
+    assert out.returncode == 2 and fragment in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert not any(tmp_path.iterdir())
