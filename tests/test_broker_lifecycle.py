@@ -1,0 +1,87 @@
+"""Broker lifecycle and storage timelines: fsync, restart and recovery time, controlled shutdown,
+and the historical switches (old HW rule, ZooKeeper-era restarts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from simtest import cluster
+
+MS = 0.001
+SENDS = [0.1 + 0.1 * i for i in range(50)]  # ten a second, 0.1 .. 5.0 s
+
+
+def test_flush_per_message_makes_the_append_path_wait_for_the_fsync():
+    c = cluster([0.1, 0.2], producer__acks="1", producer__linger__ms=0, topic__flush__messages=1,
+                broker__model__fsync__ms=3, workload__duration=1)
+    c.env.run(until=0.3)
+    assert c.ledger.ack_t[1] == pytest.approx(0.2 + 2 * MS + 3 * MS)
+
+
+def test_restart_takes_startup_time_plus_recovery_of_unflushed_data():
+    # 40 records of 1 KiB (+10 bytes) unflushed; recovery at 0.01 MB/s takes 4.12 s
+    faults = [{"at": 5.0, "action": "crash", "target": "broker:0", "duration": 1.0}]
+    c = cluster(SENDS[:40], producer__acks="1", producer__linger__ms=0, broker__model__startup__ms=500,
+                broker__model__recovery__mb__per__s=0.01, workload__duration=20, faults=faults)
+    c.env.run(until=20)
+    (started,) = c.trace.of("started")
+    assert started[0] == pytest.approx(6.0 + 0.5 + 40 * 1034 / 10_000)
+
+
+def test_controlled_shutdown_moves_leadership_first_and_flushes():
+    faults = [{"at": 2.05, "action": "shutdown", "target": "broker:0"},
+              {"at": 3.05, "action": "power_loss", "target": "broker:0", "duration": 1.0}]
+    c = cluster(SENDS, producer__linger__ms=0, topic__replication__factor=3, broker__model__startup__ms=500,
+                workload__duration=20, faults=faults)
+    c.env.run(until=2.5)
+    assert c.controller.leader_of(0) == 1  # moved at once, not after a session timeout
+    assert not c.brokers[0].up and c.brokers[0].clean_shutdown
+    leo = c.brokers[0].logs[0].leo
+    c.env.run(until=3.5)
+    assert c.brokers[0].logs[0].leo == leo  # flushed before it stopped: the power loss takes nothing
+    c.env.run(until=5.0)
+    (started,) = c.trace.of("started")
+    assert started[0] == pytest.approx(4.05 + 0.5)  # a clean start: no log recovery
+
+
+def test_old_hw_rule_lets_the_hw_follow_a_shrunken_isr():
+    faults = [{"at": 1.0, "action": "isolate", "target": "followers", "from": "brokers"}]
+    for frozen, moves in ((True, False), (False, True)):
+        c = cluster(SENDS, producer__acks="1", producer__linger__ms=0, topic__replication__factor=3,
+                    topic__min__insync__replicas=2, broker__replica__lag__time__max__ms=1000,
+                    broker__model__hw__frozen__below__min__isr=frozen, workload__duration=20, faults=faults)
+        c.env.run(until=2.6)
+        assert c.controller.parts[0].isr == (0,)
+        hw = c.brokers[0].logs[0].hw
+        c.env.run(until=4.0)
+        assert (c.brokers[0].logs[0].hw > hw) == moves
+
+
+@pytest.mark.parametrize("keeps_isr", [False, True])
+def test_quick_restart_fencing_kraft_vs_zookeeper_era(keeps_isr):
+    faults = [{"at": 1.05, "action": "crash", "target": "broker:2", "duration": 0.2}]
+    c = cluster(SENDS, producer__linger__ms=0, topic__replication__factor=3, broker__model__startup__ms=100,
+                broker__model__quick__restart__keeps__isr=keeps_isr, workload__duration=20, faults=faults)
+    c.env.run(until=12.0)
+    fenced = [e[2] for e in c.trace.of("fenced")]
+    if keeps_isr:
+        assert fenced == [] and c.controller.parts[0].isr == (0, 1, 2)
+    else:
+        # KRaft: the new incarnation waits for the old session to expire (last heartbeat at 0 s)
+        assert fenced == [2]
+        (registered,) = c.trace.of("registered")
+        assert registered[0] > 9.0
+
+
+def test_with_elr_the_isr_can_become_empty():
+    faults = [{"at": 1.0, "action": "isolate", "target": "followers", "from": "brokers"},
+              {"at": 3.0, "action": "crash", "target": "leader"}]
+    c = cluster(SENDS, producer__acks="1", producer__linger__ms=0, topic__replication__factor=3,
+                topic__min__insync__replicas=2, broker__replica__lag__time__max__ms=1000,
+                broker__eligible__leader__replicas__version=1, workload__duration=20, faults=faults)
+    c.env.run(until=2.6)
+    st = c.controller.parts[0]
+    assert st.isr == (0,) and st.elr == (1, 2)  # both left the ISR while it shrank below 2
+    c.env.run(until=12.0)
+    # broker 0 fenced at 9.001: out of the ISR, which empties; an eligible replica leads
+    assert st.leader == 1 and st.isr == (1,) and 0 in st.elr
