@@ -48,7 +48,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
     cfg = sub.add_parser("config", help="print the effective configuration of a scenario")
     _config_arguments(cfg)
+    est = sub.add_parser("estimate", help="replicate a scenario: loss rates with confidence intervals")
+    _config_arguments(est)
+    est.add_argument("--replications", type=int, metavar="N", help="number of replications (default 30)")
+    est.add_argument("--rel-error", type=float, metavar="E",
+                     help="stop once the silent-loss rate's 95%% interval half-width is <= E x the rate")
+    est.add_argument("--budget", type=float, metavar="SECONDS", help="stop after this much wall time")
+    _executor_arguments(est)
+    est.add_argument("--json", metavar="PATH", help="also write the estimates as JSON ('-' for stdout)")
+    sweep = sub.add_parser("sweep", help="run an experiment file: a grid of configurations x replications")
+    sweep.add_argument("experiment", metavar="EXPERIMENT.toml")
+    _executor_arguments(sweep)
+    sweep.add_argument("--out", default="results", metavar="DIR", help="results directory (default results/)")
+    sweep.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
+    sweep.add_argument("--replications", type=int, metavar="N", help="override the file's replications")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def _executor_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = in process)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses an existing one")
 
 
 def _load(args):
@@ -155,6 +176,60 @@ def cmd_config(args) -> int:
     return EXIT_OK
 
 
+def cmd_estimate(args) -> int:
+    import json
+
+    from .experiment.estimate import estimate
+    from .experiment.report import table
+
+    cfg = _load(args)
+    _check_output_path("--json", args.json)
+    for option, value in (("--replications", args.replications), ("--jobs", args.jobs)):
+        if value is not None and value < 1:
+            raise KafkasimInputError(f"{option} = {value}: must be >= 1")
+    for option, value in (("--rel-error", args.rel_error), ("--budget", args.budget)):
+        if value is not None and not value > 0:
+            raise KafkasimInputError(f"{option} = {value}: must be > 0")
+    for note in cfg.notes:
+        print(f"note: {note}", file=sys.stderr)
+    summary = estimate(cfg, replications=args.replications, rel_error=args.rel_error, budget=args.budget,
+                       jobs=args.jobs, scheduler=args.scheduler)
+    name = args.scenario_file or "built-in default scenario"
+    if args.json != "-":
+        print(table({0: {"point": {}, "estimate": summary}}, f"kafkasim estimate: {name} (seed {cfg['sim.seed']}, "
+                                                                  f"{summary['runs']} replications, stopped: "
+                                                                  f"{summary['stopped_because']})"), end="")
+    if args.json is not None:
+        text = json.dumps(summary, indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            _write_atomically(args.json, text)
+    return EXIT_OK
+
+
+def cmd_sweep(args) -> int:
+    from .experiment.report import plot, table
+    from .experiment.store import StoreError
+    from .experiment.sweep import load_experiment, run_sweep
+
+    exp = load_experiment(args.experiment, replications=args.replications)
+    if args.jobs is not None and args.jobs < 1:
+        raise KafkasimInputError(f"--jobs = {args.jobs}: must be >= 1")
+    try:
+        results = run_sweep(exp, out_dir=args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
+                            progress=False if args.no_progress else None)
+    except StoreError as err:
+        raise KafkasimInputError(str(err)) from None
+    out = Path(args.out) / exp.name
+    text = table(results, f"kafkasim sweep: {exp.name} ({exp.replications} replications per point)")
+    (out / "summary.txt").write_text(text)
+    plot(results, out / "rates.png", exp.name)
+    print(text, end="")
+    print(f"rows: {out / 'rows.csv'}; table: {out / 'summary.txt'}; plot: {out / 'rates.png'}")
+    return EXIT_OK
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -162,6 +237,10 @@ def main(argv=None) -> int:
             return cmd_run(args)
         if args.command == "scenarios":
             return cmd_scenarios(args)
+        if args.command == "estimate":
+            return cmd_estimate(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
         return cmd_config(args)
     except KafkasimInputError as err:
         print(f"kafkasim: error: {err}", file=sys.stderr)

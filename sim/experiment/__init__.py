@@ -1,0 +1,1 @@
+"""Many replications: estimates with intervals, parameter sweeps, executors, results on disk."""

@@ -1,0 +1,59 @@
+"""Where tasks run: in this process, a local process pool, or a Dask cluster.
+
+Every option is a concurrent.futures.Executor, so the sweep has one code path; Dask's own
+futures do not work with concurrent.futures.as_completed, hence Client.get_executor().
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+from contextlib import contextmanager
+
+
+class InProcessExecutor(cf.Executor):
+    """Runs each task at submit time, in this process (debugging, notebooks, --jobs 1)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@contextmanager
+def make_executor(jobs: int | None = None, scheduler: str | None = None):
+    """jobs=1: in process; otherwise a process pool of `jobs` (default: all cores);
+    scheduler='local': a Dask LocalCluster; scheduler='tcp://host:port': an existing Dask cluster."""
+    if scheduler:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - depends on the optional extra
+            raise RuntimeError("--scheduler needs Dask: pip install 'kafkasim[distributed]'") from exc
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=jobs or default_jobs(), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        else:
+            cluster, client = None, Client(scheduler)
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return
+    jobs = jobs or default_jobs()
+    if jobs == 1:
+        yield InProcessExecutor()
+        return
+    import multiprocessing
+
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool

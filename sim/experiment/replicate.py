@@ -1,0 +1,40 @@
+"""One task of an experiment: a batch of replications of one configuration point.
+
+Module-level and picklable, so it runs the same in-process, in a process pool or on a Dask
+worker. Replication r of point i is seeded by SeedSequence(sim.seed, spawn_key=(i, r)): a
+result does not depend on which worker ran it or when.
+"""
+
+from __future__ import annotations
+
+from ..ledger import CLASSES
+from ..run import run_once
+
+SILENT = ("lost_acked", "failed_silent", "lost_unacked")
+LOSS = SILENT + ("failed_visible",)
+METRICS = ("sent",) + CLASSES + ("silent_loss", "loss", "acked_missing", "phantom_reads", "any_silent_loss",
+                                  "any_loss", "ack_p50_ms", "ack_p99_ms", "drained", "sim_time_s", "wall_s")
+
+
+def replication_row(result) -> dict:
+    """The numbers one replication contributes to an estimate."""
+    out = result.outcomes
+    silent = sum(out[c] for c in SILENT)
+    loss = silent + out["failed_visible"]
+    missing = result["acked_missing_from_log"]
+    lat = result["latency"]
+    row = {"sent": result["sent"], **out, "silent_loss": silent, "loss": loss,
+           "acked_missing": missing["total"], "phantom_reads": missing["processed_before_loss"],
+           "any_silent_loss": int(silent > 0), "any_loss": int(loss > 0),
+           "ack_p50_ms": lat["ack_p50_ms"], "ack_p99_ms": lat["ack_p99_ms"],
+           "drained": int(result["drained"]), "sim_time_s": result["sim_time_s"], "wall_s": result["wall_s"]}
+    return row
+
+
+def run_batch(cfg, point: int, batch: int, reps) -> list[dict]:
+    """Replications `reps` of configuration `cfg` (point index `point`, batch index `batch`)."""
+    rows = []
+    for rep in reps:
+        result = run_once(cfg, spawn_key=(point, rep))
+        rows.append({"point": point, "batch": batch, "rep": rep, "seed": cfg["sim.seed"], **replication_row(result)})
+    return rows

@@ -1,0 +1,44 @@
+"""From replication rows to estimates: rates with intervals and the chance that a run loses anything."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import stats
+
+RATES = ("silent_loss", "lost_acked", "failed_visible", "failed_silent", "lost_unacked", "duplicated",
+         "acked_missing")
+
+
+def summarize(rows: list[dict], conf: float = 0.95) -> dict:
+    """Estimates for one configuration from its replication rows (in any order)."""
+    rows = sorted(rows, key=lambda r: int(r["rep"]))
+    sent = np.array([float(r["sent"]) for r in rows])
+    out = {"runs": len(rows), "messages": int(sent.sum())}
+    for name in RATES:
+        events = np.array([float(r[name]) for r in rows])
+        out[name] = stats.ratio_rate(events, sent, conf).as_dict()
+    any_silent = sum(int(float(r["any_silent_loss"])) for r in rows)
+    any_loss = sum(int(float(r["any_loss"])) for r in rows)
+    out["p_any_silent_loss"] = stats.proportion(any_silent, len(rows), conf)
+    out["p_any_loss"] = stats.proportion(any_loss, len(rows), conf)
+    p99 = [float(r["ack_p99_ms"]) for r in rows if r["ack_p99_ms"] not in (None, "", "None")]
+    out["ack_p99_ms"] = float(np.mean(p99)) if p99 else math.nan
+    out["wall_s"] = float(sum(float(r["wall_s"]) for r in rows))
+    out["undrained_runs"] = sum(1 for r in rows if int(float(r["drained"])) == 0)
+    return out
+
+
+def fmt_rate(rate: dict) -> str:
+    if rate["upper_bound_only"]:
+        return f"< {rate['hi']:.2e} (none seen)"
+    return f"{rate['rate']:.2e} [{rate['lo']:.2e}, {rate['hi']:.2e}]"
+
+
+def fmt_prob(p: dict) -> str:
+    lo, hi = p["clopper_pearson"]
+    if p["runs_with_event"] == 0:
+        return f"< {p['upper_bound']:.3f} (0/{p['runs']})"
+    return f"{p['p']:.3f} [{lo:.3f}, {hi:.3f}]"

@@ -1,0 +1,262 @@
+"""Sweeps: a grid (or list) of configurations, replications per point, on any executor.
+
+Experiment file (TOML):
+
+    [experiment]
+    name = "producer-stage"          # results go to results/<name>/
+    scenario = "base.toml"           # optional base scenario, relative to this file
+    replications = 20                # per point
+    batch = 5                        # replications per task
+    seed = 1                         # root seed (replication r of point i: spawn_key (i, r))
+
+    [base]                           # config keys for every point ("workload.duration" = 30, faults = [...])
+    [grid]                           # the cartesian product of these values ...
+    "producer.acks" = ["0", "1", "all"]
+    [[points]]                       # ... or an explicit list of points
+    "producer.acks" = "1"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import platform
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..config import ConfigError, ScenarioError, load_config
+from .executors import InProcessExecutor, default_jobs, make_executor
+from .replicate import METRICS, run_batch
+from .store import ResultsStore
+from .summary import summarize
+
+EXPERIMENT_KEYS = {"name", "scenario", "replications", "batch", "seed", "description", "skip_invalid"}
+
+
+@dataclass
+class Experiment:
+    name: str
+    description: str
+    scenario: Path | None
+    replications: int
+    batch: int
+    seed: int
+    base: dict
+    points: list[dict]
+    factors: list[str]
+
+    def spec(self) -> dict:
+        return {"name": self.name, "scenario": str(self.scenario) if self.scenario else None,
+                "replications": self.replications, "batch": self.batch, "seed": self.seed, "base": self.base,
+                "points": self.points}
+
+    def config(self, i: int):
+        overrides = {**self.base, **self.points[i], "sim.seed": self.seed}
+        return load_config(self.scenario, overrides=overrides)
+
+    def tasks(self) -> list[tuple[int, int, range]]:
+        out = []
+        for i in range(len(self.points)):
+            for b, start in enumerate(range(0, self.replications, self.batch)):
+                out.append((i, b, range(start, min(start + self.batch, self.replications))))
+        return out
+
+
+def load_experiment(path, **overrides) -> Experiment:
+    """Read and validate an experiment file (every point must be a valid configuration)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ScenarioError("file not found", str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"malformed TOML: {exc}", str(path)) from None
+    return experiment_from_dict(data, base_dir=path.parent, source=str(path), **overrides)
+
+
+def experiment_from_dict(data: dict, base_dir=Path("."), source: str | None = None, **overrides) -> Experiment:
+    unknown = set(data) - {"experiment", "base", "grid", "points"}
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], "", "unknown table (expected experiment, base, grid, points)", source)
+    head = {**data.get("experiment", {}), **{k: v for k, v in overrides.items() if v is not None}}
+    for key in head:
+        if key not in EXPERIMENT_KEYS:
+            raise ConfigError(f"experiment.{key}", head[key], "unknown key", source)
+    name = head.get("name")
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ConfigError("experiment.name", name, "a non-empty name without '/' is required", source)
+    reps, batch, seed = head.get("replications", 10), head.get("batch", 5), head.get("seed", 1)
+    for key, value, lo in (("replications", reps, 1), ("batch", batch, 1), ("seed", seed, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < lo:
+            raise ConfigError(f"experiment.{key}", value, f"must be an integer >= {lo}", source)
+    scenario = head.get("scenario")
+    scenario = (Path(base_dir) / scenario) if scenario else None
+    base = _flatten(data.get("base", {}))
+    grid, listed = data.get("grid"), data.get("points")
+    if grid and listed:
+        raise ConfigError("grid", "", "give either [grid] or [[points]], not both", source)
+    if grid:
+        keys = list(grid)
+        for key in keys:
+            if not isinstance(grid[key], list) or not grid[key]:
+                raise ConfigError(f"grid.{key}", grid[key], "must be a non-empty list of values", source)
+        points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(grid[k] for k in keys))]
+    elif listed:
+        points = [_flatten(p) for p in listed]
+        keys = sorted({k for p in points for k in p})
+    else:
+        points, keys = [{}], []
+    exp = Experiment(name, head.get("description", ""), scenario, reps, batch, seed, base, points, keys)
+    keep = []
+    for i in range(len(points)):
+        try:
+            exp.config(i)
+            keep.append(points[i])
+        except (ConfigError, ScenarioError) as err:
+            if not head.get("skip_invalid"):
+                raise ConfigError(f"point {i} {json.dumps(points[i])}", "", str(err), source) from None
+    exp.points = keep
+    return exp
+
+
+def _flatten(table: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def manifest(exp: Experiment) -> dict:
+    spec = exp.spec()
+    return {
+        "experiment": spec,
+        "experiment_sha256": hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest(),
+        "kafkasim_version": __version__,
+        "git_revision": _git_revision(),
+        "root_seed": exp.seed,
+        "configs": [exp.config(i).to_dict() for i in range(len(exp.points))],
+        "python": platform.python_version(),
+        "packages": _versions("numpy", "simpy", "matplotlib", "scipy", "dask", "distributed", "pandas"),
+    }
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions(*names) -> dict:
+    from importlib import metadata
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def columns(exp: Experiment) -> list[str]:
+    return ["point", "batch", "rep", "seed", *exp.factors, *METRICS]
+
+
+def run_sweep(exp: Experiment, out_dir="results", jobs=None, scheduler=None, resume=False, progress=None,
+              executor=None) -> dict:
+    """Run every task not done yet, appending rows as tasks complete; returns the summary per point."""
+    import concurrent.futures as cf
+
+    store = ResultsStore(Path(out_dir) / exp.name, columns(exp))
+    tasks = exp.tasks()
+    sizes = {(i, b): len(reps) for i, b, reps in tasks}
+    if resume:
+        done = store.resume(manifest(exp), sizes)
+    else:
+        store.create(manifest(exp))
+        done = set()
+    todo = [t for t in tasks if (t[0], t[1]) not in done]
+    configs = {i: exp.config(i) for i in range(len(exp.points))}
+    bar = _progress(len(tasks), len(done), progress)
+
+    def factor_values(i):
+        return {k: exp.points[i].get(k, exp.base.get(k, "")) for k in exp.factors}
+
+    def run(pool, window):
+        """Keep `window` tasks in flight; write each task's rows as soon as it completes."""
+        pending = iter(todo)
+        running: dict = {}
+        while True:
+            for i, b, reps in pending:
+                running[pool.submit(run_batch, configs[i], i, b, reps)] = i
+                if len(running) >= window:
+                    break
+            if not running:
+                return
+            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: running[f]):
+                i = running.pop(future)
+                rows = future.result()
+                store.append([{**row, **factor_values(i)} for row in rows])
+                bar.update(1, len(rows))
+
+    width = 1 if jobs == 1 else 2 * (jobs or default_jobs())
+    try:
+        if executor is not None:
+            run(executor, 1 if isinstance(executor, InProcessExecutor) else 2 * default_jobs())
+        else:
+            with make_executor(jobs, scheduler) as pool:
+                run(pool, width)
+    finally:
+        bar.close()
+    return summarize_store(exp, store)
+
+
+def summarize_store(exp: Experiment, store: ResultsStore) -> dict:
+    rows = store.read()
+    by_point: dict[int, list] = {}
+    for row in rows:
+        by_point.setdefault(int(row["point"]), []).append(row)
+    return {i: {"point": exp.points[i], "estimate": summarize(by_point.get(i, []))} for i in range(len(exp.points))
+            if by_point.get(i)}
+
+
+class _Progress:
+    """tqdm.auto when installed (off when not a terminal); otherwise nothing."""
+
+    def __init__(self, total: int, initial: int, enabled):
+        self.bar = None
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        self.bar = tqdm(total=total, initial=initial, unit="task", disable=None if enabled is None else not enabled,
+                        file=sys.stderr, dynamic_ncols=True)
+        self.reps = 0
+
+    def update(self, tasks: int, reps: int) -> None:
+        if self.bar is not None:
+            self.reps += reps
+            self.bar.update(tasks)
+            elapsed = self.bar.format_dict.get("elapsed") or 0
+            if elapsed:
+                self.bar.set_postfix_str(f"{self.reps / elapsed:.1f} rep/s")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _progress(total, initial, enabled) -> _Progress:
+    return _Progress(total, initial, enabled)

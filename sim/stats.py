@@ -1,0 +1,180 @@
+"""Interval estimates for loss probabilities and per-message rates, without scipy.
+
+Replications are the independent unit: losses inside one run are clustered (one leader failure
+can lose a whole batch), so
+
+- the probability that a run loses anything is a binomial proportion over runs: Wilson and
+  Clopper-Pearson intervals, and with no event observed an upper bound, never a bare zero;
+- a per-message rate is a ratio of sums over runs (events / messages): a ratio estimator with a
+  delta-method interval and Student's t over runs.
+
+The incomplete beta function (continued fraction, as in Numerical Recipes) gives the exact
+binomial and t quantiles; the tests compare them with scipy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+
+# -- special functions ----------------------------------------------------------------------
+def _betacf(a: float, b: float, x: float) -> float:
+    tiny, eps = 1e-300, 3e-16
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 1000):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < eps:
+            break
+    return h
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    ln_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    front = math.exp(ln_front)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def _invert(f, target: float, lo: float, hi: float, increasing: bool = True) -> float:
+    """Solve f(x) = target by bisection on [lo, hi]."""
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if (f(mid) < target) == increasing:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-15 * max(1.0, abs(mid)):
+            break
+    return 0.5 * (lo + hi)
+
+
+def beta_ppf(q: float, a: float, b: float) -> float:
+    return _invert(lambda x: betainc(a, b, x), q, 0.0, 1.0)
+
+
+def t_ppf(q: float, df: float) -> float:
+    """Quantile of Student's t with df degrees of freedom."""
+    if q == 0.5:
+        return 0.0
+    if q < 0.5:
+        return -t_ppf(1.0 - q, df)
+
+    def cdf(t):
+        return 1.0 - 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
+    hi = 1.0
+    while cdf(hi) < q:
+        hi *= 2.0
+    return _invert(cdf, q, 0.0, hi)
+
+
+# -- binomial proportions over runs ----------------------------------------------------------
+def wilson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials."""
+    if n <= 0:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf(0.5 + conf / 2.0)
+    p = k / n
+    denom = 1.0 + z * z / n
+    center = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+def clopper_pearson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval; k = 0 gives (0, 1 - (alpha/2)^(1/n))."""
+    if n <= 0:
+        return 0.0, 1.0
+    alpha = 1.0 - conf
+    lo = 0.0 if k == 0 else beta_ppf(alpha / 2, k, n - k + 1)
+    hi = 1.0 if k == n else beta_ppf(1 - alpha / 2, k + 1, n - k)
+    return lo, hi
+
+
+def zero_event_upper(n: int, conf: float = 0.95) -> float:
+    """One-sided upper bound on a probability after 0 events in n trials (about 3/n at 95%)."""
+    return 1.0 - (1.0 - conf) ** (1.0 / n) if n > 0 else 1.0
+
+
+# -- per-message rates over runs -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Rate:
+    """events / messages pooled over runs, with an interval from the spread between runs."""
+
+    events: int
+    messages: int
+    runs: int
+    rate: float
+    lo: float
+    hi: float
+    zero: bool  # no event observed: `hi` is an upper bound, `lo` is 0
+
+    def half_width(self) -> float:
+        return (self.hi - self.lo) / 2.0
+
+    def relative_error(self) -> float:
+        return self.half_width() / self.rate if self.rate > 0 else math.inf
+
+    def as_dict(self) -> dict:
+        return {"events": self.events, "messages": self.messages, "runs": self.runs, "rate": self.rate,
+                "lo": self.lo, "hi": self.hi, "upper_bound_only": self.zero}
+
+
+def ratio_rate(events, messages, conf: float = 0.95) -> Rate:
+    """Ratio estimator R = sum(y) / sum(x) with a delta-method interval, t with runs - 1 df.
+
+    With no event in any run the interval is [0, u] where u is the one-sided bound on the chance
+    that a run loses anything, divided by the mean messages per run -- the rate if a losing run
+    lost a single message; losses cluster, so read it as "rarer than one losing run in 1/u".
+    """
+    y = np.asarray(events, dtype=float)
+    x = np.asarray(messages, dtype=float)
+    n = len(y)
+    total_y, total_x = float(y.sum()), float(x.sum())
+    if n == 0 or total_x <= 0:
+        return Rate(int(total_y), int(total_x), n, math.nan, 0.0, 1.0, total_y == 0)
+    r = total_y / total_x
+    if total_y == 0:
+        hi = zero_event_upper(n, conf) / (total_x / n)
+        return Rate(0, int(total_x), n, 0.0, 0.0, min(1.0, hi), True)
+    if n < 2:
+        return Rate(int(total_y), int(total_x), n, r, 0.0, 1.0, False)
+    xbar = total_x / n
+    d = y - r * x
+    se = math.sqrt(float((d * d).sum()) / (n - 1) / n) / xbar
+    t = t_ppf(0.5 + conf / 2.0, n - 1)
+    return Rate(int(total_y), int(total_x), n, r, max(0.0, r - t * se), min(1.0, r + t * se), False)
+
+
+def proportion(k: int, n: int, conf: float = 0.95) -> dict:
+    """P(a run loses anything): point estimate, Wilson and Clopper-Pearson, and the zero-event bound."""
+    out = {"runs": n, "runs_with_event": k, "p": k / n if n else math.nan,
+           "wilson": wilson(k, n, conf), "clopper_pearson": clopper_pearson(k, n, conf)}
+    if k == 0:
+        out["upper_bound"] = zero_event_upper(n, conf)
+    return out
