@@ -9,6 +9,7 @@ from __future__ import annotations
 import simpy
 
 from .broker.broker import Broker
+from .chaos import random_faults
 from .consumer import ConsumerApp, GroupCoordinator
 from .consumer.consumer import NODE as CONSUMER_NODE
 from .controller import Controller
@@ -57,7 +58,9 @@ class Cluster:
                                     rng["workload"], rng["producer"], arrivals)
         self.consumer = ConsumerApp(env, cfg, self.network, self.brokers, self.coordinator, self.ledger)
         self.end = cfg.seconds("workload.duration")
-        self.faults = FaultInjector(self, cfg.faults, self.end)
+        scripted = list(cfg.faults)
+        chaos = random_faults(cfg, rng["faults"], len(self.brokers), self.end)
+        self.faults = FaultInjector(self, sorted(scripted + chaos, key=lambda f: f.at), self.end)
 
     def notify_disconnect(self, broker) -> None:
         """A broker process died: the kernel resets its client connections."""

@@ -75,7 +75,7 @@ def test_unset_flush_settings_inherit_the_broker_values(defaults):
 
 
 def test_schema_shape():
-    assert SECTIONS == ("cluster", "topic", "broker", "producer", "consumer", "workload", "network", "sim")
+    assert SECTIONS == ("cluster", "topic", "broker", "producer", "consumer", "workload", "network", "chaos", "sim")
     assert [k.section for k in SCHEMA.values()] == sorted((k.section for k in SCHEMA.values()), key=SECTIONS.index)
     assert SCHEMA["broker.broker.heartbeat.interval.ms"].kafka_name == "broker.heartbeat.interval.ms"
     for name, key in SCHEMA.items():

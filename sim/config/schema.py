@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-SECTIONS = ("cluster", "topic", "broker", "producer", "consumer", "workload", "network", "sim")
+SECTIONS = ("cluster", "topic", "broker", "producer", "consumer", "workload", "network", "chaos", "sim")
 KINDS = ("int", "float", "bool", "enum", "duration")
 ORIGINS = ("kafka", "linux", "model")
 
@@ -238,6 +238,32 @@ _ALL = [
     _key("network.packet.loss", "float", 0.0, "Probability that a request or a response is dropped.",
          unit="probability", minimum=0, maximum=1, max_exclusive=True, origin=MODEL),
 
+    _enum("chaos.preset", "none", ("none", "datacenter"),
+          "Random faults: none, or rates typical of a datacenter (kafka-internals.md section 5): broker "
+          "process crash every 60 d per broker, power loss 1.5 per machine-year, a whole-cluster power "
+          "outage once a year; each chaos.* key below overrides its preset value.", origin=MODEL),
+    *[_key(f"chaos.{name}.mtbf", "duration", None, f"Mean time between {what}, per {per} (unset: the preset's, "
+           "none by default).", unit="s", minimum=0, min_exclusive=True, optional=True, origin=MODEL)
+      for name, what, per in (
+          ("broker.crash", "broker process crashes (page cache kept)", "broker"),
+          ("broker.power_loss", "power losses of a broker's machine (page cache lost)", "broker"),
+          ("cluster.power_outage", "power outages of every broker at once", "cluster"),
+          ("broker.partition", "network partitions cutting a broker off from everything", "broker"),
+          ("broker.pause", "long stop-the-world pauses of a broker (GC, VM stall)", "broker"),
+          ("producer.crash", "crashes of the producing application", "producer"),
+          ("consumer.crash", "crashes of the consuming application", "consumer"),
+      )],
+    *[_key(f"chaos.{name}.duration", "duration", default, f"Mean {what} (exponentially distributed).", unit="s",
+           minimum=0, min_exclusive=True, origin=MODEL)
+      for name, default, what in (
+          ("broker.crash", 60.0, "time until a crashed broker is restarted"),
+          ("broker.power_loss", 300.0, "time until a machine that lost power boots again"),
+          ("cluster.power_outage", 1800.0, "length of a whole-cluster power outage"),
+          ("broker.partition", 30.0, "length of a network partition"),
+          ("broker.pause", 0.5, "length of a long pause"),
+          ("producer.crash", 10.0, "time until a crashed producer application is restarted"),
+          ("consumer.crash", 10.0, "time until a crashed consumer application is restarted"),
+      )],
     _int("sim.seed", 1, "Root random seed; the same config and seed reproduce a run exactly.", 0, LONG_MAX,
          origin=MODEL),
     _key("sim.drain.timeout", "duration", 600.0,

@@ -28,8 +28,9 @@ NOT_MODELLED_YET: dict[str, tuple[Any, ...]] = {
 
 _INT_TEXT = re.compile(r"[+-]?\d+")
 _FLOAT_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_DURATION_TEXT = re.compile(r"(?P<num>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(?P<unit>us|ms|s|m|h)?")
-_DURATION_UNITS = {None: 1.0, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_TEXT = re.compile(r"(?P<num>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(?P<unit>us|ms|s|m|h|d|y)?")
+_DURATION_UNITS = {None: 1.0, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0,
+                   "y": 365 * 86400.0}
 _BROKER_TARGET = re.compile(r"broker:(\d+)")
 
 
@@ -44,7 +45,7 @@ def unknown_key(name: str, value: Any, source: str | None = None) -> ConfigError
 
 
 def parse_duration(value: Any, key: str = "duration") -> float:
-    """Seconds from a number (seconds) or a string with a unit us, ms, s, m, h: ``"250ms"`` -> 0.25."""
+    """Seconds from a number (seconds) or a string with a unit us, ms, s, m, h, d, y: ``"250ms"`` -> 0.25."""
     seconds = None
     if isinstance(value, str):
         match = _DURATION_TEXT.fullmatch(value.strip())
@@ -53,7 +54,7 @@ def parse_duration(value: Any, key: str = "duration") -> float:
         seconds = float(value)
     if seconds is not None and math.isfinite(seconds):
         return seconds
-    raise ConfigError(key, value, "expected a non-negative duration: seconds or a string such as 250ms, 10s, 2m")
+    raise ConfigError(key, value, "expected a non-negative duration: seconds or a string such as 250ms, 10s, 2m, 30d")
 
 
 def range_text(key: Key, big=str) -> str:

@@ -1,0 +1,83 @@
+"""Random faults: Poisson processes of crashes, power losses, partitions and pauses.
+
+Each kind of fault on each target is a Poisson process with the configured mean time between
+failures (chaos.<kind>.mtbf) and exponentially distributed durations (chaos.<kind>.duration).
+The times come from the fault stream only, and each (kind, target) pair has its own
+generator derived from it, so two configurations run with the same seed face exactly the same
+faults (common random numbers), however many events any other kind produced.
+
+A fault that would hit a broker already down, partitioned or paused by an earlier one is
+dropped: repairs never overlap, so a restart always ends the fault that caused it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import Fault
+
+DAY, YEAR = 86400.0, 365 * 86400.0
+ALL = ("brokers", "controller", "clients")
+
+# kind -> (fault action, what it targets)
+KINDS = {
+    "broker.crash": ("crash", "broker"),
+    "broker.power_loss": ("power_loss", "broker"),
+    "cluster.power_outage": ("power_loss", "cluster"),
+    "broker.partition": ("isolate", "broker"),
+    "broker.pause": ("pause", "broker"),
+    "producer.crash": ("producer_crash", "producer"),
+    "consumer.crash": ("consumer_crash", "consumer"),
+}
+
+# Reference section 5 ("suggested injection defaults", marked unverified there: assumptions to sweep).
+PRESETS = {
+    "none": {},
+    "datacenter": {"broker.crash": 60 * DAY, "broker.power_loss": YEAR / 1.5, "cluster.power_outage": YEAR},
+}
+
+
+def mtbf(cfg, kind: str) -> float | None:
+    explicit = cfg[f"chaos.{kind}.mtbf"]
+    return explicit if explicit is not None else PRESETS[cfg["chaos.preset"]].get(kind)
+
+
+def random_faults(cfg, rng: np.random.Generator, brokers: int, end: float) -> list[Fault]:
+    """Every random fault in [0, end), in time order."""
+    base = int(rng.integers(2**63))  # one draw: the seed of every (kind, target) generator
+    events = []
+    for k, kind in enumerate(KINDS):
+        mean_gap = mtbf(cfg, kind)
+        if mean_gap is None:
+            continue
+        action, scope = KINDS[kind]
+        targets = [f"broker:{b}" for b in range(brokers)] if scope == "broker" else \
+            ["all-brokers"] if scope == "cluster" else [scope]
+        mean_duration = cfg.seconds(f"chaos.{kind}.duration")
+        for j, target in enumerate(targets):
+            gen = np.random.default_rng([base, k, j])
+            t = 0.0
+            while True:
+                t += float(gen.exponential(mean_gap))
+                if t >= end:
+                    break
+                events.append((t, k, j, Fault(at=t, action=action, target=target,
+                                              duration=float(gen.exponential(mean_duration)),
+                                              isolate_from=ALL if action == "isolate" else (), index=-1)))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    return _without_overlaps([e[3] for e in events], brokers)
+
+
+def _without_overlaps(faults: list[Fault], brokers: int) -> list[Fault]:
+    busy_until = {f"broker:{b}": 0.0 for b in range(brokers)}
+    busy_until.update(producer=0.0, consumer=0.0)
+    kept = []
+    for f in faults:
+        hit = list(busy_until) if f.target == "all-brokers" else [f.target]
+        hit = [h for h in hit if h.startswith("broker:")] if f.target == "all-brokers" else hit
+        if any(busy_until[h] > f.at for h in hit):
+            continue
+        for h in hit:
+            busy_until[h] = f.at + f.duration
+        kept.append(f)
+    return kept
