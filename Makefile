@@ -1,11 +1,11 @@
-# The two Quickstart commands: `make run` (main job) and `make test` (whole test suite).
+# The two Quickstart commands: `make demo` (main job) and `make test` (whole test suite).
 # Both create or reuse a local virtual environment in .venv and install what they need.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test venv clean
+.PHONY: demo run test venv clean
 
 venv: $(STAMP)
 
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kafkasim demo
 
 run: $(STAMP)
 	$(BIN)/kafkasim run

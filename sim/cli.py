@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="PATH", help="also write the result as JSON to PATH ('-' for stdout)")
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
+    demo = sub.add_parser("demo", help="where Kafka loses and duplicates messages, and what safety costs: "
+                                       "three stages, replications, intervals, plots")
+    demo.add_argument("--replications", type=int, default=6, metavar="N", help="per configuration (default 6)")
+    demo.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    demo.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
+    demo.add_argument("--out", default="results", metavar="DIR", help="results directory (default results/)")
+    demo.add_argument("--quick", action="store_true", help="10 s runs instead of 30 s (for tests)")
     cfg = sub.add_parser("config", help="print the effective configuration of a scenario")
     _config_arguments(cfg)
     est = sub.add_parser("estimate", help="replicate a scenario: loss rates with confidence intervals")
@@ -230,6 +237,27 @@ def cmd_sweep(args) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args) -> int:
+    from .demo import draw, run_demo, table
+
+    for option, value, lo in (("--replications", args.replications, 1), ("--jobs", args.jobs, 1),
+                              ("--seed", args.seed, 0)):
+        if value is not None and value < lo:
+            raise KafkasimInputError(f"{option} = {value}: must be >= {lo}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise KafkasimInputError(f"--out = {args.out!r}: not a directory")
+    print("kafkasim demo: can Kafka lose messages? Three stages, each under the same random faults, "
+          f"{args.replications} replications per configuration ...", flush=True)
+    results = run_demo(args.replications, args.seed, args.out, args.jobs, quick=args.quick)
+    print()
+    print(table(results), end="")
+    path = draw(results, args.out)
+    print(f"\nrates with 95% intervals ('<' = none seen: an upper bound). Faults here are far more frequent than in "
+          f"production, to be seen in a short run:\ncompare the configurations with each other.\n"
+          f"plot: {path}   rows: {path.parent / 'rows.csv'}")
+    return EXIT_OK
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -241,6 +269,8 @@ def main(argv=None) -> int:
             return cmd_estimate(args)
         if args.command == "sweep":
             return cmd_sweep(args)
+        if args.command == "demo":
+            return cmd_demo(args)
         return cmd_config(args)
     except KafkasimInputError as err:
         print(f"kafkasim: error: {err}", file=sys.stderr)

@@ -18,3 +18,15 @@ def test_acks_under_leader_failure_quick():
     assert len(set(sent.values())) == 1  # the same workload for every setting (common random numbers)
     assert int(rows["all"][3]) == 0  # acks=all with RF 3 and min.insync.replicas 2 loses nothing acked
     assert int(rows["0"][3]) > 0  # acks=0 loses what was in flight to the dying leader
+
+
+def test_demo_quick_prints_all_three_stages_and_saves_a_plot(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "sim", "demo", "--quick", "--replications", "1", "--jobs", "1",
+                          "--out", str(tmp_path / "res")], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    stages = [line.split()[0] for line in lines if line.split() and line.split()[0] in ("producer", "broker",
+                                                                                          "consumer")]
+    assert stages == ["producer"] * 3 + ["broker"] * 3 + ["consumer"] * 2
+    assert (tmp_path / "res" / "demo" / "demo.png").read_bytes()[:4] == b"\x89PNG"
+    assert len((tmp_path / "res" / "demo" / "rows.csv").read_text().splitlines()) == 1 + 8

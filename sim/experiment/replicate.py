@@ -12,8 +12,10 @@ from ..run import run_once
 
 SILENT = ("lost_acked", "failed_silent", "lost_unacked")
 LOSS = SILENT + ("failed_visible",)
-METRICS = ("sent",) + CLASSES + ("silent_loss", "loss", "acked_missing", "phantom_reads", "any_silent_loss",
-                                  "any_loss", "ack_p50_ms", "ack_p99_ms", "drained", "sim_time_s", "wall_s")
+STAGES = ("producer", "broker", "consumer")
+METRICS = ("sent",) + CLASSES + ("silent_loss", "loss", *(f"silent_{s}" for s in STAGES), "acked_missing",
+                                  "phantom_reads", "any_silent_loss", "any_loss", "ack_p50_ms", "ack_p99_ms",
+                                  "drained", "sim_time_s", "wall_s")
 
 
 def replication_row(result) -> dict:
@@ -23,7 +25,9 @@ def replication_row(result) -> dict:
     loss = silent + out["failed_visible"]
     missing = result["acked_missing_from_log"]
     lat = result["latency"]
+    by_stage = result["by_stage"]
     row = {"sent": result["sent"], **out, "silent_loss": silent, "loss": loss,
+           **{f"silent_{s}": sum(by_stage[s].get(c, 0) for c in SILENT) for s in STAGES},
            "acked_missing": missing["total"], "phantom_reads": missing["processed_before_loss"],
            "any_silent_loss": int(silent > 0), "any_loss": int(loss > 0),
            "ack_p50_ms": lat["ack_p50_ms"], "ack_p99_ms": lat["ack_p99_ms"],

@@ -26,6 +26,9 @@ def summarize(rows: list[dict], conf: float = 0.95) -> dict:
     out["p_any_loss"] = stats.proportion(any_loss, len(rows), conf)
     p99 = [float(r["ack_p99_ms"]) for r in rows if r["ack_p99_ms"] not in (None, "", "None")]
     out["ack_p99_ms"] = float(np.mean(p99)) if p99 else math.nan
+    stage_totals = {s: sum(float(r.get(f"silent_{s}", 0) or 0) for r in rows) for s in ("producer", "broker",
+                                                                                         "consumer")}
+    out["silent_by_stage"] = stage_totals
     out["wall_s"] = float(sum(float(r["wall_s"]) for r in rows))
     out["undrained_runs"] = sum(1 for r in rows if int(float(r["drained"])) == 0)
     return out
