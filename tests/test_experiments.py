@@ -30,3 +30,18 @@ def test_demo_quick_prints_all_three_stages_and_saves_a_plot(tmp_path):
     assert stages == ["producer"] * 3 + ["broker"] * 3 + ["consumer"] * 2
     assert (tmp_path / "res" / "demo" / "demo.png").read_bytes()[:4] == b"\x89PNG"
     assert len((tmp_path / "res" / "demo" / "rows.csv").read_text().splitlines()) == 1 + 8
+
+
+def test_every_experiment_file_loads_and_runs_at_a_tiny_size(tmp_path):
+    from sim.experiment.executors import InProcessExecutor
+    from sim.experiment.sweep import load_experiment, run_sweep
+
+    files = sorted((ROOT / "experiments").glob("*.toml"))
+    assert {f.stem for f in files} >= {"producer_stage", "broker_stage", "tradeoff"}
+    for f in files:
+        exp = load_experiment(f, replications=1)
+        assert len(exp.points) >= 3 and exp.description
+        exp.base["workload.duration"] = 2
+        exp.points = exp.points[:2]
+        results = run_sweep(exp, out_dir=tmp_path, executor=InProcessExecutor(), progress=False)
+        assert [e["estimate"]["runs"] for e in results.values()] == [1, 1]

@@ -8,7 +8,9 @@ from .summary import fmt_prob, fmt_rate
 
 
 def point_label(point: dict) -> str:
-    return ", ".join(f"{k.split('.', 1)[1] if '.' in k else k}={v}" for k, v in point.items()) or "(base)"
+    def show(v):
+        return "never" if isinstance(v, int) and not isinstance(v, bool) and v >= 2**62 else v
+    return ", ".join(f"{k.split('.', 1)[1] if '.' in k else k}={show(v)}" for k, v in point.items()) or "(base)"
 
 
 def table(results: dict, title: str = "") -> str:
