@@ -45,3 +45,15 @@ def test_every_experiment_file_loads_and_runs_at_a_tiny_size(tmp_path):
         exp.points = exp.points[:2]
         results = run_sweep(exp, out_dir=tmp_path, executor=InProcessExecutor(), progress=False)
         assert [e["estimate"]["runs"] for e in results.values()] == [1, 1]
+
+
+def test_the_python_api_matches_the_command_line_functions():
+    from sim import api
+    from sim.run import run_once
+
+    r = api.run(overrides={"workload.duration": 3, "faults": []})
+    assert r.data["outcomes"] == run_once(api.config(overrides={"workload.duration": 3, "faults": []})).outcomes
+    est = api.estimate(overrides={"workload.duration": 2, "faults": []}, replications=2, jobs=1)
+    assert est["runs"] == 2 and est["silent_loss"]["upper_bound_only"]
+    unsafe, safe = api.scenario("kip101-hw-truncation")
+    assert unsafe.result.outcomes["lost_acked"] == 1 and safe.result.outcomes["lost_acked"] == 0
