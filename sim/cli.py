@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="PATH", help="also write the result as JSON to PATH ('-' for stdout)")
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
+    bench = sub.add_parser("bench", help="simulated messages per wall second on the fixed benchmark workload")
+    bench.add_argument("--messages", type=int, default=1_000_000, metavar="N", help="about N messages (1,000,000)")
+    bench.add_argument("--scaling", action="store_true", help="also 2x and 4x messages, 60 and 600 partitions")
+    bench.add_argument("--json", metavar="PATH", help="also write the measurements as JSON ('-' for stdout)")
     demo = sub.add_parser("demo", help="where Kafka loses and duplicates messages, and what safety costs: "
                                        "three stages, replications, intervals, plots")
     demo.add_argument("--replications", type=int, default=6, metavar="N", help="per configuration (default 6)")
@@ -237,6 +241,28 @@ def cmd_sweep(args) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args) -> int:
+    from .bench import bench, report, scaling, to_json
+
+    if args.messages < 1000:
+        raise KafkasimInputError(f"--messages = {args.messages}: must be >= 1000")
+    _check_output_path("--json", args.json)
+    result = bench(args.messages)
+    if args.json != "-":
+        print(report(result), end="")
+    if args.scaling:
+        result["scaling"] = scaling(max(1000, args.messages // 5))
+        if args.json != "-":
+            for row in result["scaling"]:
+                print(f"  {row['case']:<16} {row['messages']:>10,} messages  {row['us_per_message']:>8.3f} us/message")
+    if args.json is not None:
+        if args.json == "-":
+            sys.stdout.write(to_json(result))
+        else:
+            _write_atomically(args.json, to_json(result))
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     from .demo import draw, run_demo, table
 
@@ -271,6 +297,8 @@ def main(argv=None) -> int:
             return cmd_sweep(args)
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "bench":
+            return cmd_bench(args)
         return cmd_config(args)
     except KafkasimInputError as err:
         print(f"kafkasim: error: {err}", file=sys.stderr)
