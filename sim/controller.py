@@ -106,6 +106,10 @@ class Controller:
             yield self._alarm.wait(deadline if deadline < math.inf else now + self.session_timeout)
 
     def _fence(self, b: int) -> None:
+        self._publish(self._take_out(b))
+
+    def _take_out(self, b: int) -> list[int]:
+        """Fence b: out of every ISR (the last member stays unless ELR is on), its leaderships re-elected."""
         self.fenced[b] = True
         self.trace.add(self.env.now, "fenced", b)
         changed = []
@@ -119,7 +123,7 @@ class Controller:
                 self._elect(p, st)
                 if p not in changed:
                     changed.append(p)
-        self._publish(changed)
+        return changed
 
     def _unfence(self, b: int) -> None:
         self.fenced[b] = False
@@ -205,20 +209,7 @@ class Controller:
 
     def on_controlled_shutdown(self, b: int, reply) -> None:
         """Move every leadership away from b and take it out of the ISRs, then let it stop."""
-        changed = []
-        self.fenced[b] = True  # from now on it is not a candidate
-        for p, st in enumerate(self.parts):
-            if b not in st.replicas:
-                continue
-            if b in st.isr and len(st.isr) > 1:
-                self._set_isr(st, tuple(r for r in st.isr if r != b))
-                changed.append(p)
-            if st.leader == b:
-                self._elect(p, st)
-                if p not in changed:
-                    changed.append(p)
-        self.trace.add(self.env.now, "fenced", b)
-        self._publish(changed, always=True)
+        self._publish(self._take_out(b), always=True)
         self.network.send(NODE, self.brokers[b].node, reply)
 
     # -- publishing ---------------------------------------------------------------------------
