@@ -55,10 +55,14 @@ class FaultInjector:
             self._record(fault, "producer")
             self._undo_later(fault, c.producer.restart)
             return
-        if action == "consumer_crash":
-            c.consumer.crash()
-            self._record(fault, "consumer")
-            self._undo_later(fault, c.consumer.restart)
+        if action in ("consumer_crash", "consumer_error"):
+            slot = int(fault.target.split(":", 1)[1])
+            self._record(fault, fault.target)
+            if action == "consumer_error":
+                c.consumer.inject_error(slot)
+                return
+            c.consumer.crash(slot)
+            self._undo_later(fault, lambda: c.consumer.restart(slot))
             return
         targets = self._targets(fault)
         self._record(fault, targets)

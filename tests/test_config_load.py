@@ -149,7 +149,7 @@ def test_faults_parse_sort_and_normalise(tmp_path):
         Fault(30.0, "isolate", "leader", None, ("brokers", "controller", "clients"), 0, 4),
         Fault(31.0, "isolate", "leader", None, ("controller",), 0, 5),
         Fault(120.0, "power_loss", "all-brokers", None, (), 0, 0),
-        Fault(120.0, "consumer_crash", "consumer", 1.5, (), 0, 3),
+        Fault(120.0, "consumer_crash", "consumer:0", 1.5, (), 0, 3),
     )
 
 
@@ -297,7 +297,8 @@ BAD_INPUTS = [
     ("fault-bad-at", dict(toml=_FAULT.format(at='"soon"', action="crash", target="leader")),
      "scenario.toml: faults[0].at = 'soon': expected a non-negative duration", ConfigError),
     ("fault-bad-target", dict(toml=_FAULT.format(at=1, action="crash", target="broker-1")),
-     "faults[0].target = 'broker-1': must be broker:N, leader, followers, all-brokers, producer or consumer",
+     "faults[0].target = 'broker-1': must be broker:N, leader, followers, all-brokers, producer, consumer or "
+     "consumer:N",
      ConfigError),
     ("fault-producer-crash-target", dict(toml=_FAULT.format(at=1, action="producer_crash", target="leader")),
      "faults[0].target = 'leader': producer_crash only targets producer", ConfigError),
@@ -318,10 +319,22 @@ BAD_INPUTS = [
      "scenario.toml: faults = 5: must be a list of tables ([[faults]])", ConfigError),
     ("not-modelled-resend", dict(overrides={"producer.app.resend": True}),
      "producer.app.resend = true: not modelled yet", ConfigError),
-    ("not-modelled-commit", dict(toml='[consumer.app]\ncommit = "async+sync"\n'),
-     "scenario.toml: consumer.app.commit = 'async+sync': not modelled yet", ConfigError),
-    ("not-modelled-processing", dict(sets=["consumer.app.processing=async"]),
-     "consumer.app.processing = 'async': not modelled yet", ConfigError),
+    ("not-modelled-group-protocol", dict(toml='[consumer.group]\nprotocol = "consumer"\n'),
+     "scenario.toml: consumer.group.protocol = 'consumer': not modelled yet", ConfigError),
+    ("heartbeat-not-below-session", dict(sets=["consumer.heartbeat.interval.ms=45000"]),
+     "consumer.heartbeat.interval.ms = 45000: must be lower than session.timeout.ms = 45000", ConfigError),
+    ("session-below-group-min", dict(sets=["consumer.session.timeout.ms=5000"]),
+     "consumer.session.timeout.ms = 5000: outside the coordinator's group.min/max.session.timeout.ms = 6000 .. "
+     "1800000", ConfigError),
+    ("fault-no-such-member", dict(toml=_FAULT.format(at=1, action="consumer_crash", target="consumer:1")),
+     "faults[0].target = 'consumer:1': no such group member (consumer.app.members = 1)", ConfigError),
+    ("fault-consumer-error-on-broker", dict(toml=_FAULT.format(at=1, action="consumer_error", target="leader")),
+     "faults[0].target = 'leader': consumer_error only targets consumer or consumer:N", ConfigError),
+    ("fault-consumer-error-duration", dict(toml=_FAULT.format(at=1, action="consumer_error", target="consumer")
+                                          + "duration = 1\n"),
+     "faults[0].duration = 1: not allowed for consumer_error", ConfigError),
+    ("fault-crash-on-member", dict(toml=_FAULT.format(at=1, action="crash", target="consumer:0")),
+     "faults[0].target = 'consumer:0': crash targets brokers", ConfigError),
     ("set-without-equals", dict(sets=["producer.acks"]),
      "producer.acks: --set needs section.key=value", ConfigError),
     ("set-unknown-key", dict(sets=["producer.ack=all"]),

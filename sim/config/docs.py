@@ -52,6 +52,9 @@ RULES = """\
 - Unset `topic.flush.messages` / `topic.flush.ms` take the broker's value; unset
   `broker.log.flush.interval.ms` takes `broker.log.flush.scheduler.interval.ms`. The config holds the
   effective value.
+- `consumer.heartbeat.interval.ms` must be lower than `consumer.session.timeout.ms` (the consumer refuses to
+  start), and `consumer.session.timeout.ms` must lie within `broker.group.min.session.timeout.ms` ..
+  `broker.group.max.session.timeout.ms` (the coordinator rejects the JoinGroup).
 - Notes, not errors: `retry.backoff.ms > retry.backoff.max.ms` (constant backoff), a broker heartbeat
   interval above half the session timeout, `consumer.app.commit` disagreeing with `enable.auto.commit`.
 """
