@@ -55,11 +55,14 @@ class FaultInjector:
             self._record(fault, "producer")
             self._undo_later(fault, c.producer.restart)
             return
-        if action in ("consumer_crash", "consumer_error"):
+        if action.startswith("consumer_"):
             slot = int(fault.target.split(":", 1)[1])
             self._record(fault, fault.target)
             if action == "consumer_error":
                 c.consumer.inject_error(slot)
+                return
+            if action == "consumer_stall":
+                c.consumer.stall(slot, fault.duration)
                 return
             c.consumer.crash(slot)
             self._undo_later(fault, lambda: c.consumer.restart(slot))

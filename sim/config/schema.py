@@ -250,7 +250,8 @@ SCHEMA: dict[str, Key] = {key.name: key for key in _ALL}
 
 # [[faults]] tables: what can be scripted, in the order the docs list them.
 BROKER_ACTIONS = ("crash", "power_loss", "restart", "isolate", "heal", "pause")
-FAULT_ACTIONS = BROKER_ACTIONS + ("producer_crash", "consumer_crash", "consumer_error")
+CONSUMER_ACTIONS = ("consumer_crash", "consumer_error", "consumer_stall")
+FAULT_ACTIONS = BROKER_ACTIONS + ("producer_crash",) + CONSUMER_ACTIONS
 FAULT_ACTION_DOCS = {
     "crash": "broker process dies (kill -9); its page cache survives and the OS keeps writing it back",
     "power_loss": "broker machine loses power; unflushed page-cache data is lost",
@@ -262,16 +263,19 @@ FAULT_ACTION_DOCS = {
     "consumer_crash": "a consumer application instance dies; once restarted it rejoins the group and resumes from "
                       "the last committed offset",
     "consumer_error": "processing the record in hand (or the next one) fails once; consumer.app.error.policy decides",
+    "consumer_stall": "the application's processing blocks for duration (a slow downstream call) while its heartbeat "
+                      "thread runs on: past max.poll.interval.ms the member leaves the group",
 }
 ISOLATE_FROM = ("brokers", "controller", "clients")
 FAULT_FIELDS = {
     "at": "when the fault happens, from the start of production: seconds or a string such as 250ms, 2m (required)",
     "action": "one of " + ", ".join(FAULT_ACTIONS) + " (required)",
     "target": "broker:N, leader, followers, all-brokers for broker actions; producer for producer_crash; "
-              "consumer (= consumer:0) or consumer:N (a group member) for consumer_crash and consumer_error "
-              "(the default there)",
+              "consumer (= consumer:0) or consumer:N (a group member) for consumer_crash, consumer_error and "
+              "consumer_stall (the default there)",
     "duration": "optional, > 0: undo the fault after this long (crash, power_loss, producer/consumer crash -> "
-                "restart; isolate, pause -> heal); not allowed on restart, heal and consumer_error",
+                "restart; isolate, pause -> heal); how long a consumer_stall lasts (required there); not allowed "
+                "on restart, heal and consumer_error",
     "from": "isolate only: all (default) or one or a list of " + ", ".join(ISOLATE_FROM),
     "partition": "which partition leader / followers refer to (default 0)",
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import Config, Fault, Inputs
-from .schema import BROKER_ACTIONS, FAULT_ACTIONS, FAULT_FIELDS, INT_MAX, ISOLATE_FROM, SCHEMA, Key
+from .schema import BROKER_ACTIONS, CONSUMER_ACTIONS, FAULT_ACTIONS, FAULT_FIELDS, INT_MAX, ISOLATE_FROM, SCHEMA, Key
 
 # Values the model does not honour yet: rejected rather than silently ignored. Remove entries as
 # the model learns them.
@@ -290,9 +290,10 @@ def _parse_fault(index: int, table: Mapping[str, Any], source: str | None) -> Fa
         raise error("duration", "must be > 0")
     if duration is not None and action in ("restart", "heal", "consumer_error"):
         raise error("duration", f"not allowed for {action}")
+    if duration is None and action == "consumer_stall":
+        raise ConfigError(name("duration"), reason=f"required for {action}", source=source)
 
-    default_target = {"producer_crash": "producer", "consumer_crash": "consumer",
-                      "consumer_error": "consumer"}.get(action)
+    default_target = "producer" if action == "producer_crash" else "consumer" if action in CONSUMER_ACTIONS else None
     target = table.get("target", default_target)
     if target is None:
         raise ConfigError(name("target"), reason=f"required for {action}", source=source)
@@ -319,7 +320,7 @@ def _check_target(action: str, target: Any, error) -> str:
         raise error("target", "must be broker:N, leader, followers, all-brokers, producer, consumer or consumer:N")
     if action == "producer_crash" and target != "producer":
         raise error("target", f"{action} only targets producer")
-    if action in ("consumer_crash", "consumer_error") and not target.startswith("consumer:"):
+    if action in CONSUMER_ACTIONS and not target.startswith("consumer:"):
         raise error("target", f"{action} only targets consumer or consumer:N")
     if action in BROKER_ACTIONS and (target == "producer" or target.startswith("consumer:")):
         raise error("target", f"{action} targets brokers (broker:N, leader, followers, all-brokers)")

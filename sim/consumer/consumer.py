@@ -25,7 +25,7 @@ from ..timer import Alarm
 from .app import Application
 from .fetcher import Fetcher
 from .membership import Membership
-from .processing import CRASH, Marker, RecordClock, SyncProcessing, WorkerPool
+from .processing import CRASH, STALL, Marker, RecordClock, SyncProcessing, WorkerPool
 
 POLL_TIMEOUT = 1.0  # s: the application's poll(Duration.ofSeconds(1))
 
@@ -54,6 +54,7 @@ class Consumer:
         self.alarm = Alarm(self.env)  # the application thread's
         self.token = 0
         self.poison = False  # a processing error waiting for the next record
+        self.stalled = 0.0  # a stall waiting for the next record (s)
         self.metadata = ClientMetadata(self.env, self.network, self.node, self.brokers, self.partitions,
                                        s["retry_backoff"], self.wake)
         self.deadlines = DeadlineQueue(self.env)
@@ -150,6 +151,11 @@ class Consumer:
         """A consumer_error fault: the record in hand fails, or the next one."""
         if self.alive and not self.processing.hit():
             self.poison = True
+
+    def stall(self, duration: float) -> None:
+        """A consumer_stall fault: processing blocks for `duration`."""
+        if self.alive and not self.processing.hit((STALL, duration)):
+            self.stalled += duration
 
     def crash(self) -> None:
         if not self.alive:

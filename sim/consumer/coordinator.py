@@ -188,8 +188,11 @@ class GroupCoordinator:
         m.join = req
         m.deadline = now + m.session
         if self.state == EMPTY:
-            self.delay_until = now + self.initial_delay
             self._prepare("first member joined")
+            # InitialDelayedJoin: the full delay first, more delays while members keep coming, all
+            # within max(delay, rebalance timeout)
+            self.delay_until = now + self.initial_delay
+            self.join_deadline = max(self.join_deadline, self.delay_until)
         elif self.state in (STABLE, COMPLETING):
             self._prepare(f"{m.member_id} joined")
         elif new and now < self.delay_until:  # InitialDelayedJoin: one more delay, within the rebalance timeout

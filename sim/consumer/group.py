@@ -107,6 +107,11 @@ class ConsumerGroup:
         if c is not None:
             c.inject_error()
 
+    def stall(self, slot: int, duration: float) -> None:
+        c = self.members[slot].client
+        if c is not None:
+            c.stall(duration)
+
     def disconnect_targets(self):
         """(node, callback) of every member: a dying broker resets their connections."""
         return [(m.node, m.on_disconnect) for m in self.members]

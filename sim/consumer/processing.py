@@ -5,8 +5,9 @@ processing times are drawn as one vector when it starts (consumer.app.record.pro
 from the "consumer" random stream), so processing a poll is one SimPy timeout; the ledger
 learns the completions as slices, each record with its own completion time.
 
-A processing error (a `consumer_error` fault) hits the record in hand, or the next record
-when nothing is being processed. consumer.app.error.policy decides:
+A stall (a `consumer_stall` fault: a slow downstream call) holds up the record in hand, or
+the next one, for its duration. A processing error (a `consumer_error` fault) hits the
+record in hand, or the next record when nothing is being processed. consumer.app.error.policy decides:
   skip   the record is given up (never processed) and the rest of the poll goes on;
   retry  the record starts again (the time spent on the failed attempt is lost);
   close  the exception leaves the poll loop (ProcessingError): the records before it are
@@ -28,7 +29,7 @@ import simpy
 from ..ledger import ids_sub
 from ..timer import Alarm
 
-ERROR, CRASH = "processing_error", "crash"  # Interrupt causes
+ERROR, CRASH, STALL = "processing_error", "crash", "stall"  # Interrupt causes (STALL comes with its duration)
 _EPS = 1e-12
 
 
@@ -138,21 +139,31 @@ class Thread:
         work.start = env.now
         work.ends = c.clock.ends(work.n)
         self.work = work
+        if c.stalled:
+            work.ends += c.stalled
+            c.stalled = 0.0
         if c.poison:
             c.poison = False
             self._error(work, 0)
         while True:
             try:
-                yield env.timeout(max(0.0, work.start + work.ends[-1] - env.now))
+                yield env.timeout(max(0.0, float(work.start + work.ends[-1]) - env.now))
                 break
             except simpy.Interrupt as interrupt:
-                if interrupt.cause != ERROR:
+                cause = interrupt.cause
+                if cause != ERROR and not (isinstance(cause, tuple) and cause[0] == STALL):
                     raise
                 k = work.done_at(env.now)
-                if k >= work.n:
-                    c.poison = True  # it had just finished: the next record fails
+                if k >= work.n:  # it had just finished: the next record gets it
+                    if cause == ERROR:
+                        c.poison = True
+                    else:
+                        c.stalled += cause[1]
                     break
-                self._error(work, k)
+                if cause == ERROR:
+                    self._error(work, k)
+                else:
+                    work.ends[k:] += cause[1]
         work.finished = True
         self.work = None
         c.marker.mark(work, 0, work.n)
@@ -186,11 +197,11 @@ class Thread:
             self.c.marker.mark(work, 0, k)
             self.work = None
 
-    def hit(self) -> bool:
-        """A processing error while this thread is processing: interrupt it."""
+    def hit(self, cause=ERROR) -> bool:
+        """A processing error (or a stall) while this thread is processing: interrupt it."""
         if self.work is None or self.proc is None or not self.proc.is_alive:
             return False
-        self.proc.interrupt(ERROR)
+        self.proc.interrupt(cause)
         return True
 
 
@@ -217,8 +228,8 @@ class SyncProcessing:
     def idle(self) -> bool:
         return self.thread.work is None
 
-    def hit(self) -> bool:
-        return self.thread.hit()
+    def hit(self, cause=ERROR) -> bool:
+        return self.thread.hit(cause)
 
     def crash(self) -> None:
         self.thread.crash()
@@ -290,8 +301,11 @@ class WorkerPool:
     def idle(self) -> bool:
         return not self.queue and all(t.work is None for t in self.threads)
 
-    def hit(self) -> bool:
-        return any(t.hit() for t in self.threads)
+    def hit(self, cause=ERROR) -> bool:
+        """An error hits the first busy worker; a stall (a shared downstream) every busy worker."""
+        if cause == ERROR:
+            return any(t.hit(cause) for t in self.threads)
+        return sum(t.hit(cause) for t in self.threads) > 0
 
     def crash(self) -> None:
         self.queue.clear()
