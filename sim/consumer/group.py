@@ -14,6 +14,8 @@ shows as LAG), summed over the partitions that have a committed offset.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..client_app import ClientApp
 from .consumer import Consumer
 from .settings import consumer_settings
@@ -89,6 +91,7 @@ class ConsumerGroup:
         for m in self.members:
             m.start()
         self.coordinator.form([m.client for m in self.members])
+        self.end = end
         self.lag_samples = 0
         self.lag_sum = 0
         self.lag_max = 0
@@ -152,6 +155,8 @@ class ConsumerGroup:
     def summary_stats(self) -> dict:
         out = dict(self.stats)
         out["rebalances"] = self.coordinator.rebalances
+        n = self.ledger.n
+        out["processed_in_production"] = int(np.count_nonzero(self.ledger.processed_t[:n] < self.end))
         out["lag_max"] = self.lag_max
         out["lag_mean"] = round(self.lag_sum / self.lag_samples, 6) if self.lag_samples else 0.0
         return out

@@ -250,18 +250,23 @@ class Membership:
                 continue
             if self.heartbeat_token is None and now >= self.next_heartbeat:
                 self.next_heartbeat = now + s["heartbeat"]
-                self.heartbeat_token = self.send("on_heartbeat", self.coordinator, self._on_heartbeat,
+                self.heartbeat_token = self.send("on_heartbeat", self.coordinator,
+                                                 partial(self._on_heartbeat, self.generation),
                                                  member_id=self.member_id, generation=self.generation)
             wake = poll_deadline if self.heartbeat_token is not None else min(self.next_heartbeat, poll_deadline)
             yield self.alarm.wait(wake)
 
-    def _on_heartbeat(self, result) -> None:
+    def _current(self, generation: int) -> bool:
+        """A response still about this member's generation (else Kafka ignores its error)."""
+        return self.state == STABLE and self.generation == generation
+
+    def _on_heartbeat(self, generation: int, result) -> None:
         self.heartbeat_token = None
         error = result[0]
-        if error == REBALANCE_IN_PROGRESS:
+        if error == REBALANCE_IN_PROGRESS and self._current(generation):
             self.rejoin_needed = True
             self.c.wake()
-        elif error in FENCED_ERRORS:
+        elif error in FENCED_ERRORS and self.generation == generation:
             self._reset(error)
         elif error in COORDINATOR_ERRORS:
             self.coordinator_unknown()
@@ -324,8 +329,8 @@ class Membership:
     def _send_async(self, offsets: dict, auto: bool) -> None:
         self.c.stats["commits_sent"] += 1
         self.async_in_flight += 1
-        self.send("on_offset_commit", self.coordinator, partial(self._on_async_done, auto), offsets=offsets,
-                  member_id=self.member_id, generation=self.generation)
+        self.send("on_offset_commit", self.coordinator, partial(self._on_async_done, auto, self.generation),
+                  offsets=offsets, member_id=self.member_id, generation=self.generation)
 
     def _flush_async(self) -> None:
         pending, self.pending_async = self.pending_async, []
@@ -335,15 +340,17 @@ class Membership:
             else:
                 self.c.stats["commits_failed"] += 1
 
-    def _on_async_done(self, auto: bool, result) -> None:
+    def _on_async_done(self, auto: bool, generation: int, result) -> None:
         self.async_in_flight -= 1
         error = result[0]
         if error is not None:
             self.c.stats["commits_failed"] += 1
             if error in FENCED_ERRORS:
-                self._reset(error)
+                if self.generation == generation:
+                    self._reset(error)
             elif error == REBALANCE_IN_PROGRESS:
-                self.rejoin_needed = True
+                if self._current(generation):
+                    self.rejoin_needed = True
             else:
                 self.coordinator_unknown()
                 if auto:
