@@ -196,3 +196,25 @@ def test_processing_times_can_be_exponential_and_are_drawn_from_the_consumer_str
     assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0], runs[2])
     # a record waits for its own processing time, plus the queue in front of it: positive, mean >= 5 ms
     assert runs[0].min() > 0 and runs[0].mean() >= 0.005
+
+
+@pytest.mark.parametrize("reset", ["latest", "earliest"])
+def test_an_unclean_election_moves_the_log_end_back_and_the_consumer_resets(reset):
+    # RF 2, acks=1: broker 1 is cut off from broker 0 at 1.0 and leaves the ISR; the consumer reads what
+    # only broker 0 has (records sent 1.0 .. 4.0: 90..389). Broker 0 dies at 4.0 and is fenced at
+    # 11.001; broker 1 is elected uncleanly with records 0..89 only. The consumer's fetch offset 390
+    # is past the new log end: OFFSET_OUT_OF_RANGE, then auto.offset.reset.
+    faults = [{"at": 1.0, "action": "isolate", "target": "broker:1", "from": "brokers"},
+              {"at": 4.0, "action": "crash", "target": "broker:0"}]
+    c = cluster(STEADY, faults=faults, cluster__brokers=2, topic__replication__factor=2, producer__acks="1",
+                topic__unclean__leader__election__enable=True, broker__replica__lag__time__max__ms=1000,
+                consumer__auto__offset__reset=reset, **BASE)
+    r = finish(c)
+    assert r["consumer"]["offset_resets"] == 1
+    twice = np.flatnonzero(c.ledger.processed[:c.ledger.n] == 2).tolist()
+    # earliest reads 0..89 again; latest starts at the new log end, which the producer's retries had
+    # not reached yet (so here nothing is skipped)
+    assert twice == (list(range(90)) if reset == "earliest" else [])
+    assert r.outcomes["lost_acked"] == 0 and r.outcomes["unconsumed"] == 0
+    # the records only broker 0 had were processed, then truncated away: phantom reads
+    assert r["acked_missing_from_log"] == {"total": 300, "processed_before_loss": 300, "never_written": 0}
