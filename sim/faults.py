@@ -1,7 +1,8 @@
 """FaultInjector: the only source of failures, applying the scenario's scripted [[faults]].
 
 Targets are resolved when the fault fires: `leader` and `followers` are what the controller
-believes at that moment for the fault's partition. A fault with a duration is undone after
+believes at that moment for the fault's partition; `consumer:N` is instance N of the consuming
+application (validation turns `consumer` into `consumer:0`). A fault with a duration is undone after
 it (restart, heal, resume) -- unless production has ended by then, when the drain phase
 heals everything anyway.
 """
