@@ -333,6 +333,8 @@ BAD_INPUTS = [
     ("fault-consumer-error-duration", dict(toml=_FAULT.format(at=1, action="consumer_error", target="consumer")
                                           + "duration = 1\n"),
      "faults[0].duration = 1: not allowed for consumer_error", ConfigError),
+    ("coordinator-not-a-broker", dict(sets=["cluster.group.coordinator=3"]),
+     "cluster.group.coordinator = 3: no such broker (cluster.brokers = 3)", ConfigError),
     ("fault-stall-without-duration", dict(toml=_FAULT.format(at=1, action="consumer_stall", target="consumer:0")),
      "faults[0].duration: required for consumer_stall", ConfigError),
     ("fault-crash-on-member", dict(toml=_FAULT.format(at=1, action="crash", target="consumer:0")),

@@ -185,3 +185,16 @@ def test_the_coordinator_moves_when_its_broker_is_fenced_and_keeps_the_committed
     # the member stayed in the group: no rebalance until the close at the end, nothing read twice
     assert c.coordinator.rebalances == 1 and r.outcomes["duplicated"] == 0 and r.outcomes["delivered"] == 1500
     assert c.coordinator.committed == {0: 1500}
+
+
+def test_with_the_coordinator_on_another_broker_a_leader_crash_does_not_touch_the_commits():
+    faults = [{"at": 3.0, "action": "crash", "target": "broker:0"}]
+    c = cluster(STEADY, faults=faults, topic__replication__factor=3, topic__min__insync__replicas=2,
+                consumer__auto__commit__interval__ms=1000, cluster__group__coordinator=1, **BASE)
+    assert c.coordinator.replicas == (1, 2, 0)
+    c.env.run(until=10.9)
+    # the partition is unavailable until broker 0 is fenced, but every auto commit succeeds (the
+    # position simply stops moving meanwhile)
+    assert member(c).stats["commits_failed"] == 0 and c.coordinator.commits == 10
+    finish(c)
+    assert events(c, "coordinator") == [] and c.coordinator.host == 1

@@ -42,7 +42,8 @@ environment or the simulation behaves. Time units: `ms`, `s`, `centisecs` (1/100
 RULES = """\
 ## Cross-checks and Kafka's implicit rules
 
-- `topic.replication.factor` must not exceed `cluster.brokers`; `topic.min.insync.replicas` must not exceed
+- `cluster.group.coordinator` must be a broker of the cluster. `topic.replication.factor` must not exceed
+  `cluster.brokers`; `topic.min.insync.replicas` must not exceed
   `topic.replication.factor`.
 - `broker.replica.fetch.wait.max.ms` must not exceed `broker.replica.lag.time.max.ms` (Kafka refuses to start).
 - `producer.delivery.timeout.ms` must be at least `linger.ms + request.timeout.ms`. When it was not set,

@@ -72,6 +72,10 @@ MODEL = "model"
 
 _ALL = [
     _int("cluster.brokers", 3, "Number of brokers in the simulated cluster.", 1, 64, origin=MODEL),
+    _int("cluster.group.coordinator", 0,
+         "Broker hosting the consumer group's coordinator at the start (Kafka: the leader of the __consumer_offsets "
+         "partition that hash(group.id) picks); the next brokers hold that partition's other replicas.", 0, 63,
+         origin=MODEL),
 
     _int("topic.partitions", 1, "Partitions of the simulated topic (broker default num.partitions).", 1, 10000),
     _int("topic.replication.factor", 1,

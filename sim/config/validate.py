@@ -196,6 +196,8 @@ def _inherited(values: Mapping[str, Any], name: str) -> Any:
 
 def _cluster_rules(values, fail, notes) -> None:
     """Topic placement, KafkaConfig.validateValues' fetch-wait rule and its heartbeat warning."""
+    if values["cluster.group.coordinator"] >= values["cluster.brokers"]:
+        raise fail("cluster.group.coordinator", f"no such broker (cluster.brokers = {values['cluster.brokers']})")
     if values["topic.replication.factor"] > values["cluster.brokers"]:
         raise fail("topic.replication.factor", f"exceeds cluster.brokers = {values['cluster.brokers']}")
     if values["topic.min.insync.replicas"] > values["topic.replication.factor"]:

@@ -1,14 +1,14 @@
 """GroupCoordinator: the broker-side coordinator of the consumer group (classic protocol).
 
 Kafka's GroupCoordinator runs on the broker that leads the group's __consumer_offsets
-partition. Here the group's offsets partition has replicas on the first
-min(3, brokers) brokers (offsets.topic.replication.factor = 3) and is led by the first of
-them; when the controller fences the coordinator's broker, the next unfenced replica
+partition. Here that partition has min(3, brokers) replicas (offsets.topic.replication.factor
+= 3) on cluster.group.coordinator and the brokers after it, and is led by the first of them;
+when the controller fences the coordinator's broker, the next unfenced replica
 takes over (a leader election of the offsets partition) and loads the group as last
 persisted: committed offsets and the last completed generation, with every member's
 session timer restarted. Simplifications: committed offsets are never lost (the offsets
 partition is written with acks=all and its loss is not modelled), the coordinator does
-not move back when the first broker returns (no preferred-leader election), and the
+not move back when its first broker returns (no preferred-leader election), and the
 takeover happens when a request or a timer first looks after the fencing.
 
 Membership (eager rebalances): a JoinGroup from a new member, a LeaveGroup or an expired
@@ -76,7 +76,8 @@ class GroupCoordinator:
         self.controller = ctx.controller
         self.partitions = cfg["topic.partitions"]
         self.initial_delay = cfg.seconds("broker.group.initial.rebalance.delay.ms")
-        self.replicas = tuple(range(min(OFFSETS_REPLICATION, cfg["cluster.brokers"])))
+        n, first = cfg["cluster.brokers"], cfg["cluster.group.coordinator"]
+        self.replicas = tuple((first + i) % n for i in range(min(OFFSETS_REPLICATION, n)))
         self.host = self.replicas[0]
         self.state = EMPTY
         self.generation = 0
