@@ -27,7 +27,7 @@ KINDS = {
     "broker.partition": ("isolate", "broker"),
     "broker.pause": ("pause", "broker"),
     "producer.crash": ("producer_crash", "producer"),
-    "consumer.crash": ("consumer_crash", "consumer"),
+    "consumer.crash": ("consumer_crash", "consumer"),  # every member of the group, independently
 }
 
 # Reference section 5 ("suggested injection defaults", marked unverified there: assumptions to sweep).
@@ -51,8 +51,12 @@ def random_faults(cfg, rng: np.random.Generator, brokers: int, end: float) -> li
         if mean_gap is None:
             continue
         action, scope = KINDS[kind]
-        targets = [f"broker:{b}" for b in range(brokers)] if scope == "broker" else \
-            ["all-brokers"] if scope == "cluster" else [scope]
+        if scope == "broker":
+            targets = [f"broker:{b}" for b in range(brokers)]
+        elif scope == "consumer":
+            targets = [f"consumer:{m}" for m in range(cfg["consumer.app.members"])]  # each group member
+        else:
+            targets = ["all-brokers"] if scope == "cluster" else [scope]
         mean_duration = cfg.seconds(f"chaos.{kind}.duration")
         for j, target in enumerate(targets):
             gen = np.random.default_rng([base, k, j])
@@ -69,13 +73,11 @@ def random_faults(cfg, rng: np.random.Generator, brokers: int, end: float) -> li
 
 
 def _without_overlaps(faults: list[Fault], brokers: int) -> list[Fault]:
-    busy_until = {f"broker:{b}": 0.0 for b in range(brokers)}
-    busy_until.update(producer=0.0, consumer=0.0)
+    busy_until: dict[str, float] = {}
     kept = []
     for f in faults:
-        hit = list(busy_until) if f.target == "all-brokers" else [f.target]
-        hit = [h for h in hit if h.startswith("broker:")] if f.target == "all-brokers" else hit
-        if any(busy_until[h] > f.at for h in hit):
+        hit = [f"broker:{b}" for b in range(brokers)] if f.target == "all-brokers" else [f.target]
+        if any(busy_until.get(h, 0.0) > f.at for h in hit):
             continue
         for h in hit:
             busy_until[h] = f.at + f.duration

@@ -10,8 +10,7 @@ import simpy
 
 from .broker.broker import Broker
 from .chaos import random_faults
-from .consumer import ConsumerApp, GroupCoordinator
-from .consumer.consumer import NODE as CONSUMER_NODE
+from .consumer import ConsumerGroup, GroupCoordinator
 from .controller import Controller
 from .faults import FaultInjector
 from .ledger import Ledger
@@ -50,14 +49,14 @@ class Cluster:
             b.controller = self.controller
             self.network.register(b.node, b)
         self.controller.brokers = self.brokers
-        self.coordinator = GroupCoordinator(env, self.network)
+        self.coordinator = GroupCoordinator(self)
         self.controller.start()
         for b in self.brokers:
             b.start()
         self.producer = ProducerApp(env, cfg, self.network, self.brokers, self.ledger,
                                     rng["workload"], rng["producer"], arrivals)
-        self.consumer = ConsumerApp(env, cfg, self.network, self.brokers, self.coordinator, self.ledger)
         self.end = cfg.seconds("workload.duration")
+        self.consumer = ConsumerGroup(self, self.end)
         scripted = list(cfg.faults)
         chaos = random_faults(cfg, rng["faults"], len(self.brokers), self.end)
         self.faults = FaultInjector(self, sorted(scripted + chaos, key=lambda f: f.at), self.end)
@@ -65,7 +64,8 @@ class Cluster:
     def notify_disconnect(self, broker) -> None:
         """A broker process died: the kernel resets its client connections."""
         self.network.send(broker.node, PRODUCER_NODE, self.producer.on_disconnect, broker.id)
-        self.network.send(broker.node, CONSUMER_NODE, self.consumer.on_disconnect, broker.id)
+        for node, on_disconnect in self.consumer.disconnect_targets():
+            self.network.send(broker.node, node, on_disconnect, broker.id)
 
     # -- views used by the drain and the final accounting --------------------------------------
     def leader_log(self, p: int):

@@ -1,7 +1,8 @@
 """FaultInjector: the only source of failures, applying the scenario's scripted [[faults]].
 
 Targets are resolved when the fault fires: `leader` and `followers` are what the controller
-believes at that moment for the fault's partition. A fault with a duration is undone after
+believes at that moment for the fault's partition; `consumer:N` is instance N of the consuming
+application (validation turns `consumer` into `consumer:0`). A fault with a duration is undone after
 it (restart, heal, resume) -- unless production has ended by then, when the drain phase
 heals everything anyway.
 """
@@ -55,10 +56,17 @@ class FaultInjector:
             self._record(fault, "producer")
             self._undo_later(fault, c.producer.restart)
             return
-        if action == "consumer_crash":
-            c.consumer.crash()
-            self._record(fault, "consumer")
-            self._undo_later(fault, c.consumer.restart)
+        if action.startswith("consumer_"):
+            slot = int(fault.target.split(":", 1)[1])
+            self._record(fault, fault.target)
+            if action == "consumer_error":
+                c.consumer.inject_error(slot)
+                return
+            if action == "consumer_stall":
+                c.consumer.stall(slot, fault.duration)
+                return
+            c.consumer.crash(slot)
+            self._undo_later(fault, lambda: c.consumer.restart(slot))
             return
         targets = self._targets(fault)
         self._record(fault, targets)

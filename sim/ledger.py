@@ -65,6 +65,7 @@ class Ledger:
         self.send_t = np.zeros(n, np.float64)
         self.ack_t = np.full(n, np.nan)
         self.processed = np.zeros(n, np.uint16)
+        self.processed_t = np.full(n, np.nan)  # when the consumer first finished processing it
         self.appended = np.zeros(n, np.bool_)  # ever appended to some leader's log
         self.gone = np.zeros(n, np.uint8)  # flags: why copies left replica logs (GONE_CAUSES bits)
 
@@ -82,9 +83,9 @@ class Ledger:
 
     def _grow(self, need: int) -> None:
         size = max(need, 2 * len(self.p))
-        for name in ("p", "fail", "send_t", "ack_t", "processed", "appended", "gone"):
+        for name in ("p", "fail", "send_t", "ack_t", "processed", "processed_t", "appended", "gone"):
             old = getattr(self, name)
-            new = np.full(size, np.nan) if name == "ack_t" else np.zeros(size, old.dtype)
+            new = np.full(size, np.nan) if name in ("ack_t", "processed_t") else np.zeros(size, old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
 
@@ -117,9 +118,16 @@ class Ledger:
             self.appended[s] = True
 
     # -- consumer side ------------------------------------------------------------------
-    def mark_processed(self, ids: Ids) -> None:
+    def mark_processed(self, ids: Ids, times: np.ndarray | None = None) -> None:
+        """The application finished these records; `times`: when, one per record (first time kept)."""
+        pos = 0
         for s in ids:
             self.processed[s] += 1
+            if times is not None:
+                k = s.stop - s.start
+                first = self.processed[s] == 1
+                self.processed_t[s] = np.where(first, times[pos:pos + k], self.processed_t[s])
+                pos += k
 
     # -- end of run ---------------------------------------------------------------------
     def classify(self, final_logs, committed) -> Outcome:

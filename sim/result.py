@@ -16,6 +16,17 @@ def _ms(x: float) -> float | None:
     return None if x is None or math.isnan(x) else round(x * 1000.0, 6)
 
 
+def _processed_latency(ledger) -> dict:
+    """End to end: from send() to the first time the consumer finished processing the message."""
+    n = ledger.n
+    e2e = ledger.processed_t[:n] - ledger.send_t[:n]
+    e2e = e2e[~np.isnan(e2e)]
+    if not len(e2e):
+        return {"e2e_p50_ms": None, "e2e_p99_ms": None}
+    p50, p99 = np.percentile(e2e, [50, 99])
+    return {"e2e_p50_ms": _ms(float(p50)), "e2e_p99_ms": _ms(float(p99))}
+
+
 class RunResult:
     """Counts per outcome class, causes, stages, latencies and component metrics of one run."""
 
@@ -42,6 +53,7 @@ class RunResult:
                        "ack_max_ms": _ms(float(lat.max()))}
         else:
             latency = {"ack_p50_ms": None, "ack_p99_ms": None, "ack_max_ms": None}
+        latency.update(_processed_latency(ledger))
         pstats = dict(cluster.producer.stats)
         pstats["records_per_batch"] = round(pstats["records_sent"] / pstats["batches_sent"], 6) \
             if pstats["batches_sent"] else None
@@ -54,7 +66,7 @@ class RunResult:
             "flags": {"false_failure": outcome.false_failures, "dup_in_log": outcome.dup_in_log},
             "latency": latency,
             "producer": pstats,
-            "consumer": dict(cluster.consumer.stats),
+            "consumer": cluster.consumer.summary_stats(),
             "brokers": {
                 "elections": cluster.controller.elections,
                 "unclean_elections": cluster.controller.unclean_elections,
@@ -119,9 +131,12 @@ class RunResult:
         lines.append(f"producer: {pr['requests']} requests, {pr['batches_sent']} batches, "
                      f"{pr['records_per_batch'] or 0:.1f} records/batch, {pr['retries']} retries, "
                      f"{pr['expired_batches']} expired batches, {pr['request_timeouts']} request timeouts")
+        if lat["e2e_p50_ms"] is not None:
+            lines.append(f"send to processed: p50 {lat['e2e_p50_ms']:.3f} ms, p99 {lat['e2e_p99_ms']:.3f} ms")
         co = d["consumer"]
         lines.append(f"consumer: {co['records_processed']} records processed, {co['redeliveries']} redelivered, "
-                     f"{co['commits_sent']} commits, {co['restarts']} restarts")
+                     f"{co['commits_sent']} commits ({co['commits_failed']} failed), {co['rebalances']} rebalances, "
+                     f"{co['restarts']} restarts, lag max {co['lag_max']} mean {co['lag_mean']:.1f} records")
         br = d["brokers"]
         lines.append(f"brokers: {br['elections']} leader elections ({br['unclean_elections']} unclean), "
                      f"{br['truncated_records']} records truncated, {br['lost_on_power_loss']} lost on power loss")

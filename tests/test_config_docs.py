@@ -37,7 +37,7 @@ def test_documented_allowed_values():
     assert "| `acks` | `all` |  | `0` / `1` / `all` (also `-1` = `all`) | kafka |" in text
     assert "| `log.flush.interval.messages` | `2^63-1` (never) | messages | >= 1 and <= 2^63-1 | kafka |" in text
     assert "| `packet.loss` | `0` | probability | >= 0 and < 1 | model |" in text
-    assert "not modelled yet: `async`" in text
+    assert "`classic` / `consumer`; not modelled yet: `consumer`" in text
 
 
 def test_check_mode(tmp_path, monkeypatch, capsys):

@@ -1,14 +1,17 @@
-"""Consumer timelines: polls, auto commit, sync commit, crashes, auto.offset.reset.
+"""Consumer timelines: polls, auto commit, sync commit, crashes, auto.offset.reset, processing.
 
-One partition, so a message's id is its offset; 100 sends per second from 0.1 s.
+One partition, so a message's id is its offset; 100 sends per second from 0.1 s. With the constant
+1 ms network a record sent at s is appended at s + 1 ms, reaches the waiting consumer at s + 2 ms
+(the parked fetch is answered at the append) and is processed 0.1 ms later.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim.result import RunResult
-from sim.run import simulate
+from sim.run import drain, simulate
 from sim.workload import ArrivalStream
 
 from simtest import cluster, config
@@ -17,53 +20,70 @@ STEADY = [0.1 + 0.01 * i for i in range(1500)]  # 0.1 s .. 15.09 s
 BASE = dict(producer__linger__ms=0, workload__duration=20)
 
 
+def member(c, slot=0):
+    return c.consumer.members[slot].client
+
+
 def crash_and_capture(crash_at, **overrides):
     """Run to just after the consumer crash (before its restart); return the cluster and the commit."""
     faults = [{"at": crash_at, "action": "consumer_crash", "duration": 0.5}]
     c = cluster(STEADY, faults=faults, **dict(BASE, **overrides))
     c.env.run(until=crash_at + 1e-6)
-    assert not c.consumer.up
+    assert not c.consumer.members[0].up
     committed = c.coordinator.committed.get(0, 0)
     return c, committed
 
 
 def finish(c):
-    from sim.run import drain
     c.drained = False
     c.env.run(until=c.end)
     c.env.run(until=c.env.process(drain(c)))
     return RunResult.from_cluster(c, 0.0)
 
 
-def test_auto_commit_sends_the_positions_of_earlier_polls_every_interval():
-    c = cluster(STEADY, **BASE)
+def record_commits(c):
+    """Every OffsetCommit the coordinator receives: (time, member node, offsets)."""
     commits = []
     orig = c.coordinator.on_offset_commit
 
-    def record(src, token, offsets, reply):
-        commits.append((c.env.now, dict(offsets)))
-        orig(src, token, offsets, reply)
+    def record(req):
+        commits.append((c.env.now, req.src, dict(req.offsets)))
+        orig(req)
     c.coordinator.on_offset_commit = record
+    return commits
+
+
+def test_auto_commit_sends_the_positions_of_earlier_polls_every_interval():
+    c = cluster(STEADY, **BASE)
+    commits = record_commits(c)
     c.env.run(until=16.0)
-    times = [t for t, _o in commits]
-    assert len(times) == 3 and np.allclose(np.diff(times), 5.0, atol=0.02)  # every auto.commit.interval.ms
-    for t, offsets in commits:
-        # the commit left at the start of a poll: it covers what earlier polls returned, all processed
-        sent_before = int(np.searchsorted(STEADY, t - 0.01))
-        assert sent_before - 2 <= offsets[0] <= sent_before
+    # sent from the poll at 5.0, 10.0, 15.0 (the consumer waits in poll() until the deadline), one ms later
+    assert [t for t, _n, _o in commits] == pytest.approx([5.001, 10.001, 15.001])
+    # each covers what earlier polls returned: records sent up to 2 ms before the commit left
+    assert [o[0] for _t, _n, o in commits] == [490, 990, 1490]
 
 
 def test_crash_between_auto_commits_redelivers_exactly_the_records_after_the_commit():
-    c, committed = crash_and_capture(7.5)
+    c, committed = crash_and_capture(7.505)
     before = c.ledger.processed[:c.ledger.n].copy()
-    assert committed > 400  # the auto commit at ~5 s
+    assert committed == 490  # the auto commit at 5.0
+    assert np.flatnonzero(before).tolist() == list(range(741))  # processed by 7.505: sent up to 7.50 s
     r = finish(c)
-    n = c.ledger.n
-    twice = np.flatnonzero(c.ledger.processed[:n] == 2)
-    expected = np.flatnonzero((before == 1) & (np.arange(len(before)) >= committed))
-    assert twice.tolist() == expected.tolist()
-    assert r["causes"]["duplicated"] == {"dup_redelivery": len(expected)}
+    twice = np.flatnonzero(c.ledger.processed[:c.ledger.n] == 2)
+    assert twice.tolist() == list(range(490, 741))
+    assert r["causes"]["duplicated"] == {"dup_redelivery": 251}
     assert r.outcomes["delivered"] + r.outcomes["duplicated"] == r["sent"]
+
+
+def test_a_restarted_consumer_waits_for_the_crashed_members_session_to_expire():
+    # the crashed member's last heartbeat (every 3 s) reached the coordinator at 6.001; the new member
+    # joins at 8.008 but the rebalance completes only when that session expires, 45 s later
+    c, _ = crash_and_capture(7.505)
+    finish(c)
+    assert [(round(e[0], 6), e[2]) for e in c.trace.of("member_removed")][0] == (51.001, "consumer:0-1")
+    assigned = [(round(e[0], 6), e[3]) for e in c.trace.of("assigned")]
+    # JoinGroup answered at 51.002, SyncGroup at 51.004, OffsetFetch at 51.006
+    assert assigned == [(0.0, 1), (51.006, 2)]
 
 
 def test_sync_commit_after_each_poll_limits_redelivery_to_the_poll_in_progress():
@@ -79,25 +99,43 @@ def test_sync_commit_after_each_poll_limits_redelivery_to_the_poll_in_progress()
     assert r.outcomes["lost_acked"] == 0
 
 
+# Session 6 s (the coordinator's minimum), heartbeats every 2 s: the crashed member's last heartbeat
+# (sent at 2.0) arrives at 2.001, its session expires at 8.001; the new member then gets the partition:
+# JoinGroup answer 8.002, SyncGroup answer 8.004, OffsetFetch answer 8.006 (nothing committed yet).
+SHORT_SESSION = dict(consumer__session__timeout__ms=6000, consumer__heartbeat__interval__ms=2000)
+CRASH_AT_2 = [{"at": 2.005, "action": "consumer_crash", "duration": 2.0}]
+
+
 def test_restart_without_a_committed_offset_and_reset_latest_skips_what_arrived_meanwhile():
-    faults = [{"at": 2.0, "action": "consumer_crash", "duration": 2.0}]
-    cfg = config(faults=faults, **BASE)
+    cfg = config(faults=CRASH_AT_2, **BASE, **SHORT_SESSION)
     c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
     r = RunResult.from_cluster(c, 0.0)
-    # nothing was committed before 5 s: the new consumer starts at the end of the log at 4 s
-    skipped = r["causes"]["lost_acked"]["lost_skipped"]
-    assert abs(skipped - 200) <= 2  # sends from ~2.0 s to ~4.0 s
-    assert r["by_stage"]["consumer"]["lost_acked"] == skipped
+    # processed before the crash: sent up to 2.00 s (0..190); ListOffsets(latest) reaches the leader at
+    # 8.007, when records sent up to 8.00 s are in the log (0..790): 191..790 are never read
+    skipped = np.flatnonzero(c.ledger.processed[:c.ledger.n] == 0)
+    assert skipped.tolist() == list(range(191, 791))
+    assert r["causes"]["lost_acked"] == {"lost_skipped": 600}
+    assert r["by_stage"]["consumer"]["lost_acked"] == 600
     assert r.outcomes["duplicated"] == 0
 
 
 def test_restart_without_a_committed_offset_and_reset_earliest_reads_everything_again():
-    faults = [{"at": 2.0, "action": "consumer_crash", "duration": 2.0}]
-    cfg = config(faults=faults, consumer__auto__offset__reset="earliest", **BASE)
+    cfg = config(faults=CRASH_AT_2, consumer__auto__offset__reset="earliest", **BASE, **SHORT_SESSION)
     c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
     r = RunResult.from_cluster(c, 0.0)
     assert r.outcomes["lost_acked"] == 0
-    assert abs(r["causes"]["duplicated"]["dup_redelivery"] - 190) <= 2  # everything read before 2 s
+    assert np.flatnonzero(c.ledger.processed[:c.ledger.n] == 2).tolist() == list(range(191))
+    assert r["causes"]["duplicated"] == {"dup_redelivery": 191}
+
+
+def test_reset_none_leaves_the_partition_unread():
+    cfg = config(faults=CRASH_AT_2, consumer__auto__offset__reset="none", sim__drain__timeout=30, **BASE,
+                 **SHORT_SESSION)
+    c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
+    r = RunResult.from_cluster(c, 0.0)
+    # NoOffsetForPartitionException: nothing after the crash is ever read, and the drain cannot finish
+    assert not r["drained"]
+    assert r.outcomes["delivered"] == 191 and r.outcomes["unconsumed"] == 1500 - 191
 
 
 def test_consumer_reads_only_below_the_high_watermark():
@@ -116,3 +154,68 @@ def test_close_commits_the_final_position():
     cfg = config(**BASE)
     c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
     assert c.coordinator.committed[0] == len(STEADY)
+
+
+def test_fetch_min_bytes_holds_the_fetch_until_enough_records_are_there():
+    # every record is its own batch (linger 0): 1024 + 10 bytes of record + 61 of batch header
+    ten = 10 * (1024 + 10 + 61)
+    c = cluster(STEADY[:40], consumer__fetch__min__bytes=ten, **BASE)
+    c.env.run(until=1.0)
+    t = c.ledger.processed_t[:40] - 0.0001 * (np.arange(40) % 10 + 1)
+    # records 0..9 are handed over together when record 9 is appended (0.191), and so on
+    assert t == pytest.approx(np.repeat([0.192, 0.292, 0.392, 0.492], 10))
+
+
+def test_fetch_max_wait_answers_a_fetch_that_never_gets_its_bytes():
+    c = cluster(STEADY[:3], consumer__fetch__min__bytes=100000, consumer__fetch__max__wait__ms=500, **BASE)
+    c.env.run(until=2.0)
+    # metadata answered at 0.002, the fetch parked at 0.003 (before any record) expires at 0.503 and
+    # brings the three records (sent 0.10 .. 0.12) at 0.504
+    assert c.ledger.processed_t[:3] == pytest.approx([0.5041, 0.5042, 0.5043])
+
+
+def test_end_to_end_latency_and_lag_are_reported():
+    cfg = config(**BASE)
+    c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
+    r = RunResult.from_cluster(c, 0.0)
+    # send -> append 1 ms -> consumer 1 ms -> processed 0.1 ms
+    assert r["latency"]["e2e_p50_ms"] == pytest.approx(2.1) and r["latency"]["e2e_p99_ms"] == pytest.approx(2.1)
+    # committed-offset lag peaks just before an auto commit: 500 records behind (5 s at 100/s)
+    assert r["consumer"]["lag_max"] == 500
+    assert 0 < r["consumer"]["lag_mean"] < 500
+    assert r["consumer"]["records_processed"] == 1500 and r["consumer"]["redeliveries"] == 0
+
+
+def test_processing_times_can_be_exponential_and_are_drawn_from_the_consumer_stream():
+    runs = []
+    for seed in (1, 1, 2):
+        cfg = config(consumer__app__record__processing__ms=5, consumer__app__record__processing__distribution=
+                     "exponential", sim__seed=seed, **BASE)
+        c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
+        runs.append(c.ledger.processed_t[:1500] - c.ledger.send_t[:1500] - 0.002)
+    assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0], runs[2])
+    # a record waits for its own processing time, plus the queue in front of it: positive, mean >= 5 ms
+    assert runs[0].min() > 0 and runs[0].mean() >= 0.005
+
+
+@pytest.mark.parametrize("reset", ["latest", "earliest"])
+def test_an_unclean_election_moves_the_log_end_back_and_the_consumer_resets(reset):
+    # RF 2, acks=1: broker 1 is cut off from broker 0 at 1.0 and leaves the ISR; the consumer reads what
+    # only broker 0 has (records sent 1.0 .. 4.0: 90..389). Broker 0 dies at 4.0 and is fenced at
+    # 11.001; broker 1 is elected uncleanly with records 0..89 only. The consumer's fetch offset 390
+    # is past the new log end: OFFSET_OUT_OF_RANGE, then auto.offset.reset.
+    faults = [{"at": 1.0, "action": "isolate", "target": "broker:1", "from": "brokers"},
+              {"at": 4.0, "action": "crash", "target": "broker:0"}]
+    c = cluster(STEADY, faults=faults, cluster__brokers=2, topic__replication__factor=2, producer__acks="1",
+                topic__unclean__leader__election__enable=True, broker__replica__lag__time__max__ms=1000,
+                consumer__auto__offset__reset=reset, **BASE)
+    r = finish(c)
+    assert r["consumer"]["offset_resets"] == 1
+    twice = np.flatnonzero(c.ledger.processed[:c.ledger.n] == 2).tolist()
+    # earliest reads 0..89 again; latest starts at the new log end, which the producer's retries had
+    # not reached yet (so here nothing is skipped)
+    assert twice == (list(range(90)) if reset == "earliest" else [])
+    assert r.outcomes["lost_acked"] == 0 and r.outcomes["unconsumed"] == 0
+    # the records only broker 0 had were processed, then truncated away: phantom reads
+    assert r["acked_missing_from_log"] == {"total": 300, "processed_before_loss": 300, "never_written": 0,
+                                           "by_cause": {"unclean_election": 300}}

@@ -733,3 +733,12 @@ def test_property_classes_add_up_and_match_the_rules(msgs, batch_sizes, data):
     assert out.dup_in_log == sum(1 for msg in msgs if msg[3] >= 2)
     assert out.false_failures == sum(
         1 for msg in msgs if msg[4] == 1 and msg[0] in ("nack_seen", "nack_unseen"))
+
+
+def test_mark_processed_keeps_the_first_processing_time_of_each_message():
+    ledger = Ledger()
+    ledger.allocate(np.zeros(6))
+    ledger.mark_processed((slice(0, 2), slice(4, 6)), np.array([1.0, 2.0, 3.0, 4.0]))
+    ledger.mark_processed((slice(1, 5),), np.array([5.0, 6.0, 7.0, 8.0]))  # 1 and 4 a second time
+    assert ledger.processed[:6].tolist() == [1, 2, 1, 1, 2, 1]
+    assert ledger.processed_t[:6].tolist() == [1.0, 2.0, 6.0, 7.0, 3.0, 4.0]

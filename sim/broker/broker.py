@@ -19,7 +19,7 @@ from ..deadlines import DeadlineQueue
 from ..ledger import GONE_TRUNCATED, GONE_UNCLEAN
 from ..network import broker_node
 from ..producer.batch import records_per_batch
-from ..records import batch_bytes
+from ..records import BATCH_OVERHEAD, batch_bytes
 from .fetcher import ReplicaFetcher
 from .lifecycle import BrokerLifecycle
 from .page_cache import PageCache
@@ -541,8 +541,10 @@ class Broker(BrokerLifecycle):
         self.parked_consumer.append((req, deadline))
 
     def _consumer_fetch_result(self, req):
+        """Records below the HW per partition; ready once fetch.min.bytes are there (or on an error)."""
         resp = {}
         ready = False
+        size = 0
         for p, offset in req.parts.items():
             ld = self.leading.get(p)
             if ld is None:
@@ -560,9 +562,8 @@ class Broker(BrokerLifecycle):
                 continue
             chunks = log.read(offset, log.hw, req.max_records)
             resp[p] = ("data", chunks, log.hw)
-            if chunks:
-                ready = True
-        return resp, ready
+            size += sum(BATCH_OVERHEAD + (hi - lo) * req.record_bytes for _b, lo, hi in chunks)
+        return resp, ready or size >= req.min_bytes
 
     def _consumer_fetch_expired(self, req) -> None:
         for i, (r, _d) in enumerate(self.parked_consumer):

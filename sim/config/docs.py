@@ -42,7 +42,8 @@ environment or the simulation behaves. Time units: `ms`, `s`, `centisecs` (1/100
 RULES = """\
 ## Cross-checks and Kafka's implicit rules
 
-- `topic.replication.factor` must not exceed `cluster.brokers`; `topic.min.insync.replicas` must not exceed
+- `cluster.group.coordinator` must be a broker of the cluster. `topic.replication.factor` must not exceed
+  `cluster.brokers`; `topic.min.insync.replicas` must not exceed
   `topic.replication.factor`.
 - `broker.replica.fetch.wait.max.ms` must not exceed `broker.replica.lag.time.max.ms` (Kafka refuses to start).
 - `producer.delivery.timeout.ms` must be at least `linger.ms + request.timeout.ms`. When it was not set,
@@ -52,6 +53,9 @@ RULES = """\
 - Unset `topic.flush.messages` / `topic.flush.ms` take the broker's value; unset
   `broker.log.flush.interval.ms` takes `broker.log.flush.scheduler.interval.ms`. The config holds the
   effective value.
+- `consumer.heartbeat.interval.ms` must be lower than `consumer.session.timeout.ms` (the consumer refuses to
+  start), and `consumer.session.timeout.ms` must lie within `broker.group.min.session.timeout.ms` ..
+  `broker.group.max.session.timeout.ms` (the coordinator rejects the JoinGroup).
 - Notes, not errors: `retry.backoff.ms > retry.backoff.max.ms` (constant backoff), a broker heartbeat
   interval above half the session timeout, `consumer.app.commit` disagreeing with `enable.auto.commit`.
 """

@@ -43,9 +43,8 @@ UNMODELLED_KEYS = {
         "transaction.timeout.ms",
     ),
     "consumer": _CLIENT_KEYS + (
-        "key.deserializer", "value.deserializer", "group.id", "group.instance.id", "group.protocol",
-        "group.remote.assignor", "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
-        "partition.assignment.strategy", "isolation.level", "fetch.max.bytes", "check.crcs",
+        "key.deserializer", "value.deserializer", "group.id", "group.instance.id",
+        "group.remote.assignor", "partition.assignment.strategy", "isolation.level", "fetch.max.bytes", "check.crcs",
         "exclude.internal.topics", "allow.auto.create.topics", "retry.backoff.max.ms",
         "reconnect.backoff.ms", "reconnect.backoff.max.ms", "socket.connection.setup.timeout.ms",
         "socket.connection.setup.timeout.max.ms", "send.buffer.bytes",
@@ -71,7 +70,8 @@ UNMODELLED_PREFIXES = {
     "consumer": _CLIENT_PREFIXES,
     "broker": ("ssl.", "sasl.", "metrics.", "confluent.", "log.retention.", "log.roll.",
                "log.cleaner.", "log.index.", "log.message.", "log.local.", "remote.log.", "controller.", "metadata.",
-               "group.", "offsets.", "transaction.", "share.", "quota.", "zookeeper.", "listener.name.",
+               "group.coordinator.", "group.consumer.", "group.share.", "group.streams.", "group.max.size", "offsets.",
+               "transaction.", "share.", "quota.", "zookeeper.", "listener.name.",
                "leader.imbalance.", "delegation.token.", "compression.", "kafka.metrics."),
 }
 

@@ -72,6 +72,10 @@ MODEL = "model"
 
 _ALL = [
     _int("cluster.brokers", 3, "Number of brokers in the simulated cluster.", 1, 64, origin=MODEL),
+    _int("cluster.group.coordinator", 0,
+         "Broker hosting the consumer group's coordinator at the start (Kafka: the leader of the __consumer_offsets "
+         "partition that hash(group.id) picks); the next brokers hold that partition's other replicas.", 0, 63,
+         origin=MODEL),
 
     _int("topic.partitions", 1, "Partitions of the simulated topic (broker default num.partitions).", 1, 10000),
     _int("topic.replication.factor", 1,
@@ -138,6 +142,12 @@ _ALL = [
           "ZooKeeper-era behaviour: a restarted broker re-registers at once and stays in the ISR; false = "
           "KRaft, where a new incarnation registers only after its old session expired (fenced first).",
           origin=MODEL),
+    _ms("broker.group.initial.rebalance.delay.ms", 3000,
+        "How long the group coordinator waits for more members before the first rebalance of an empty group."),
+    _ms("broker.group.min.session.timeout.ms", 6000,
+        "Smallest consumer session.timeout.ms the group coordinator accepts."),
+    _ms("broker.group.max.session.timeout.ms", 1800000,
+        "Largest consumer session.timeout.ms the group coordinator accepts."),
     _int("broker.vm.dirty_writeback_centisecs", 500,
          "Period of the kernel flusher thread that writes expired dirty pages to disk (0 disables periodic "
          "write-back).", unit="centisecs", origin="linux"),
@@ -213,14 +223,37 @@ _ALL = [
         "How long the consumer waits for a broker response before it fails or retries the request."),
     _ms("consumer.retry.backoff.ms", 100,
         "Wait before retrying a failed consumer request such as a fetch or an offset commit.", 0, LONG_MAX),
+    _ms("consumer.session.timeout.ms", 45000,
+        "The group coordinator removes a member whose heartbeats stop for this long (classic protocol).", 1),
+    _ms("consumer.heartbeat.interval.ms", 3000,
+        "Period of the consumer's heartbeats to the group coordinator; must be below session.timeout.ms.", 1),
+    _ms("consumer.max.poll.interval.ms", 300000,
+        "Longest time between two poll() calls; after it the consumer leaves the group (also the rebalance "
+        "timeout).", 1),
+    _enum("consumer.group.protocol", "classic", ("classic", "consumer"),
+          "Group membership protocol: classic (eager Range assignment, client heartbeats) or consumer (KIP-848)."),
     _enum("consumer.app.commit", "auto", ("auto", "sync", "async", "async+sync", "async+sync-processed", "per-record"),
-          "How the application commits offsets: auto follows enable.auto.commit, the others are manual strategies "
-          "(design.md).", origin=MODEL),
+          "How the application commits: auto (only enable.auto.commit), commitSync / commitAsync of the positions "
+          "after each poll (sync, async), commitAsync in the loop plus commitSync of the positions (async+sync) or of "
+          "the processed offsets (async+sync-processed) on error and close, commitSync after each record "
+          "(per-record); see docs/consumer.md.", origin=MODEL),
+    _int("consumer.app.members", 1, "KafkaConsumer instances in the consumer group (partitions are split among "
+         "them by the Range assignor).", 1, 1000, origin=MODEL),
     _enum("consumer.app.processing", "sync", ("sync", "async"),
           "Process each poll's records before the next poll (sync) or hand them to worker threads (async).",
           origin=MODEL),
+    _int("consumer.app.workers", 4, "Worker threads that process handed-off polls when processing = async.", 1, 1024,
+         origin=MODEL),
+    _int("consumer.app.queue.polls", 4,
+         "Handed-off polls that may wait for a worker (processing = async); when full, the poll loop blocks.",
+         1, 1_000_000, unit="polls", origin=MODEL),
     _key("consumer.app.record.processing.ms", "float", 0.1, "Mean time the application spends processing one record.",
          unit="ms", minimum=0, origin=MODEL),
+    _enum("consumer.app.record.processing.distribution", "constant", ("constant", "exponential"),
+          "Distribution of the per-record processing time around its mean.", origin=MODEL),
+    _enum("consumer.app.error.policy", "close", ("close", "skip", "retry"),
+          "What the application does when processing a record fails: close the consumer (its finally block "
+          "commits per app.commit) and start a new one, skip the record, or retry it.", origin=MODEL),
 
     _key("workload.duration", "duration", 60.0, "Length of the production phase; every fault must fall inside it.",
          unit="s", minimum=0, min_exclusive=True, origin=MODEL),
@@ -251,7 +284,7 @@ _ALL = [
           ("broker.partition", "network partitions cutting a broker off from everything", "broker"),
           ("broker.pause", "long stop-the-world pauses of a broker (GC, VM stall)", "broker"),
           ("producer.crash", "crashes of the producing application", "producer"),
-          ("consumer.crash", "crashes of the consuming application", "consumer"),
+          ("consumer.crash", "crashes of a consuming application instance (each group member)", "consumer"),
       )],
     *[_key(f"chaos.{name}.duration", "duration", default, f"Mean {what} (exponentially distributed).", unit="s",
            minimum=0, min_exclusive=True, origin=MODEL)
@@ -275,7 +308,8 @@ SCHEMA: dict[str, Key] = {key.name: key for key in _ALL}
 
 # [[faults]] tables: what can be scripted, in the order the docs list them.
 BROKER_ACTIONS = ("crash", "power_loss", "shutdown", "restart", "isolate", "heal", "pause")
-FAULT_ACTIONS = BROKER_ACTIONS + ("producer_crash", "consumer_crash")
+CONSUMER_ACTIONS = ("consumer_crash", "consumer_error", "consumer_stall")
+FAULT_ACTIONS = BROKER_ACTIONS + ("producer_crash",) + CONSUMER_ACTIONS
 FAULT_ACTION_DOCS = {
     "crash": "broker process dies (kill -9); its page cache survives and the OS keeps writing it back",
     "power_loss": "broker machine loses power; unflushed page-cache data is lost",
@@ -285,16 +319,22 @@ FAULT_ACTION_DOCS = {
     "heal": "restore the broker's network links and resume a paused broker",
     "pause": "freeze the broker (a long GC or VM stall): it stops answering without crashing",
     "producer_crash": "the producer application dies; buffered and in-flight records never complete",
-    "consumer_crash": "the consumer application dies; once restarted it resumes from the last committed offset",
+    "consumer_crash": "a consumer application instance dies; once restarted it rejoins the group and resumes from "
+                      "the last committed offset",
+    "consumer_error": "processing the record in hand (or the next one) fails once; consumer.app.error.policy decides",
+    "consumer_stall": "the application's processing blocks for duration (a slow downstream call) while its heartbeat "
+                      "thread runs on: past max.poll.interval.ms the member leaves the group",
 }
 ISOLATE_FROM = ("brokers", "controller", "clients")
 FAULT_FIELDS = {
     "at": "when the fault happens, from the start of production: seconds or a string such as 250ms, 2m (required)",
     "action": "one of " + ", ".join(FAULT_ACTIONS) + " (required)",
-    "target": "broker:N, leader, followers, all-brokers for broker actions; producer / consumer for their crash "
-              "(the default there)",
+    "target": "broker:N, leader, followers, all-brokers for broker actions; producer for producer_crash; "
+              "consumer (= consumer:0) or consumer:N (a group member) for consumer_crash, consumer_error and "
+              "consumer_stall (the default there)",
     "duration": "optional, > 0: undo the fault after this long (crash, power_loss, shutdown, producer/consumer "
-                "crash -> restart; isolate, pause -> heal); not allowed on restart and heal",
+                "crash -> restart; isolate, pause -> heal); how long a consumer_stall lasts (required there); not "
+                "allowed on restart, heal and consumer_error",
     "from": "isolate only: all (default) or one or a list of " + ", ".join(ISOLATE_FROM),
     "partition": "which partition leader / followers refer to (default 0)",
 }

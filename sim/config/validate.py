@@ -16,14 +16,13 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import Config, Fault, Inputs
-from .schema import BROKER_ACTIONS, FAULT_ACTIONS, FAULT_FIELDS, INT_MAX, ISOLATE_FROM, SCHEMA, Key
+from .schema import BROKER_ACTIONS, CONSUMER_ACTIONS, FAULT_ACTIONS, FAULT_FIELDS, INT_MAX, ISOLATE_FROM, SCHEMA, Key
 
 # Values the model does not honour yet: rejected rather than silently ignored. Remove entries as
 # the model learns them.
 NOT_MODELLED_YET: dict[str, tuple[Any, ...]] = {
     "producer.app.resend": (True,),
-    "consumer.app.commit": ("async", "async+sync", "async+sync-processed", "per-record"),
-    "consumer.app.processing": ("async",),
+    "consumer.group.protocol": ("consumer",),
 }
 
 _INT_TEXT = re.compile(r"[+-]?\d+")
@@ -32,6 +31,7 @@ _DURATION_TEXT = re.compile(r"(?P<num>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(?P<un
 _DURATION_UNITS = {None: 1.0, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0,
                    "y": 365 * 86400.0}
 _BROKER_TARGET = re.compile(r"broker:(\d+)")
+_CONSUMER_TARGET = re.compile(r"consumer:(\d+)")
 
 
 def suggest(name: str, candidates) -> str:
@@ -178,7 +178,7 @@ def build_config(inputs: Inputs) -> Config:
             raise fail(name, "not modelled yet")
     _cluster_rules(values, fail, notes)
     _producer_rules(values, inputs.values, fail, notes)
-    _consumer_notes(values, notes)
+    _consumer_rules(values, fail, notes)
     for name in SCHEMA:
         values[name] = _inherited(values, name)
     faults = [_check_fault(_parse_fault(i, t, inputs.faults_source), values, inputs.faults_source)
@@ -197,6 +197,8 @@ def _inherited(values: Mapping[str, Any], name: str) -> Any:
 
 def _cluster_rules(values, fail, notes) -> None:
     """Topic placement, KafkaConfig.validateValues' fetch-wait rule and its heartbeat warning."""
+    if values["cluster.group.coordinator"] >= values["cluster.brokers"]:
+        raise fail("cluster.group.coordinator", f"no such broker (cluster.brokers = {values['cluster.brokers']})")
     if values["topic.replication.factor"] > values["cluster.brokers"]:
         raise fail("topic.replication.factor", f"exceeds cluster.brokers = {values['cluster.brokers']}")
     if values["broker.eligible.leader.replicas.version"] and not values["broker.model.hw.frozen.below.min.isr"]:
@@ -246,7 +248,15 @@ def _producer_rules(values, explicit, fail, notes) -> None:
                      f"so Kafka retries after a constant {backoff_max} ms")
 
 
-def _consumer_notes(values, notes) -> None:
+def _consumer_rules(values, fail, notes) -> None:
+    """The classic consumer's Heartbeat check, the coordinator's session-timeout bounds, and notes."""
+    session, heartbeat = values["consumer.session.timeout.ms"], values["consumer.heartbeat.interval.ms"]
+    if heartbeat >= session:
+        raise fail("consumer.heartbeat.interval.ms", f"must be lower than session.timeout.ms = {session}")
+    low, high = values["broker.group.min.session.timeout.ms"], values["broker.group.max.session.timeout.ms"]
+    if not low <= session <= high:
+        raise fail("consumer.session.timeout.ms", f"outside the coordinator's group.min/max.session.timeout.ms "
+                                                  f"= {low} .. {high} (JoinGroup fails with INVALID_SESSION_TIMEOUT)")
     commit, auto = values["consumer.app.commit"], values["consumer.enable.auto.commit"]
     if commit == "auto" and not auto:
         notes.append("consumer.app.commit = 'auto' with enable.auto.commit = false: the application never commits")
@@ -284,10 +294,12 @@ def _parse_fault(index: int, table: Mapping[str, Any], source: str | None) -> Fa
         raise error("action", "unknown action" + (hint or " (one of " + ", ".join(FAULT_ACTIONS) + ")"))
     if duration is not None and duration <= 0:
         raise error("duration", "must be > 0")
-    if duration is not None and action in ("restart", "heal"):
+    if duration is not None and action in ("restart", "heal", "consumer_error"):
         raise error("duration", f"not allowed for {action}")
+    if duration is None and action == "consumer_stall":
+        raise ConfigError(name("duration"), reason=f"required for {action}", source=source)
 
-    default_target = {"producer_crash": "producer", "consumer_crash": "consumer"}.get(action)
+    default_target = "producer" if action == "producer_crash" else "consumer" if action in CONSUMER_ACTIONS else None
     target = table.get("target", default_target)
     if target is None:
         raise ConfigError(name("target"), reason=f"required for {action}", source=source)
@@ -305,14 +317,18 @@ def _parse_fault(index: int, table: Mapping[str, Any], source: str | None) -> Fa
 
 def _check_target(action: str, target: Any, error) -> str:
     match = _BROKER_TARGET.fullmatch(target) if isinstance(target, str) else None
+    member = _CONSUMER_TARGET.fullmatch(target) if isinstance(target, str) else None
     if match:
         target = f"broker:{int(match[1])}"
-    elif target not in ("leader", "followers", "all-brokers", "producer", "consumer"):
-        raise error("target", "must be broker:N, leader, followers, all-brokers, producer or consumer")
-    client = {"producer_crash": "producer", "consumer_crash": "consumer"}.get(action)
-    if client and target != client:
-        raise error("target", f"{action} only targets {client}")
-    if action in BROKER_ACTIONS and target in ("producer", "consumer"):
+    elif member or target == "consumer":
+        target = f"consumer:{int(member[1]) if member else 0}"
+    elif target not in ("leader", "followers", "all-brokers", "producer"):
+        raise error("target", "must be broker:N, leader, followers, all-brokers, producer, consumer or consumer:N")
+    if action == "producer_crash" and target != "producer":
+        raise error("target", f"{action} only targets producer")
+    if action in CONSUMER_ACTIONS and not target.startswith("consumer:"):
+        raise error("target", f"{action} only targets consumer or consumer:N")
+    if action in BROKER_ACTIONS and (target == "producer" or target.startswith("consumer:")):
         raise error("target", f"{action} targets brokers (broker:N, leader, followers, all-brokers)")
     return target
 
@@ -332,6 +348,9 @@ def _check_fault(fault: Fault, values: Mapping[str, Any], source: str | None) ->
 
     if fault.target.startswith("broker:") and int(fault.target[7:]) >= values["cluster.brokers"]:
         raise error("target", fault.target, f"no such broker (cluster.brokers = {values['cluster.brokers']})")
+    members = values["consumer.app.members"]
+    if fault.target.startswith("consumer:") and int(fault.target[9:]) >= members:
+        raise error("target", fault.target, f"no such group member (consumer.app.members = {members})")
     end, partitions = values["workload.duration"], values["topic.partitions"]
     if fault.at > end:
         raise error("at", fault.at, f"after the end of production (workload.duration = {end} s)")

@@ -1,6 +1,7 @@
-"""The consumer client: poll loop, processing, offset commits, and the group coordinator."""
+"""The consuming side: the application's instances and their KafkaConsumers (poll loop, processing,
+commits, group membership) and the broker-side group coordinator."""
 
-from .consumer import ConsumerApp
 from .coordinator import GroupCoordinator
+from .group import ConsumerApp, ConsumerGroup
 
-__all__ = ["ConsumerApp", "GroupCoordinator"]
+__all__ = ["ConsumerApp", "ConsumerGroup", "GroupCoordinator"]

@@ -1,0 +1,90 @@
+"""Application: the consuming application's poll loop, one commit strategy per consumer.app.commit.
+
+In Java, for each strategy (`process` is synchronous, or a hand-off to workers):
+
+    auto                   while (running) { records = poll(); process(records); }
+                           finally { consumer.close(); }        // close() auto-commits the positions
+    sync                   ... process(records); consumer.commitSync(); ...
+    async                  ... process(records); consumer.commitAsync(); ...
+    async+sync             ... process(records); consumer.commitAsync(); ...
+                           finally { consumer.commitSync(); consumer.close(); }
+    async+sync-processed   ... process(records); consumer.commitAsync(processed); ...
+                           finally { consumer.commitSync(processed); consumer.close(); }
+    per-record             for (r : records) { process(r); consumer.commitSync(Map.of(tp, r.offset() + 1)); }
+
+`processed` is the map an application builds of what it really finished (offset + 1 of
+the last processed record per partition). The manual strategies commit only after a poll
+that returned records, and a CommitFailedException (the member was fenced by a rebalance)
+is logged and the loop goes on. With consumer.enable.auto.commit = true, poll() and close()
+auto-commit as well, whatever the strategy.
+
+The finally block runs on a normal stop (the drain) and when a processing error leaves the
+loop (consumer.app.error.policy = close); after an error the application starts a new
+KafkaConsumer at once. A crash runs nothing: the process is gone.
+"""
+
+from __future__ import annotations
+
+import simpy
+
+from .processing import ProcessingError, Work
+
+
+class Application:
+    """The application thread of one KafkaConsumer instance."""
+
+    def __init__(self, consumer):
+        self.c = consumer
+        self.env = consumer.env
+        self.commit = consumer.settings["commit"]
+
+    def run(self):
+        try:
+            yield from self._main()
+        except simpy.Interrupt:
+            return  # crashed
+
+    def _main(self):
+        c = self.c
+        try:
+            yield from c.start()
+            while not c.stop_requested:
+                records = yield from c.poll()
+                if c.processing.failed:
+                    raise ProcessingError("a worker's record failed")
+                if records:
+                    yield from self._handle(records)
+        except ProcessingError:
+            c.stats["closed_on_error"] += 1
+            yield from self._finally(error=True)
+            c.app.after_error_close()
+            return
+        yield from self._finally(error=False)
+
+    def _handle(self, records):
+        c, m = self.c, self.c.membership
+        if self.commit == "per-record":
+            for p, batch, lo, hi in records:
+                for i in range(lo, hi):
+                    yield from c.processing.process(Work([(p, batch, i, i + 1)]))
+                    yield from m.commit_sync({p: batch.base + i + 1}, self._api_deadline())
+            return
+        yield from c.processing.process(Work(records))
+        if self.commit == "sync":
+            yield from m.commit_sync(c.fetcher.consumed(), self._api_deadline())
+        elif self.commit in ("async", "async+sync"):
+            m.commit_async(c.fetcher.consumed())
+        elif self.commit == "async+sync-processed":
+            m.commit_async(c.processed_offsets())
+
+    def _finally(self, error: bool):
+        c, m = self.c, self.c.membership
+        yield from c.processing.shutdown(drop=error)
+        if self.commit == "async+sync":
+            yield from m.commit_sync(c.fetcher.consumed(), self._api_deadline())
+        elif self.commit == "async+sync-processed":
+            yield from m.commit_sync(c.processed_offsets(), self._api_deadline())
+        yield from c.close()
+
+    def _api_deadline(self) -> float:
+        return self.env.now + self.c.settings["api_timeout"]

@@ -1,0 +1,160 @@
+"""Fetcher: the consumer's fetching side (Kafka's Fetcher plus SubscriptionState).
+
+Per assigned partition it keeps the position (the next offset poll() hands out), the
+fetch offset (the next offset to ask the leader for) and the fetched records not yet
+returned. One FetchRequest per leader is outstanding at a time; the leader answers with
+records below its high watermark once fetch.min.bytes are there, or after
+fetch.max.wait.ms. A position of None means "not known yet": the partition waits for
+its committed offset or for a ListOffsets answer (auto.offset.reset).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from .. import protocol as P
+
+LATEST, EARLIEST = -1, -2  # ListOffsets timestamps
+
+
+class ConsumerFetch:
+    """A FetchRequest from a consumer to one leader."""
+
+    __slots__ = ("src", "parts", "max_records", "max_wait", "min_bytes", "record_bytes", "reply", "disconnect",
+                 "broker", "epoch", "done")
+
+    def __init__(self, src, parts, s, reply, disconnect, broker, epoch):
+        self.done = False
+        self.src = src
+        self.parts = parts  # {p: fetch offset (or LATEST / EARLIEST)}
+        self.max_records = s["partition_max_records"]
+        self.max_wait = s["fetch_max_wait"]
+        self.min_bytes = s["fetch_min_bytes"]
+        self.record_bytes = s["record_bytes"]
+        self.reply = reply
+        self.disconnect = disconnect
+        self.broker = broker
+        self.epoch = epoch
+
+
+class Fetcher:
+    """Positions, fetch offsets and fetched records of one KafkaConsumer's assigned partitions."""
+
+    def __init__(self, consumer):
+        self.c = consumer
+        self.env = consumer.env
+        self.s = consumer.settings
+        n = consumer.partitions
+        self.assigned: tuple[int, ...] = ()
+        self.positions: list[int | None] = [None] * n
+        self.fetch_pos: list[int | None] = [None] * n
+        self.buffer: list[deque] = [deque() for _ in range(n)]
+        self.fetching: set[int] = set()  # brokers with a fetch outstanding
+
+    # -- assignment ---------------------------------------------------------------------------
+    def assign(self, partitions, committed: dict) -> None:
+        """New partitions: start at the committed offset, or where auto.offset.reset says."""
+        self.assigned = tuple(sorted(partitions))
+        for p in self.assigned:
+            if p in committed:
+                self.positions[p] = self.fetch_pos[p] = committed[p]
+            else:
+                self._reset(p)
+
+    def revoke_all(self) -> None:
+        """Eager rebalance: every partition goes; fetched records are dropped."""
+        for p in self.assigned:
+            self.positions[p] = self.fetch_pos[p] = None
+            self.buffer[p].clear()
+        self.assigned = ()
+
+    def _reset(self, p: int) -> None:
+        reset = self.s["reset"]
+        self.positions[p] = None
+        self.buffer[p].clear()
+        # "none": NoOffsetForPartitionException -- modelled as this partition never being read
+        self.fetch_pos[p] = None if reset == "none" else (LATEST if reset == "latest" else EARLIEST)
+
+    def consumed(self) -> dict:
+        """Positions of the assigned partitions (what commitSync() / auto commit send)."""
+        return {p: self.positions[p] for p in self.assigned if self.positions[p] is not None}
+
+    # -- poll ------------------------------------------------------------------------------------
+    def take(self, limit: int):
+        """Up to `limit` fetched records; positions move past them now."""
+        out = []
+        for p in self.assigned:
+            buf = self.buffer[p]
+            while buf and limit > 0:
+                batch, lo, hi = buf[0]
+                n = min(hi - lo, limit)
+                out.append((p, batch, lo, lo + n))
+                if lo + n < hi:
+                    buf[0] = (batch, lo + n, hi)
+                else:
+                    buf.popleft()
+                limit -= n
+                self.positions[p] = batch.base + lo + n
+            if limit == 0:
+                break
+        return out
+
+    def idle(self) -> bool:
+        return not any(self.buffer[p] for p in self.assigned)
+
+    # -- fetching --------------------------------------------------------------------------------
+    def send_fetches(self) -> None:
+        c = self.c
+        by_broker: dict[int, dict] = {}
+        leaders = c.metadata.leaders
+        for p in self.assigned:
+            pos = self.fetch_pos[p]
+            if pos is None or self.buffer[p]:
+                continue
+            leader = leaders[p]
+            if leader is None:
+                c.metadata.request_update()
+                continue
+            if leader in self.fetching:
+                continue
+            by_broker.setdefault(leader, {})[p] = pos
+        for b, parts in sorted(by_broker.items()):
+            broker = c.brokers[b]
+            self.fetching.add(b)
+            req = ConsumerFetch(c.node, parts, self.s, self.on_fetch, c.on_disconnect, b, c.incarnation)
+            c.network.send(c.node, broker.node, broker.on_consumer_fetch, req)
+            c.deadlines.add(self.env.now + self.s["request_timeout"], self._timed_out, req)
+
+    def _timed_out(self, req) -> None:
+        if self.c.alive and not req.done:
+            req.done = True
+            self.fetching.discard(req.broker)
+            self.c.metadata.request_update()
+            self.c.wake()
+
+    def on_disconnect(self, broker_id: int) -> None:
+        self.fetching.discard(broker_id)
+
+    def on_fetch(self, req, resp) -> None:
+        if not self.c.alive or req.done:
+            return
+        req.done = True
+        self.fetching.discard(req.broker)
+        for p, result in sorted(resp.items()):
+            if req.parts[p] != self.fetch_pos[p]:
+                continue  # revoked, or the position moved meanwhile (reset): stale data
+            kind = result[0]
+            if kind == "data":
+                chunks = result[1]
+                if chunks:
+                    self.buffer[p].extend(chunks)
+                    last = chunks[-1]
+                    self.fetch_pos[p] = last[0].base + last[2]
+            elif kind == "reset":
+                self.fetch_pos[p] = self.positions[p] = result[1]
+            elif result[1] == P.OFFSET_OUT_OF_RANGE:
+                self.c.stats["offset_resets"] += 1  # truncation or an unclean election moved the log end back
+                self._reset(p)
+            else:
+                self.c.metadata.invalidate(p)
+        self.c.wake()

@@ -1,0 +1,176 @@
+"""ConsumerGroup: the consuming application, consumer.app.members instances in one consumer group.
+
+Each `ConsumerApp` is one application instance (a process on some machine): it runs one
+KafkaConsumer at a time, survives crashes (a restart brings a new KafkaConsumer, which
+joins the group as a new member) and, after a processing error that closed its consumer,
+starts a new one at once. The group object is what faults, the drain and the result see:
+crash / restart / inject_error per member, whether every partition is consumed up to the
+HW, the final positions, and the counters.
+
+It also samples the group's lag every LAG_SAMPLE seconds of the production phase: per
+partition the leader's HW minus the group's committed offset (what kafka-consumer-groups.sh
+shows as LAG), summed over the partitions that have a committed offset.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..client_app import ClientApp
+from .consumer import Consumer
+from .settings import consumer_settings
+
+LAG_SAMPLE = 0.1  # s between lag samples
+
+
+def new_stats() -> dict:
+    return {"records_processed": 0, "redeliveries": 0, "commits_sent": 0, "commits_failed": 0,
+            "offset_resets": 0, "restarts": 0, "poll_timeouts": 0, "processing_errors": 0, "records_skipped": 0,
+            "records_retried": 0, "closed_on_error": 0}
+
+
+class ConsumerApp(ClientApp):
+    """One application instance (group member slot), restarted after crashes."""
+
+    def __init__(self, group, slot: int):
+        super().__init__(group.env)
+        self.group = group
+        self.slot = slot
+        self.node = f"consumer:{slot}"
+        self.network = group.network
+        self.brokers = group.brokers
+        self.ledger = group.ledger
+        self.trace = group.trace
+        self.coordinator = group.coordinator
+        self.settings = group.settings
+        self.partitions = group.partitions
+        self.stats = group.stats
+        self.rng = group.rng
+
+    def new_client(self, instance: int) -> Consumer:
+        return Consumer(self, instance)
+
+    def restart(self) -> None:
+        if not self.up and not self.group.closing:
+            self.stats["restarts"] += 1
+            self.start()
+
+    def after_error_close(self) -> None:
+        """The application's supervisor starts a new KafkaConsumer after an error closed the last one."""
+        if not self.group.closing:
+            self.start()
+
+    def close(self):
+        c = self.client
+        if c is None or not c.alive:
+            ev = self.env.event()
+            ev.succeed()
+            return ev
+        c.stop_requested = True
+        c.wake()
+        return c.closed
+
+
+class ConsumerGroup:
+    """Every instance of the consuming application, and the group's lag."""
+
+    def __init__(self, ctx, end: float):
+        cfg = ctx.cfg
+        self.env = ctx.env
+        self.network = ctx.network
+        self.brokers = ctx.brokers
+        self.ledger = ctx.ledger
+        self.trace = ctx.trace
+        self.coordinator = ctx.coordinator
+        self.settings = consumer_settings(cfg)
+        self.partitions = cfg["topic.partitions"]
+        self.rng = ctx.rng["consumer"]
+        self.stats = new_stats()
+        self.closing = False
+        self.members = [ConsumerApp(self, slot) for slot in range(cfg["consumer.app.members"])]
+        for m in self.members:
+            m.start()
+        self.coordinator.form([m.client for m in self.members])
+        self.end = end
+        self.lag_samples = 0
+        self.lag_sum = 0
+        self.lag_max = 0
+        self.env.process(self._sample_lag(ctx.leader_log, end))
+
+    # -- faults ---------------------------------------------------------------------------
+    def crash(self, slot: int = 0) -> None:
+        self.members[slot].crash()
+
+    def restart(self, slot: int | None = None) -> None:
+        for m in self.members if slot is None else [self.members[slot]]:
+            m.restart()
+
+    def inject_error(self, slot: int = 0) -> None:
+        c = self.members[slot].client
+        if c is not None:
+            c.inject_error()
+
+    def stall(self, slot: int, duration: float) -> None:
+        c = self.members[slot].client
+        if c is not None:
+            c.stall(duration)
+
+    def disconnect_targets(self):
+        """(node, callback) of every member: a dying broker resets their connections."""
+        return [(m.node, m.on_disconnect) for m in self.members]
+
+    # -- the drain and the result ----------------------------------------------------------------
+    def owners(self) -> dict:
+        """partition -> the live consumer instance it is assigned to."""
+        out = {}
+        for m in self.members:
+            c = m.client
+            if c is not None and c.alive:
+                for p in c.fetcher.assigned:
+                    out[p] = c
+        return out
+
+    def caught_up(self, high_watermarks) -> bool:
+        """Every member settled, every partition owned and consumed up to the given HWs."""
+        for m in self.members:
+            c = m.client
+            if c is not None and c.alive and not c.settled():
+                return False
+        owners = self.owners()
+        for p, hw in enumerate(high_watermarks):
+            c = owners.get(p)
+            pos = None if c is None else c.fetcher.positions[p]
+            if pos is None or pos < hw:
+                return False
+        return True
+
+    def close(self):
+        self.closing = True
+        return self.env.all_of([m.close() for m in self.members])
+
+    def position(self, p: int):
+        c = self.owners().get(p)
+        return None if c is None else c.fetcher.positions[p]
+
+    def summary_stats(self) -> dict:
+        out = dict(self.stats)
+        out["rebalances"] = self.coordinator.rebalances
+        n = self.ledger.n
+        out["processed_in_production"] = int(np.count_nonzero(self.ledger.processed_t[:n] < self.end))
+        out["lag_max"] = self.lag_max
+        out["lag_mean"] = round(self.lag_sum / self.lag_samples, 6) if self.lag_samples else 0.0
+        return out
+
+    def _sample_lag(self, leader_log, end: float):
+        env = self.env
+        committed = self.coordinator.committed
+        while env.now < end:
+            lag = 0
+            for p in sorted(committed):
+                log = leader_log(p)
+                if log is not None:
+                    lag += max(0, log.hw - committed[p])
+            self.lag_samples += 1
+            self.lag_sum += lag
+            self.lag_max = max(self.lag_max, lag)
+            yield env.timeout(LAG_SAMPLE)

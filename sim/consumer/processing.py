@@ -1,0 +1,324 @@
+"""How the application processes what poll() returned (consumer.app.* keys).
+
+A `Work` is the records of one poll (or one record, for per-record commits). Its per-record
+processing times are drawn as one vector when it starts (consumer.app.record.processing.*,
+from the "consumer" random stream), so processing a poll is one SimPy timeout; the ledger
+learns the completions as slices, each record with its own completion time.
+
+A stall (a `consumer_stall` fault: a slow downstream call) holds up the record in hand, or
+the next one, for its duration. A processing error (a `consumer_error` fault) hits the
+record in hand, or the next record when nothing is being processed. consumer.app.error.policy decides:
+  skip   the record is given up (never processed) and the rest of the poll goes on;
+  retry  the record starts again (the time spent on the failed attempt is lost);
+  close  the exception leaves the poll loop (ProcessingError): the records before it are
+         done, the rest is not, and the application's finally block runs.
+
+`SyncProcessing` runs each poll on the poll-loop thread; `WorkerPool` (processing = async)
+hands polls to consumer.app.workers threads through a queue of consumer.app.queue.polls
+polls -- the poll loop only blocks when that queue is full, so positions (and commits of
+positions) run ahead of what was processed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import simpy
+
+from ..ledger import ids_sub
+from ..timer import Alarm
+
+ERROR, CRASH, STALL = "processing_error", "crash", "stall"  # Interrupt causes (STALL comes with its duration)
+_EPS = 1e-12
+
+
+class ProcessingError(Exception):
+    """Processing a record threw and the application lets the exception leave its poll loop."""
+
+
+class RecordClock:
+    """Cumulative per-record processing times of a work, drawn in one vector."""
+
+    def __init__(self, rng, mean: float, distribution: str):
+        self.rng = rng
+        self.mean = mean
+        self.distribution = distribution
+
+    def ends(self, n: int) -> np.ndarray:
+        if self.mean <= 0:
+            return np.zeros(n)
+        if self.distribution == "exponential":
+            return np.cumsum(self.rng.exponential(self.mean, n))
+        return self.mean * np.arange(1, n + 1, dtype=float)
+
+
+class Work:
+    """Records of one poll being processed: record i is done at start + ends[i]."""
+
+    __slots__ = ("records", "n", "ends", "start", "skipped", "finished", "halted")
+
+    def __init__(self, records):
+        self.records = records  # [(partition, LogBatch, lo, hi)]
+        self.n = sum(hi - lo for _p, _b, lo, hi in records)
+        self.ends = None
+        self.start = None
+        self.skipped: list[int] = []  # indices given up (error policy skip)
+        self.finished = False
+        self.halted = None  # records done when processing stopped early (error or crash)
+
+    def done_at(self, now: float) -> int:
+        """How many leading records are finished (skipped ones included)."""
+        if self.halted is not None:
+            return self.halted
+        if self.finished:
+            return self.n
+        if self.start is None:
+            return 0
+        return int(np.searchsorted(self.ends, now - self.start + _EPS, side="right"))
+
+    def first_unfinished(self, p: int, now: float):
+        """Offset of partition p's first record not yet finished, None if all of them are."""
+        done, idx = self.done_at(now), 0
+        for q, batch, lo, hi in self.records:
+            k = hi - lo
+            if q == p and done < idx + k:
+                return batch.base + lo + max(0, done - idx)
+            idx += k
+        return None
+
+
+class Marker:
+    """Tells the ledger and the counters which records of a work the application finished."""
+
+    def __init__(self, consumer):
+        self.ledger = consumer.ledger
+        self.stats = consumer.stats
+
+    def mark(self, work: Work, i0: int, i1: int) -> None:
+        if i1 <= i0:
+            return
+        times = work.start + work.ends
+        ledger, stats = self.ledger, self.stats
+        idx = 0
+        for _p, batch, lo, hi in work.records:
+            k = hi - lo
+            a, b = max(i0, idx), min(i1, idx + k)
+            for x, y in _without(a, b, work.skipped):
+                ids = ids_sub(batch.ids, lo + x - idx, lo + y - idx)
+                stats["redeliveries"] += sum(int(np.count_nonzero(ledger.processed[s])) for s in ids)
+                ledger.mark_processed(ids, times[x:y])
+                stats["records_processed"] += y - x
+            idx += k
+            if idx >= i1:
+                break
+
+
+def _without(a: int, b: int, holes: list[int]):
+    """[a, b) split around the indices in holes."""
+    for h in sorted(x for x in holes if a <= x < b):
+        if a < h:
+            yield a, h
+        a = h + 1
+    if a < b:
+        yield a, b
+
+
+class Thread:
+    """One thread that processes works one at a time: the poll loop itself, or a worker."""
+
+    def __init__(self, consumer):
+        self.c = consumer
+        self.env = consumer.env
+        self.work: Work | None = None
+        self.proc = None  # the SimPy process this thread runs in
+
+    def run(self, work: Work):
+        """Process the work; raises ProcessingError under the close policy."""
+        c, env = self.c, self.env
+        work.start = env.now
+        work.ends = c.clock.ends(work.n)
+        self.work = work
+        if c.stalled:
+            work.ends += c.stalled
+            c.stalled = 0.0
+        if c.poison:
+            c.poison = False
+            self._error(work, 0)
+        while True:
+            try:
+                yield env.timeout(max(0.0, float(work.start + work.ends[-1]) - env.now))
+                break
+            except simpy.Interrupt as interrupt:
+                cause = interrupt.cause
+                if cause != ERROR and not (isinstance(cause, tuple) and cause[0] == STALL):
+                    raise
+                k = work.done_at(env.now)
+                if k >= work.n:  # it had just finished: the next record gets it
+                    if cause == ERROR:
+                        c.poison = True
+                    else:
+                        c.stalled += cause[1]
+                    break
+                if cause == ERROR:
+                    self._error(work, k)
+                else:
+                    work.ends[k:] += cause[1]
+        work.finished = True
+        self.work = None
+        c.marker.mark(work, 0, work.n)
+
+    def _error(self, work: Work, k: int) -> None:
+        c, now = self.c, self.env.now
+        c.stats["processing_errors"] += 1
+        t = now - work.start
+        ends = work.ends
+        policy = c.settings["error_policy"]
+        c.trace.add(now, "processing_error", c.node, k, policy)
+        if policy == "skip":
+            work.skipped.append(k)
+            c.stats["records_skipped"] += 1
+            ends[k:] -= ends[k] - t
+        elif policy == "retry":
+            ends[k:] += t - (ends[k - 1] if k else 0.0)
+            c.stats["records_retried"] += 1
+        else:
+            work.halted = k
+            self.work = None
+            c.marker.mark(work, 0, k)
+            raise ProcessingError(k)
+
+    def crash(self) -> None:
+        """The process died: what was finished stays finished, nothing else."""
+        work = self.work
+        if work is not None:
+            k = work.done_at(self.env.now)
+            work.halted = k
+            self.c.marker.mark(work, 0, k)
+            self.work = None
+
+    def hit(self, cause=ERROR) -> bool:
+        """A processing error (or a stall) while this thread is processing: interrupt it."""
+        if self.work is None or self.proc is None or not self.proc.is_alive:
+            return False
+        self.proc.interrupt(cause)
+        return True
+
+
+class SyncProcessing:
+    """consumer.app.processing = sync: the poll loop processes each poll before polling again."""
+
+    failed = False  # an error always reaches the poll loop directly
+
+    def __init__(self, consumer):
+        self.thread = Thread(consumer)
+        self.halted: list[Work] = []
+
+    def process(self, work: Work):
+        try:
+            yield from self.thread.run(work)
+        except ProcessingError:
+            self.halted.append(work)
+            raise
+
+    def pending(self) -> list:
+        w = self.thread.work
+        return self.halted + ([w] if w is not None else [])
+
+    def idle(self) -> bool:
+        return self.thread.work is None
+
+    def hit(self, cause=ERROR) -> bool:
+        return self.thread.hit(cause)
+
+    def crash(self) -> None:
+        self.thread.crash()
+
+    def shutdown(self, drop: bool):
+        return
+        yield  # pragma: no cover - a generator with nothing to wait for
+
+
+class WorkerPool:
+    """consumer.app.processing = async: polls are handed to worker threads through a bounded queue."""
+
+    def __init__(self, consumer):
+        self.c = consumer
+        self.env = consumer.env
+        s = consumer.settings
+        self.capacity = s["queue_polls"]
+        self.queue: deque[Work] = deque()
+        self.threads = [Thread(consumer) for _ in range(s["workers"])]
+        self.alarms = [Alarm(self.env) for _ in self.threads]
+        self.space = Alarm(self.env)  # the poll loop waiting for room in the queue
+        self.halted: list[Work] = []  # works stopped by an error, kept for processed offsets
+        self.failed = False
+        self.stopping = False
+        for i, t in enumerate(self.threads):
+            t.proc = self.env.process(self._worker(i))
+
+    def process(self, work: Work):
+        """Hand the poll's records over; blocks while the queue is full (a bounded BlockingQueue.put)."""
+        while len(self.queue) >= self.capacity and not self.failed:
+            yield self.space.wait()
+        self.queue.append(work)
+        self._wake()
+
+    def _wake(self) -> None:
+        for t, a in zip(self.threads, self.alarms, strict=True):
+            if t.work is None:
+                a.notify()
+
+    def _worker(self, i: int):
+        t, alarm = self.threads[i], self.alarms[i]
+        try:
+            while True:
+                if self.stopping and (self.failed or not self.queue):
+                    return
+                if not self.queue:
+                    yield alarm.wait()
+                    continue
+                work = self.queue.popleft()
+                self.space.notify()
+                try:
+                    yield from t.run(work)
+                except ProcessingError:
+                    self.halted.append(work)
+                    self.failed = True
+                    self._done()
+                    return
+                self._done()
+        except simpy.Interrupt:
+            return
+
+    def _done(self) -> None:
+        self.space.notify()
+        self.c.wake()
+
+    def pending(self) -> list:
+        return list(self.halted) + [t.work for t in self.threads if t.work is not None] + list(self.queue)
+
+    def idle(self) -> bool:
+        return not self.queue and all(t.work is None for t in self.threads)
+
+    def hit(self, cause=ERROR) -> bool:
+        """An error hits the first busy worker; a stall (a shared downstream) every busy worker."""
+        if cause == ERROR:
+            return any(t.hit(cause) for t in self.threads)
+        return sum(t.hit(cause) for t in self.threads) > 0
+
+    def crash(self) -> None:
+        self.queue.clear()
+        for t in self.threads:
+            t.crash()
+            if t.proc.is_alive:
+                t.proc.interrupt(CRASH)
+
+    def shutdown(self, drop: bool):
+        """executor.shutdown() and wait; with drop (after an error) queued polls are abandoned."""
+        self.stopping = True
+        if drop or self.failed:
+            self.queue.clear()
+        self._wake()
+        while not self.idle():
+            yield self.space.wait()
