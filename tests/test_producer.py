@@ -121,3 +121,19 @@ def test_every_batch_completes_once_end_to_end():
     assert (c.ledger.p[:n] == P_ACK).all()
     st = c.producer.stats
     assert st["records_sent"] == n and st["retries"] == 0
+
+
+def test_latency_spike_on_the_producer_link_delays_the_acknowledgement():
+    faults = [{"at": 0.15, "action": "latency_spike", "target": "producer", "extra_ms": 30, "duration": 0.1}]
+    c = run(cluster([0.1, 0.2, 0.3], producer__acks="1", producer__linger__ms=0, workload__duration=1,
+                    faults=faults), 0.5)
+    assert c.ledger.ack_t[1] == pytest.approx(0.2 + 2 * MS + 60 * MS)  # 30 ms each way
+    assert c.ledger.ack_t[2] == pytest.approx(0.3 + 2 * MS)  # the spike ended at 0.25 s
+
+
+def test_isolated_producer_link_holds_the_request_until_the_heal():
+    faults = [{"at": 0.15, "action": "isolate", "target": "producer", "duration": 0.5}]
+    c = run(cluster([0.1, 0.2], producer__acks="1", producer__linger__ms=0, workload__duration=1,
+                    faults=faults), 1)
+    assert c.ledger.ack_t[1] == pytest.approx(0.65 + 2 * MS)  # TCP retransmits it once the link heals
+    assert c.producer.stats["request_timeouts"] == 0

@@ -221,25 +221,32 @@ SCHEMA: dict[str, Key] = {key.name: key for key in _ALL}
 
 # [[faults]] tables: what can be scripted, in the order the docs list them.
 BROKER_ACTIONS = ("crash", "power_loss", "restart", "isolate", "heal", "pause")
-FAULT_ACTIONS = BROKER_ACTIONS + ("producer_crash", "consumer_crash")
+NETWORK_ACTIONS = ("packet_loss", "latency_spike")  # impair a node's links; brokers or clients
+CLIENT_NETWORK_ACTIONS = ("isolate", "heal") + NETWORK_ACTIONS  # also allowed on producer / consumer
+FAULT_ACTIONS = BROKER_ACTIONS + NETWORK_ACTIONS + ("producer_crash", "consumer_crash")
 FAULT_ACTION_DOCS = {
     "crash": "broker process dies (kill -9); its page cache survives and the OS keeps writing it back",
     "power_loss": "broker machine loses power; unflushed page-cache data is lost",
     "restart": "a crashed or powered-off broker starts again (log recovery, then it rejoins as a follower)",
-    "isolate": "cut the broker's network links (see from)",
-    "heal": "restore the broker's network links and resume a paused broker",
+    "isolate": "cut the target's network links (see from); the target can also be the producer or the consumer",
+    "heal": "restore the target's network links, drop its packet_loss / latency_spike, resume a paused broker",
     "pause": "freeze the broker (a long GC or VM stall): it stops answering without crashing",
+    "packet_loss": "drop each request or response on the target's links (see from) with probability rate",
+    "latency_spike": "add extra_ms to the one-way delay of every message on the target's links (see from)",
     "producer_crash": "the producer application dies; buffered and in-flight records never complete",
     "consumer_crash": "the consumer application dies; once restarted it resumes from the last committed offset",
 }
-ISOLATE_FROM = ("brokers", "controller", "clients")
+ISOLATE_FROM = ("brokers", "controller", "clients", "producer", "consumer")
 FAULT_FIELDS = {
     "at": "when the fault happens, from the start of production: seconds or a string such as 250ms, 2m (required)",
     "action": "one of " + ", ".join(FAULT_ACTIONS) + " (required)",
     "target": "broker:N, leader, followers, all-brokers for broker actions; producer / consumer for their crash "
-              "(the default there)",
+              "(the default there) and for isolate, heal, packet_loss, latency_spike",
     "duration": "optional, > 0: undo the fault after this long (crash, power_loss, producer/consumer crash -> "
-                "restart; isolate, pause -> heal); not allowed on restart and heal",
-    "from": "isolate only: all (default) or one or a list of " + ", ".join(ISOLATE_FROM),
+                "restart; isolate, pause, packet_loss, latency_spike -> heal); not allowed on restart and heal",
+    "from": "isolate, packet_loss, latency_spike: which peers' links: all (default) or one or a list of "
+            + ", ".join(ISOLATE_FROM) + " (producer and consumer are the single clients)",
     "partition": "which partition leader / followers refer to (default 0)",
+    "rate": "packet_loss only (required): probability, >= 0 and <= 1, that a message on an affected link is dropped",
+    "extra_ms": "latency_spike only (required): milliseconds, >= 0, added to each message's one-way delay",
 }
