@@ -18,8 +18,9 @@ P_NONE, P_ACK, P_NACK_SEEN, P_NACK_UNSEEN = 0, 1, 2, 3
 
 # Why the producer reported a failure (index into FAIL_CAUSES)
 FAIL_CAUSES = ("", "delivery_timeout", "retries_exhausted", "buffer_exhausted", "fatal_error",
-               "producer_crash")
+               "producer_crash", "metadata_timeout", "record_too_large")
 F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_FATAL, F_PRODUCER_CRASH = 1, 2, 3, 4, 5
+F_METADATA_TIMEOUT, F_RECORD_TOO_LARGE = 6, 7  # send() failed before the record reached the accumulator
 
 CLASSES = ("duplicated", "delivered", "lost_acked", "failed_visible", "failed_silent",
            "lost_unacked", "unconsumed")
@@ -62,6 +63,8 @@ class Ledger:
         self.ack_t = np.full(n, np.nan)
         self.processed = np.zeros(n, np.uint16)
         self.appended = np.zeros(n, np.bool_)  # ever appended to some leader's log
+        self.origin = np.full(n, -1, np.int64)  # application re-send: the logical message it repeats
+        self.resent = 0  # re-send attempts
 
     # -- growth ----------------------------------------------------------------------
     def allocate(self, send_times: np.ndarray) -> slice:
@@ -77,11 +80,22 @@ class Ledger:
 
     def _grow(self, need: int) -> None:
         size = max(need, 2 * len(self.p))
-        for name in ("p", "fail", "send_t", "ack_t", "processed", "appended"):
+        for name in ("p", "fail", "send_t", "ack_t", "processed", "appended", "origin"):
             old = getattr(self, name)
-            new = np.full(size, np.nan) if name == "ack_t" else np.zeros(size, old.dtype)
+            fill = {"ack_t": np.nan, "origin": -1}.get(name, 0)
+            new = np.full(size, fill, old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
+
+    def resend(self, ids: Ids, t: float) -> slice:
+        """The application sends these messages again at t: new ids, the same logical messages."""
+        k = ids_count(ids)
+        new = self.allocate(np.full(k, t))
+        old = np.concatenate([np.arange(s.start, s.stop) for s in ids])
+        root = self.origin[old]
+        self.origin[new] = np.where(root < 0, old, root)
+        self.resent += k
+        return new
 
     # -- producer side ----------------------------------------------------------------
     def ack(self, ids: Ids, t: float) -> None:

@@ -74,7 +74,8 @@ class Producer:
             batch_size=s["batch_size"], message_bytes=self.message_bytes, linger=s["linger"],
             delivery_timeout=s["delivery_timeout"], buffer_memory=s["buffer_memory"],
             max_block=s["max_block"], callback_checked=self.callback_checked,
-            available_partitions=self._available_partitions)
+            available_partitions=self._available_partitions, max_request_size=s["max_request_size"],
+            metadata_known=lambda: self.metadata.known)
         self.sender = Sender(self)
         self.env.process(self.sender.run())
 
@@ -82,10 +83,19 @@ class Producer:
         return [p for p, leader in enumerate(self.metadata.leaders) if leader is not None]
 
     def _metadata_updated(self) -> None:
+        self.accumulator.metadata_ready(self.env.now)
         self.sender.wakeup()
 
     def on_disconnect(self, broker_id: int) -> None:
         self.sender.on_disconnect(broker_id)
+
+    def flush(self):
+        """flush(): every batch is ready at once; the event fires when all batches existing now completed.
+        The application thread waits meanwhile, so its later sends happen that much later."""
+        done = self.env.event()
+        self.accumulator.flush(done, self.env.now)
+        self.sender.wakeup()
+        return done
 
     def close(self):
         """close(): no more sends, every batch ready at once; the event fires when all completed."""

@@ -83,9 +83,7 @@ class Sender:
         self.alarm.notify()
 
     def _idle(self) -> bool:
-        acc = self.acc
-        return acc.is_empty() and acc.blocked_since is None and not any(self.inflight) \
-            and acc.arrivals.peek() == math.inf
+        return self.acc.idle() and not any(self.inflight)
 
     # -- sending ---------------------------------------------------------------------
     def _partitions_by_node(self) -> dict[int, list[int]]:
@@ -271,13 +269,13 @@ class Sender:
         batch.state = DONE
         batch.acked = True
         self.producer.ledger.ack(batch.ids, now)
-        self.acc.release(now)
+        self.acc.release(batch, now)
 
     def _fail(self, batch: ProducerBatch, cause: int, now: float) -> None:
         batch.state = DONE
         batch.failed = True
         self.producer.ledger.fail_send(batch.ids, self.producer.callback_checked, cause)
-        self.acc.release(now)
+        self.acc.release(batch, now)
         key = "expired_batches" if cause == F_DELIVERY_TIMEOUT else "failed_batches"
         self.stats[key] += 1
 
