@@ -34,7 +34,7 @@ class RecordAccumulator:
                  partitions: int, batch_size: int, message_bytes: int, linger: float,
                  delivery_timeout: float, buffer_memory: int, max_block: float,
                  callback_checked: bool, available_partitions, max_request_size: int = 1048576,
-                 metadata_known=lambda: True, on_failure=None):
+                 metadata_known=lambda: True, on_failure=None, leader_epoch=lambda p: -1):
         self.arrivals = arrivals
         self.ledger = ledger
         self.deques: list[deque[ProducerBatch]] = [deque() for _ in range(partitions)]
@@ -53,6 +53,7 @@ class RecordAccumulator:
         one = batch_bytes(1, message_bytes)
         self.too_large = one > max_request_size or one > buffer_memory
         self.metadata_known = metadata_known  # -> has the topic's metadata arrived?
+        self.leader_epoch = leader_epoch  # partition -> leader epoch in the client's metadata
         self.on_failure = on_failure  # the application's callback: (ids, cause, partition)
         self.keyed = arrivals.keyed
         self.sticky = StickyPartitioner(rng, partitions, batch_size, self.record_bytes, available_partitions)
@@ -255,7 +256,7 @@ class RecordAccumulator:
             return math.inf
         head = dq[0]
         if head.attempts > 0:  # a retry waits out its backoff, not linger
-            return max(head.retry_at, now)
+            return now if self._leader_changed(head) else max(head.retry_at, now)
         if len(dq) > 1 or self.closing or self.flushes or self.blocked == MEMORY or self._is_full(head):
             return now
         return head.created + self.linger
@@ -319,12 +320,22 @@ class RecordAccumulator:
 
     def backing_off(self, p: int, now: float) -> bool:
         dq = self.deques[p]
-        return bool(dq) and dq[0].attempts > 0 and dq[0].retry_at > now
+        return bool(dq) and dq[0].attempts > 0 and dq[0].retry_at > now and not self._leader_changed(dq[0])
+
+    def _leader_changed(self, batch: ProducerBatch) -> bool:
+        """KAFKA-15415 (3.7+): a retry skips its backoff when the partition got a new leader meanwhile
+        (ProducerBatch.maybeUpdateLeaderEpoch / hasLeaderChangedForTheOngoingRetry)."""
+        epoch = self.leader_epoch(batch.partition)
+        if epoch > batch.leader_epoch:
+            batch.leader_epoch = epoch
+            batch.attempts_at_leader_change = batch.attempts
+        return batch.attempts > 0 and batch.attempts == batch.attempts_at_leader_change
 
     # -- drain / re-enqueue / complete ---------------------------------------------------
     def pop_head(self, p: int) -> ProducerBatch:
         batch = self.deques[p].popleft()
         batch.closed = True  # the next record for p opens a new batch
+        self._leader_changed(batch)  # remember the leader epoch this attempt goes to
         return batch
 
     def reenqueue(self, batch: ProducerBatch, now: float, backoff: float, in_sequence_order: bool) -> None:

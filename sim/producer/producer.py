@@ -11,6 +11,7 @@ from ..client_app import ClientApp
 from ..client_metadata import ClientMetadata
 from ..workload import ArrivalStream
 from .accumulator import RecordAccumulator
+from .idempotence import IdempotenceManager
 from .sender import Sender
 
 NODE = "producer"
@@ -44,7 +45,7 @@ def producer_settings(cfg) -> dict:
 def new_stats() -> dict:
     return {"requests": 0, "batches_sent": 0, "records_sent": 0, "retries": 0, "expired_batches": 0,
             "failed_batches": 0, "request_timeouts": 0, "late_successes": 0, "disconnects": 0,
-            "connect_failures": 0}
+            "connect_failures": 0, "epoch_bumps": 0}
 
 
 class Producer:
@@ -62,7 +63,7 @@ class Producer:
         self.message_bytes = app.message_bytes
         self.callback_checked = s["callback_checked"]
         self.producer_id = producer_id
-        self.producer_epoch = 0
+        self.idempotence = IdempotenceManager(producer_id) if s["idempotent"] else None
         self.stats = app.stats
         self.alive = True
         self.closing = False
@@ -75,7 +76,7 @@ class Producer:
             delivery_timeout=s["delivery_timeout"], buffer_memory=s["buffer_memory"],
             max_block=s["max_block"], callback_checked=self.callback_checked,
             available_partitions=self._available_partitions, max_request_size=s["max_request_size"],
-            metadata_known=lambda: self.metadata.known)
+            metadata_known=lambda: self.metadata.known, leader_epoch=lambda p: self.metadata.epochs[p])
         self.sender = Sender(self)
         self.env.process(self.sender.run())
 
