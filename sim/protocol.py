@@ -46,12 +46,13 @@ class ProduceRequest:
     """One ProduceRequest: at most one batch (a WireBatch) per partition, to one leader."""
 
     __slots__ = ("rid", "src", "conn", "broker", "batches", "acks", "timeout", "sent_at", "reply", "disconnect",
-                 "tcp_ack")
+                 "tcp_ack", "seq")
 
-    def __init__(self, rid, src, conn, broker, batches, acks, timeout, sent_at, reply, disconnect):
+    def __init__(self, rid, src, conn, broker, batches, acks, timeout, sent_at, reply, disconnect, seq=0):
         self.rid = rid
         self.src = src
         self.conn = conn  # connection generation: a closed connection never delivers its replies
+        self.seq = seq  # position on its connection: a gap means an earlier request was lost (TCP stalls)
         self.broker = broker
         self.batches = batches
         self.acks = acks

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .ledger import CLASSES, P_ACK, STAGES
+from .producer.ordering import reorderings
 
 LOSS_CLASSES = ("lost_acked", "failed_visible", "failed_silent", "lost_unacked")
 
@@ -45,6 +46,8 @@ class RunResult:
         pstats = dict(cluster.producer.stats)
         pstats["records_per_batch"] = round(pstats["records_sent"] / pstats["batches_sent"], 6) \
             if pstats["batches_sent"] else None
+        pstats["reorderings_by_partition"] = reorderings(final_logs)
+        pstats["reorderings"] = sum(pstats["reorderings_by_partition"])
         data = {
             "sent": int(n),
             "outcomes": outcome.counts,
@@ -118,7 +121,8 @@ class RunResult:
         pr = d["producer"]
         lines.append(f"producer: {pr['requests']} requests, {pr['batches_sent']} batches, "
                      f"{pr['records_per_batch'] or 0:.1f} records/batch, {pr['retries']} retries, "
-                     f"{pr['expired_batches']} expired batches, {pr['request_timeouts']} request timeouts")
+                     f"{pr['expired_batches']} expired batches, {pr['request_timeouts']} request timeouts, "
+                     f"{pr['reorderings']} reorderings")
         co = d["consumer"]
         lines.append(f"consumer: {co['records_processed']} records processed, {co['redeliveries']} redelivered, "
                      f"{co['commits_sent']} commits, {co['restarts']} restarts")

@@ -62,15 +62,18 @@ def test_retries_go_one_at_a_time_in_sequence_order_and_new_batches_wait():
 
 
 def test_a_late_first_retry_keeps_the_acknowledged_sequence():
-    # SenderTest.testCorrectHandlingOfOutOfOrderResponsesWhenSecondSucceeds
-    h = Harness([0.1, 0.2], **EXACT).run(0.25)
-    h.respond(0.3, None, index=1)  # seq 1 answered first
+    # SenderTest.testCorrectHandlingOfOutOfOrderResponsesWhenSecondSucceeds: answers can only come out
+    # of order from two connections, here because the leader moved between the two batches
+    h = Harness([0.1, 0.2], brokers=2, **EXACT).run(0.15)
+    h.leaders[0] = (1, 1)
+    h.producer.metadata.request_update()
+    h.respond(0.3, None, broker=1)  # seq 1, on the new leader, answered first
     h.run(0.31)
-    assert h.idem.entry(0).last_acked == 1
-    h.respond(0.4, P.REQUEST_TIMED_OUT, index=0)
+    assert h.idem.entry(0).last_acked == 1 and batches(h, 1) == [[(0, 1, 0, 1)]]
+    h.respond(0.4, P.REQUEST_TIMED_OUT, broker=0)
     h.run(0.45)
-    assert batches(h)[-1] == [(0, 0, 0, 1)] and times(h)[-1] == 0.402  # seq 0 again, same epoch
-    h.respond(0.5, None)
+    assert batches(h, 1)[-1] == [(0, 0, 0, 1)] and times(h, 1)[-1] == 0.402  # seq 0 again, same epoch
+    h.respond(0.5, None, broker=1)
     h.run(0.6)
     assert h.idem.entry(0).last_acked == 1 and list(h.ledger.p[:2]) == [P_ACK, P_ACK]
 

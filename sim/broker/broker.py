@@ -46,12 +46,22 @@ class PartitionMeta:
 class ClientConnection:
     """One client connection: Kafka handles one request at a time per connection."""
 
-    __slots__ = ("gen", "busy", "queue")
+    __slots__ = ("gen", "busy", "queue", "next_seq", "stalled")
 
     def __init__(self, gen):
         self.gen = gen
         self.busy = False
         self.queue: deque = deque()
+        self.next_seq = 0  # position of the next produce request on this connection
+        self.stalled = False  # a request was lost: TCP delivers nothing after it on this connection
+
+    def in_stream(self, req) -> bool:
+        """One TCP stream: a request that follows a lost one never reaches the broker."""
+        if self.stalled or req.seq != self.next_seq:
+            self.stalled = True
+            return False
+        self.next_seq += 1
+        return True
 
 
 class Broker:
@@ -288,6 +298,8 @@ class Broker:
         conn = self.conns.get(req.src)
         if conn is None or conn.gen != req.conn:
             return  # not the connection it was sent on: that one was closed
+        if not conn.in_stream(req):
+            return
         if conn.busy:
             conn.queue.append(req)
             return

@@ -47,6 +47,7 @@ class Sender:
         n_brokers = len(producer.brokers)
         self.inflight: list[deque] = [deque() for _ in range(n_brokers)]
         self.conn = [0] * n_brokers  # connection generation per broker
+        self.conn_seq = [0] * n_brokers  # produce requests sent on the current connection
         self.link = [DISCONNECTED] * n_brokers
         self.reconnect_at = [-math.inf] * n_brokers
         self.connect_deadline = [math.inf] * n_brokers
@@ -160,7 +161,9 @@ class Sender:
         producer = self.producer
         self.rid += 1
         req = P.ProduceRequest(self.rid, producer.node, self.conn[node], node, [P.WireBatch(b) for b in batches],
-                               self.acks, self.request_timeout, now, self.on_response, self.on_disconnect)
+                               self.acks, self.request_timeout, now, self.on_response, self.on_disconnect,
+                               self.conn_seq[node])
+        self.conn_seq[node] += 1
         broker = producer.brokers[node]
         producer.network.send(producer.node, broker.node, broker.on_produce, req)
         st = self.stats
@@ -184,10 +187,10 @@ class Sender:
         """results: one error code (None = success) per batch of the request."""
         if not self.producer.alive or req.conn != self.conn[req.broker]:
             return  # the connection was closed: the reply is never read
-        try:
-            self.inflight[req.broker].remove(req)
-        except ValueError:
-            return
+        reqs = self.inflight[req.broker]
+        if not reqs or reqs[0] is not req:
+            return  # an earlier response was lost: on one TCP stream nothing overtakes it (the request times out)
+        reqs.popleft()
         now = self.env.now
         for wire, err in zip(req.batches, results, strict=True):
             self._complete(wire.batch, err, now)
@@ -216,6 +219,7 @@ class Sender:
             return
         self.link[node] = CONNECTING
         self.conn[node] += 1
+        self.conn_seq[node] = 0
         timeout = min(self.connect_timeout_max, self.connect_timeout * 2 ** self.connect_failures[node])
         self.connect_deadline[node] = now + timeout
         self.syn_rto[node] = SYN_RTO
