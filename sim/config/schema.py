@@ -162,6 +162,8 @@ _ALL = [
          "silently swallows up to this much.", 1, unit="bytes"),
     _int("producer.max.request.size", 1048576,
          "Largest produce request; a bigger record fails with RecordTooLargeException.", unit="bytes"),
+    _bool("producer.partitioner.ignore.keys", False,
+          "Place keyed records with the sticky partitioner too, instead of murmur2(key) % partitions."),
     _enum("producer.app.callback", "checked", ("checked", "fire-and-forget"),
           "Whether the application looks at each send's result (callback or future) or ignores it.", origin=MODEL),
     _bool("producer.app.resend", False,
@@ -199,6 +201,9 @@ _ALL = [
     _key("workload.rate", "float", 1000.0, "Mean rate at which the application calls send().",
          unit="1/s", minimum=0, min_exclusive=True, origin=MODEL),
     _int("workload.message.bytes", 1024, "Size of every record in bytes.", 1, unit="bytes", origin=MODEL),
+    _int("workload.keys", 0,
+         "Distinct record keys, one drawn uniformly per send (key i is the text of i); 0 = records without keys.",
+         0, 1_000_000, unit="keys", origin=MODEL),
 
     _key("network.latency.ms", "float", 0.25, "Mean one-way delay of a request or a response.",
          unit="ms", minimum=0, origin=MODEL),

@@ -311,11 +311,17 @@ class RecordAccumulator:
         full_at = self.capacity - (1 if self.exact_fit else 0)
         for u, p in enumerate(uniq.tolist()):
             room = self._room(p)
-            need = room - (1 if self.exact_fit else 0) if room else full_at
+            first = float(times[order[starts[u]]])
+            if room:
+                need = room - (1 if self.exact_fit else 0)  # fills (exact fit) or overflows the open batch
+            elif self.deques[p]:
+                best = min(best, first)  # opening a second batch makes the first one ready
+                continue
+            else:
+                need = full_at  # a first batch: it lingers, or fills before that
+                best = min(best, first + self.linger)
             if need < counts[u]:
                 best = min(best, float(times[order[starts[u] + need]]))
-            if not self.deques[p]:
-                best = min(best, float(times[order[starts[u]]]) + self.linger)
         return best
 
     def backing_off(self, p: int, now: float) -> bool:

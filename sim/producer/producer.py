@@ -12,6 +12,7 @@ from ..client_metadata import ClientMetadata
 from ..workload import ArrivalStream
 from .accumulator import RecordAccumulator
 from .idempotence import IdempotenceManager
+from .partitioner import key_partitions
 from .sender import Sender
 
 NODE = "producer"
@@ -125,7 +126,7 @@ class Producer:
 class ProducerApp(ClientApp):
     """The application that produces: Poisson send() calls for the workload's duration."""
 
-    def __init__(self, env, cfg, network, brokers, ledger, workload_rng, producer_rng, arrivals=None):
+    def __init__(self, env, cfg, network, brokers, ledger, workload_rng, producer_rng, arrivals=None, key_rng=None):
         super().__init__(env)
         self.network = network
         self.brokers = brokers
@@ -135,7 +136,10 @@ class ProducerApp(ClientApp):
         self.partitions = cfg["topic.partitions"]
         self.message_bytes = cfg["workload.message.bytes"]
         self.end = cfg.seconds("workload.duration")
-        self.arrivals = arrivals or ArrivalStream(workload_rng, cfg["workload.rate"], env.now, self.end)
+        keyed = cfg["workload.keys"] > 0 and not cfg["producer.partitioner.ignore.keys"]
+        table = key_partitions(cfg["workload.keys"], self.partitions) if keyed else None
+        self.arrivals = arrivals or ArrivalStream(workload_rng, cfg["workload.rate"], env.now, self.end,
+                                                  key_rng=key_rng, key_partitions=table)
         self.stats = new_stats()
         self.start()
 
