@@ -46,10 +46,11 @@ class RunResult:
         pstats = dict(cluster.producer.stats)
         pstats["records_per_batch"] = round(pstats["records_sent"] / pstats["batches_sent"], 6) \
             if pstats["batches_sent"] else None
+        pstats["resends"] = int(ledger.resent)
         pstats["reorderings_by_partition"] = reorderings(final_logs)
         pstats["reorderings"] = sum(pstats["reorderings_by_partition"])
         data = {
-            "sent": int(n),
+            "sent": int(outcome.n),  # logical messages: an application re-send is not a new message
             "outcomes": outcome.counts,
             "causes": outcome.causes,
             "by_stage": outcome.by_stage,

@@ -167,7 +167,11 @@ _ALL = [
     _enum("producer.app.callback", "checked", ("checked", "fire-and-forget"),
           "Whether the application looks at each send's result (callback or future) or ignores it.", origin=MODEL),
     _bool("producer.app.resend", False,
-          "Whether the application sends a record again after its send is reported failed.", origin=MODEL),
+          "Whether the application sends a record again (a new send of the same message) after its send is "
+          "reported failed with a timeout or retriable error; only while it still produces.", origin=MODEL),
+    _bool("producer.app.resend.on.restart", False,
+          "Whether the application, restarted after a crash, sends again what it had not seen acknowledged "
+          "(it replays from its own checkpoint).", origin=MODEL),
 
     _bool("consumer.enable.auto.commit", True,
           "Commit the positions of earlier polls from inside poll() every auto.commit.interval.ms."),

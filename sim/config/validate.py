@@ -22,7 +22,6 @@ from .schema import (BROKER_ACTIONS, CLIENT_NETWORK_ACTIONS, FAULT_ACTIONS, FAUL
 # Values the model does not honour yet: rejected rather than silently ignored. Remove entries as
 # the model learns them.
 NOT_MODELLED_YET: dict[str, tuple[Any, ...]] = {
-    "producer.app.resend": (True,),
     "consumer.app.commit": ("async", "async+sync", "async+sync-processed", "per-record"),
     "consumer.app.processing": ("async",),
 }
@@ -236,6 +235,10 @@ def _producer_rules(values, explicit, fail, notes) -> None:
             values["producer.enable.idempotence"] = False
             because = ", ".join(f"{SCHEMA[name].kafka_name}={values[name]}" for name, _ in conflicts)
             notes.append(f"producer.enable.idempotence = false: implicitly disabled because {because}")
+
+    for name in ("producer.app.resend", "producer.app.resend.on.restart"):
+        if values[name] and values["producer.app.callback"] != "checked":
+            raise fail(name, "needs producer.app.callback = 'checked' (the application must see the results)")
 
     backoff, backoff_max = values["producer.retry.backoff.ms"], values["producer.retry.backoff.max.ms"]
     if backoff > backoff_max:

@@ -162,9 +162,9 @@ class RecordAccumulator:
             self.resends.popleft()
 
     def resend(self, ids, count: int, partition: int | None, now: float) -> None:
-        """Queue an application re-send of these records (partition: the key's, or None for sticky)."""
+        """Queue an application re-send of these records (partition: the key's, or None for sticky);
+        the next catch_up appends them."""
         self.resends.append([ids, count, partition if self.keyed else None, 0])
-        self.catch_up(now)
 
     def _reject_too_large(self, now: float) -> None:
         """RecordTooLargeException for every record sent up to now, through the callback."""
@@ -265,6 +265,8 @@ class RecordAccumulator:
         """Earliest future send() that can make a batch ready, move the sticky partition or block."""
         if not self.accepting or self.blocked is not None:
             return math.inf
+        if self.resends:
+            return now  # re-sends queued since the last catch_up
         if self.too_large or not self.metadata_known():
             return self.arrivals.peek()
         if self.keyed:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from ..client_app import ClientApp
 from ..client_metadata import ClientMetadata
+from ..ledger import (F_BUFFER_EXHAUSTED, F_DELIVERY_TIMEOUT, F_METADATA_TIMEOUT, F_RETRIES_EXHAUSTED, ids_count,
+                      ids_sub)
 from ..workload import ArrivalStream
 from .accumulator import RecordAccumulator
 from .idempotence import IdempotenceManager
@@ -16,6 +18,8 @@ from .partitioner import key_partitions
 from .sender import Sender
 
 NODE = "producer"
+# failures an application that re-sends tries again; a fatal error or an oversized record would fail again
+RESENDABLE = frozenset({F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_METADATA_TIMEOUT})
 
 
 def producer_settings(cfg) -> dict:
@@ -40,6 +44,8 @@ def producer_settings(cfg) -> dict:
         "connect_timeout": cfg.seconds("producer.socket.connection.setup.timeout.ms"),
         "connect_timeout_max": cfg.seconds("producer.socket.connection.setup.timeout.max.ms"),
         "callback_checked": cfg["producer.app.callback"] == "checked",
+        "resend": cfg["producer.app.resend"],
+        "resend_on_restart": cfg["producer.app.resend.on.restart"],
     }
 
 
@@ -77,7 +83,8 @@ class Producer:
             delivery_timeout=s["delivery_timeout"], buffer_memory=s["buffer_memory"],
             max_block=s["max_block"], callback_checked=self.callback_checked,
             available_partitions=self._available_partitions, max_request_size=s["max_request_size"],
-            metadata_known=lambda: self.metadata.known, leader_epoch=lambda p: self.metadata.epochs[p])
+            metadata_known=lambda: self.metadata.known, leader_epoch=lambda p: self.metadata.epochs[p],
+            on_failure=self.report_failure)
         self.sender = Sender(self)
         self.env.process(self.sender.run())
 
@@ -90,6 +97,13 @@ class Producer:
 
     def on_disconnect(self, broker_id: int) -> None:
         self.sender.on_disconnect(broker_id)
+
+    def report_failure(self, ids, cause: int, partition: int | None) -> None:
+        """The callback got an exception: an application that re-sends sends the records again."""
+        app = self.app
+        if self.settings["resend"] and app.sending and self.alive and not self.closing and cause in RESENDABLE:
+            self.accumulator.resend(ids, ids_count(ids), partition, self.env.now)
+            self.sender.wakeup()
 
     def flush(self):
         """flush(): every batch is ready at once; the event fires when all batches existing now completed.
@@ -115,6 +129,10 @@ class Producer:
         lost = self.accumulator.abort_all() + self.sender.abort()
         for batch in lost:
             self.ledger.mark_crashed(batch.ids)
+        # what the application had not seen completed: buffered, in flight, or about to be re-sent
+        self.app.in_doubt = [(b.ids, b.count, b.partition) for b in lost] + \
+            [(ids_sub(ids, done, count), count - done, p) for ids, count, p, done in self.accumulator.resends]
+        self.accumulator.resends.clear()
         self.metadata.stop()
         self.sender.wakeup()
         for b in self.brokers:  # the kernel closes its sockets
@@ -141,6 +159,8 @@ class ProducerApp(ClientApp):
         self.arrivals = arrivals or ArrivalStream(workload_rng, cfg["workload.rate"], env.now, self.end,
                                                   key_rng=key_rng, key_partitions=table)
         self.stats = new_stats()
+        self.sending = True  # until close(): send() still accepts records
+        self.in_doubt: list[tuple] = []  # (ids, count, partition) the last crash left without an outcome
         self.start()
 
     def new_client(self, instance: int) -> Producer:
@@ -153,9 +173,14 @@ class ProducerApp(ClientApp):
         self.stats["skipped_while_down"] = self.stats.get("skipped_while_down", 0) + \
             self.arrivals.skip_until(self.env.now)
         self.start()
+        if self.settings["resend_on_restart"] and self.sending:
+            for ids, count, partition in self.in_doubt:  # replayed from the application's own checkpoint
+                self.client.accumulator.resend(ids, count, partition, self.env.now)
+        self.in_doubt = []
 
     def close(self):
         """End of production: stop sending, flush and close (waits for every batch)."""
+        self.sending = False
         self.client.accumulator.catch_up(self.env.now)
         self.arrivals.stop()
         return self.client.close()

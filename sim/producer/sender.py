@@ -305,6 +305,7 @@ class Sender:
         self.acc.release(batch, now)
         key = "expired_batches" if cause == F_DELIVERY_TIMEOUT else "failed_batches"
         self.stats[key] += 1
+        self.producer.report_failure(batch.ids, cause, batch.partition)
 
     # -- timeouts ----------------------------------------------------------------------
     def _expire(self, now: float) -> None:
