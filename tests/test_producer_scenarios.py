@@ -156,3 +156,53 @@ def test_without_idempotence_lost_responses_duplicate_and_retries_reorder(lossy_
     assert dup > 0 and off["causes"]["duplicated"] == {"dup_log": dup}
     assert off["producer"]["reorderings"] > 0
     assert on.outcomes["duplicated"] == 0 and on["flags"]["dup_in_log"] == 0
+
+
+# -- acks=all: what the leader answers when the ISR is short ----------------------------------------------
+
+# RF 2, min.insync.replicas 2: the follower (broker 1) dies at 0.15 s and comes back at 20 s. Until the
+# controller fences it (broker.session.timeout.ms, 9 s) it stays in the ISR: writes are appended and wait
+# for it in purgatory (REQUEST_TIMED_OUT after request.timeout.ms, appended); once the ISR is the leader
+# alone, the leader refuses them before appending (NOT_ENOUGH_REPLICAS).
+SHORT_ISR = dict(cluster__brokers=2, topic__replication__factor=2, topic__min__insync__replicas=2,
+                 producer__linger__ms=0, producer__request__timeout__ms=2000, producer__delivery__timeout__ms=60000,
+                 workload__duration=30, faults=[{"at": 0.15, "action": "crash", "target": "broker:1", "duration": 19.85}])
+
+
+def copies_written(c, message_id, p=0):
+    """Times at which the leader wrote a copy of a message."""
+    log = c.brokers[0].logs[p]
+    return [t for b, t in zip(log.batches, log.written, strict=True)
+            if any(s.start <= message_id < s.stop for s in b.ids)]
+
+
+def test_not_enough_replicas_is_refused_before_the_append_and_retried():
+    cfg = config(**SHORT_ISR, producer__enable__idempotence=False)
+    c = simulate(cfg, arrivals=ArrivalStream.from_times([0.1, 12.0]))
+    assert c.controller.leader_of(0) == 0
+    written = copies_written(c, 1)
+    assert len(written) == 1 and written[0] > 20.0  # refused while the ISR was short, written once it was back
+    assert c.ledger.p[1] == 1 and c.ledger.ack_t[1] > written[0] and c.producer.stats["retries"] > 0
+
+
+def test_purgatory_timeouts_are_appended_and_retried_so_without_idempotence_they_duplicate():
+    cfg = config(**SHORT_ISR, producer__enable__idempotence=False)
+    c = simulate(cfg, arrivals=ArrivalStream.from_times([0.1, 0.2]))
+    written = copies_written(c, 1)
+    assert len(written) >= 3 and all(t < 10.0 for t in written[:-1])  # one copy per REQUEST_TIMED_OUT
+    r = RunResult.from_cluster(c, 0.0)
+    assert r.outcomes["duplicated"] == 1 and r["causes"]["duplicated"] == {"dup_log": 1}
+
+
+def test_purgatory_timeouts_with_idempotence_leave_one_copy():
+    c = simulate(config(**SHORT_ISR), arrivals=ArrivalStream.from_times([0.1, 0.2]))
+    assert len(copies_written(c, 1)) == 1 and c.producer.stats["retries"] >= 3
+    assert RunResult.from_cluster(c, 0.0).outcomes["delivered"] == 2
+
+
+def test_the_same_scenario_and_seed_give_the_same_result():
+    cfg = config(**dict(RUN, workload__keys=50, producer__enable__idempotence=False, producer__app__resend=True,
+                        producer__request__timeout__ms=1000, workload__duration=4), faults=LOSSY_PRODUCER_LINKS)
+    first, second = run_once(cfg).data, run_once(cfg).data
+    first.pop("wall_s"), second.pop("wall_s")
+    assert first == second and first["producer"]["retries"] > 0
