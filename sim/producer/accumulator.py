@@ -21,6 +21,7 @@ from ..ledger import F_BUFFER_EXHAUSTED, F_METADATA_TIMEOUT, F_RECORD_TOO_LARGE,
 from ..records import batch_bytes, record_bytes
 from ..workload import ArrivalStream
 from .batch import ProducerBatch, full_by_size, records_per_batch
+from .keyed import keyed_change_in, keyed_fit
 from .partitioner import StickyPartitioner
 
 METADATA, MEMORY, FLUSH = "metadata", "memory", "flush"  # what the application thread waits for
@@ -112,21 +113,12 @@ class RecordAccumulator:
         arrivals = self.arrivals
         k = arrivals.count_until(now, KEYED_CHUNK)
         times, parts = arrivals.window(k)
-        m = self._keyed_fit(parts)
+        m = keyed_fit(self, parts)
         if m:
             self._append_keyed_records(arrivals.take(m), parts[:m])
             self.block_origin = None
         if m < k:
             self._block(MEMORY, float(times[m]))
-
-    def _keyed_fit(self, parts: np.ndarray) -> int:
-        """How many of these records can be appended before one needs a buffer the pool lacks."""
-        uniq, inv = np.unique(parts, return_inverse=True)
-        room = np.array([self._room(int(p)) for p in uniq])[inv]
-        rank = _rank_within_groups(inv)
-        needs_buffer = (rank >= room) & ((rank - room) % self.capacity == 0)
-        taken = np.cumsum(needs_buffer)
-        return int(np.searchsorted(taken, self.pool_slots - self.used, side="right"))
 
     def _append_keyed_records(self, times: np.ndarray, parts: np.ndarray) -> None:
         order = np.argsort(parts, kind="stable")
@@ -179,7 +171,7 @@ class RecordAccumulator:
         last = dq[-1] if dq else None
         return last if last is not None and not last.closed and last.count < self.capacity else None
 
-    def _room(self, p: int) -> int:
+    def room(self, p: int) -> int:
         batch = self._open_batch(p)
         return 0 if batch is None else self.capacity - batch.count
 
@@ -299,32 +291,10 @@ class RecordAccumulator:
             times, parts = self.arrivals.window(want)
             if not len(times):
                 return math.inf
-            t = self._keyed_change_in(times, parts)
+            t = keyed_change_in(self, times, parts)
             if t < math.inf or len(times) < want:
                 return t
             want *= 4
-
-    def _keyed_change_in(self, times: np.ndarray, parts: np.ndarray) -> float:
-        uniq, inv = np.unique(parts, return_inverse=True)
-        order = np.argsort(inv, kind="stable")
-        counts = np.bincount(inv, minlength=len(uniq))
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        best = math.inf
-        full_at = self.capacity - (1 if self.exact_fit else 0)
-        for u, p in enumerate(uniq.tolist()):
-            room = self._room(p)
-            first = float(times[order[starts[u]]])
-            if room:
-                need = room - (1 if self.exact_fit else 0)  # fills (exact fit) or overflows the open batch
-            elif self.deques[p]:
-                best = min(best, first)  # opening a second batch makes the first one ready
-                continue
-            else:
-                need = full_at  # a first batch: it lingers, or fills before that
-                best = min(best, first + self.linger)
-            if need < counts[u]:
-                best = min(best, float(times[order[starts[u] + need]]))
-        return best
 
     def backing_off(self, p: int, now: float) -> bool:
         dq = self.deques[p]
@@ -424,13 +394,3 @@ class RecordAccumulator:
             dq.clear()
         self.accepting = False
         return out
-
-
-def _rank_within_groups(groups: np.ndarray) -> np.ndarray:
-    """For each element, how many earlier elements share its group (0 for the first of each)."""
-    order = np.argsort(groups, kind="stable")
-    sorted_groups = groups[order]
-    starts = np.searchsorted(sorted_groups, sorted_groups, side="left")
-    rank = np.empty(len(groups), np.int64)
-    rank[order] = np.arange(len(groups)) - starts
-    return rank
