@@ -249,6 +249,15 @@ def test_sends_wait_while_the_application_thread_is_in_flush():
     assert ledger.n == 2 and ledger.send_t[1] == pytest.approx(9 * MS)  # 4 ms + 5 ms spent in flush()
 
 
+def test_closing_makes_a_lingering_batch_ready():
+    # RecordAccumulator.ready: `closed` is one of the sendable conditions
+    acc, _ = accumulator([0.0], linger=10.0)
+    acc.catch_up(1 * MS)
+    assert acc.head_ready_at(0, 1 * MS) == pytest.approx(10.0)
+    acc.closing = True
+    assert acc.head_ready_at(0, 1 * MS) == pytest.approx(1 * MS)
+
+
 def test_flush_with_nothing_buffered_returns_at_once():
     env = simpy.Environment()
     acc, _ = accumulator([1.0])

@@ -206,3 +206,24 @@ def test_the_same_scenario_and_seed_give_the_same_result():
     first, second = run_once(cfg).data, run_once(cfg).data
     first.pop("wall_s"), second.pop("wall_s")
     assert first == second and first["producer"]["retries"] > 0
+
+
+# -- idempotence across a leader failover ------------------------------------------------------------
+
+# RF 3, acks=all. Message 1 reaches the leader at 0.201, the followers have it at 0.202; the leader dies
+# at 0.2025, before their next fetches tell it so: no answer. The producer retries; after the fencing
+# (9 s) a follower leads -- with message 1 in its log and in its rebuilt producer state.
+FAILOVER = dict(cluster__brokers=3, topic__replication__factor=3, topic__min__insync__replicas=2,
+                producer__linger__ms=0, workload__duration=15,
+                faults=[{"at": 0.2025, "action": "crash", "target": "leader"}])
+
+
+@pytest.mark.parametrize("idempotent, copies", [(True, 1), (False, 2)])
+def test_the_duplicate_window_survives_the_failover(idempotent, copies):
+    c = simulate(config(**FAILOVER, producer__enable__idempotence=idempotent),
+                 arrivals=ArrivalStream.from_times([0.1, 0.2]))
+    leader = c.controller.leader_of(0)
+    assert leader != 0
+    assert sum(1 for b in c.brokers[leader].logs[0].batches if b.ids[0].start == 1) == copies
+    r = RunResult.from_cluster(c, 0.0)
+    assert r.outcomes["duplicated"] == copies - 1 and r.outcomes["lost_acked"] == 0

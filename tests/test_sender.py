@@ -327,3 +327,21 @@ SENDER_TESTS_NOT_APPLICABLE = {
     "testResetNextBatchExpiry / testDoNotPollWhenNoRequestSent": "about NetworkClient.poll timeouts: the model's "
                                                                   "sender sleeps until its next deadline instead",
 }
+
+
+def test_five_requests_in_flight_at_most_per_connection():
+    # NetworkClient: InFlightRequests.canSendMore (max.in.flight.requests.per.connection)
+    h = Harness([0.1 + i * 0.01 for i in range(6)], **EXACT).run(0.2)
+    assert len(h.sent()) == 5 and h.idem.entry(0).next_seq == 5  # the sixth batch waits undrained
+    h.respond(0.25, None)
+    h.run(0.3)
+    assert times(h)[-1] == 0.252 and batches(h)[-1] == [(0, 5, 0, 1)]
+
+
+def test_not_enough_replicas_after_append_is_retried_with_the_same_sequence():
+    # Sender.completeBatch: NOT_ENOUGH_REPLICAS_AFTER_APPEND is retriable (the data was appended, so the
+    # broker's duplicate window answers the retry)
+    h = Harness([0.1], **EXACT)
+    h.respond(0.2, P.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+    h.run(0.25)
+    assert batches(h) == [[(0, 0, 0, 1)], [(0, 0, 0, 1)]] and times(h)[-1] == 0.202
