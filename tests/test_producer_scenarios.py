@@ -227,3 +227,13 @@ def test_the_duplicate_window_survives_the_failover(idempotent, copies):
     assert sum(1 for b in c.brokers[leader].logs[0].batches if b.ids[0].start == 1) == copies
     r = RunResult.from_cluster(c, 0.0)
     assert r.outcomes["duplicated"] == copies - 1 and r.outcomes["lost_acked"] == 0
+
+
+def test_acks_0_notices_a_stalled_connection_by_its_unacknowledged_bytes():
+    # message 1's request (0.2 s) is lost: the broker's kernel acknowledges nothing after it, so the
+    # oldest unacknowledged bytes age until request.timeout.ms (0.2 + 0.5 s) closes the connection, even
+    # though the application keeps sending; messages 1-5 are lost although "acknowledged"
+    times = [0.1 * i for i in range(1, 11)]
+    c, r = run_timeline(times, [drop_window(0.1995, 0.2005)], producer__acks="0")
+    assert log_ids(c) == [0, 6, 7, 8, 9] and r["producer"]["request_timeouts"] == 1
+    assert r.outcomes["lost_acked"] == 5 and r["by_stage"]["producer"]["lost_acked"] == 5
