@@ -11,12 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.ledger import F_DELIVERY_TIMEOUT, F_METADATA_TIMEOUT, F_RETRIES_EXHAUSTED, P_ACK, Ledger
+from sim.ledger import F_BUFFER_EXHAUSTED, F_DELIVERY_TIMEOUT, F_METADATA_TIMEOUT, F_RETRIES_EXHAUSTED, P_ACK, Ledger
 from sim.result import RunResult
 from sim.run import simulate
 from sim.workload import ArrivalStream
 
 from simtest import config
+from test_accumulator import accumulator
 from test_producer_scenarios import ONE_PARTITION, drop_window, log_ids
 
 MS = 0.001
@@ -119,3 +120,17 @@ def test_re_sending_what_was_in_doubt_after_a_restart_duplicates_despite_idempot
     c, r = run([0.1, 0.2], CRASH_IN_FLIGHT, producer__acks="all", producer__app__resend__on__restart=True)
     assert c.producer.client.producer_id == 1002 and c.ledger.origin[2] == 1
     assert log_ids(c) == [0, 1, 2] and r.outcomes["duplicated"] == 1 and r["sent"] == 2
+
+
+def test_a_keyed_record_is_re_sent_to_its_keys_partition():
+    # the send for partition 2 times out waiting for memory; its re-send goes to partition 2 again
+    failures = []
+    acc, ledger = accumulator([0.0, 1 * MS, 2 * MS], partitions=3, keys=[0, 1, 2], buffer_memory=2 * 16384,
+                              linger=1.0, max_block=0.1)
+    acc.on_failure = lambda ids, cause, partition: failures.append((ids, cause, partition))
+    acc.catch_up(0.103)
+    assert failures == [((slice(2, 3),), F_BUFFER_EXHAUSTED, 2)]  # the send for partition 2 gave up
+    acc.resend(failures[0][0], 1, failures[0][2], 0.103)
+    acc.release(acc.pop_head(0), 0.15)
+    acc.catch_up(0.15)
+    assert [len(dq) for dq in acc.deques] == [0, 1, 1] and ledger.origin[3] == 2

@@ -223,7 +223,9 @@ class RecordAccumulator:
             ids, count, partition, done = self.resends.popleft()
             ids = (self.ledger.resend(ids_sub(ids, done, count), deadline),)
         else:
-            ids, count, partition = (self.ledger.allocate(self.arrivals.take(1)),), 1, None
+            _t, parts = self.arrivals.window(1)
+            partition = int(parts[0]) if parts is not None else None  # a keyed send keeps its key's partition
+            ids, count = (self.ledger.allocate(self.arrivals.take(1)),), 1
         self.arrivals.delay(deadline - self.blocked_since)
         self.blocked = None
         self.blocked_since = None
