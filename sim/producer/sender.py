@@ -73,12 +73,12 @@ class Sender:
             now = env.now
             self.acc.catch_up(now)
             self._expire(now)
+            self._check_request_timeouts(now)
+            self._check_connect_timeouts(now)
             if self.idem is not None:  # Sender.runOnce: resolve sequences, bump the epoch if needed
                 self.idem.maybe_resolve()
                 if self.idem.bump_if_needed():
                     self.stats["epoch_bumps"] += 1
-            self._check_request_timeouts(now)
-            self._check_connect_timeouts(now)
             self._send_ready(now)
             if producer.closing and self._idle():
                 producer.closed.succeed()
