@@ -182,3 +182,14 @@ def test_flush_sends_a_lingering_batch_at_once_and_returns_when_it_is_acknowledg
     assert c.ledger.ack_t[0] == pytest.approx(0.2 + 4 * MS) and returned == [pytest.approx(0.2 + 4 * MS)]
     assert c.ledger.send_t[1] == pytest.approx(0.2045)  # the send at 0.2005 waited 4 ms for flush() to return
     assert c.ledger.ack_t[1] == pytest.approx(1.2045 + 2 * MS)  # and then lingered
+
+
+def test_close_with_acks_0_waits_until_the_broker_has_every_byte():
+    # the last request is still on the wire when production ends: close() must not let the drain
+    # declare the cluster settled (and the consumer finish) before it arrives
+    faults = [{"at": 0.99, "action": "latency_spike", "target": "producer", "extra_ms": 50}]
+    cfg = config(producer__acks="0", producer__linger__ms=0, workload__duration=1, consumer__fetch__max__wait__ms=10,
+                 faults=faults)
+    c = simulate(cfg, arrivals=ArrivalStream.from_times([0.1, 0.9995]))  # the second arrives at 1.0505
+    result = RunResult.from_cluster(c, 0.0)
+    assert result.outcomes["delivered"] == 2 and result.outcomes["unconsumed"] == 0

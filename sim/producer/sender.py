@@ -89,7 +89,8 @@ class Sender:
         self.alarm.notify()
 
     def _idle(self) -> bool:
-        return self.acc.idle() and not any(self.inflight)
+        """Nothing left to send or to hear about; with acks=0, every byte written reached the broker."""
+        return self.acc.idle() and not any(self.inflight) and not any(self.tcp_unacked)
 
     # -- sending ---------------------------------------------------------------------
     def _partitions_by_node(self) -> dict[int, list[int]]:
