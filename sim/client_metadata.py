@@ -29,6 +29,7 @@ class ClientMetadata:
         self.timeout = max(retry_backoff, 0.05)
         self.on_update = on_update
         self.alive = True
+        self.known = False  # a first answer came: the topic and its partitions are known
         self.wanted = True
         self.requests = 0
         self._pending = None
@@ -92,6 +93,7 @@ class ClientMetadata:
         if not self.alive or token != self._pending:
             return
         self._pending = None
+        self.known = True
         missing = False
         for p, (leader, epoch) in enumerate(snapshot):
             if epoch >= self.epochs[p]:

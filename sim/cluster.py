@@ -54,7 +54,7 @@ class Cluster:
         for b in self.brokers:
             b.start()
         self.producer = ProducerApp(env, cfg, self.network, self.brokers, self.ledger,
-                                    rng["workload"], rng["producer"], arrivals)
+                                    rng["workload"], rng["producer"], arrivals, key_rng=rng["keys"])
         self.end = cfg.seconds("workload.duration")
         self.consumer = ConsumerGroup(self, self.end)
         scripted = list(cfg.faults)

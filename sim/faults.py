@@ -4,7 +4,8 @@ Targets are resolved when the fault fires: `leader` and `followers` are what the
 believes at that moment for the fault's partition; `consumer:N` is instance N of the consuming
 application (validation turns `consumer` into `consumer:0`). A fault with a duration is undone after
 it (restart, heal, resume) -- unless production has ended by then, when the drain phase
-heals everything anyway.
+heals everything anyway. The network faults (isolate, heal, packet_loss, latency_spike) can
+also target the producer or the consumer: their links to the peers named in `from`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ class FaultInjector:
 
     def apply(self, fault) -> None:
         c = self.cluster
-        now = self.env.now
         action = fault.action
         if action == "producer_crash":
             c.producer.crash()
@@ -68,6 +68,10 @@ class FaultInjector:
             c.consumer.crash(slot)
             self._undo_later(fault, lambda: c.consumer.restart(slot))
             return
+        if fault.target == "producer" or fault.target.startswith("consumer:"):
+            self._record(fault, fault.target)
+            self._network_fault(fault, fault.target)
+            return
         targets = self._targets(fault)
         self._record(fault, targets)
         for b in targets:
@@ -83,20 +87,37 @@ class FaultInjector:
                 self._undo_later(fault, broker.restart)
             elif action == "restart":
                 broker.restart()
-            elif action == "isolate":
-                c.network.isolate(broker.node, fault.isolate_from or (BROKERS, CONTROLLER, CLIENTS))
-                c.trace.add(now, "isolate", b, tuple(fault.isolate_from))
-                self._undo_later(fault, lambda node=broker.node, b=b: self._heal(node, b))
             elif action == "heal":
-                self._heal(broker.node, b)
+                self._network_fault(fault, broker.node)
                 broker.resume()
             elif action == "pause":
                 broker.pause()
                 self._undo_later(fault, broker.resume)
+            else:
+                self._network_fault(fault, broker.node)
 
-    def _heal(self, node: str, b: int) -> None:
+    def _network_fault(self, fault, node: str) -> None:
+        """isolate / heal / packet_loss / latency_spike on one node's links."""
+        net = self.cluster.network
+        peers = fault.isolate_from or (BROKERS, CONTROLLER, CLIENTS)
+        if fault.action == "isolate":
+            net.isolate(node, peers)
+            self.cluster.trace.add(self.env.now, "isolate", node, tuple(peers))
+            self._undo_later(fault, lambda: self._heal(node))
+        elif fault.action == "heal":
+            net.unimpair(node)
+            self._heal(node)
+        else:
+            if fault.action == "packet_loss":
+                token = net.impair(node, peers, loss=fault.rate)
+            else:
+                token = net.impair(node, peers, extra_delay=fault.extra_ms / 1000.0)
+            self.cluster.trace.add(self.env.now, fault.action, node, token[0], tuple(peers))
+            self._undo_later(fault, lambda: net.unimpair(node, token))
+
+    def _heal(self, node: str) -> None:
         self.cluster.network.heal(node)
-        self.cluster.trace.add(self.env.now, "heal", b)
+        self.cluster.trace.add(self.env.now, "heal", node)
 
     def _record(self, fault, targets) -> None:
         self.applied.append((self.env.now, fault.action, fault.target, targets))

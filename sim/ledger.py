@@ -4,9 +4,15 @@ It has no process of its own. Components report what happened to ranges of messa
 (a batch's ids, a poll's records); after the drain phase `classify` gives each message
 exactly one of the outcome classes of design.md, with a cause and a stage.
 
-Message ids are handed out in send() order. A batch holds its ids as a tuple of
-`slice` objects (usually one), so every update is a slice assignment, never a loop
-over records.
+Message ids are handed out in send() order (per partition and catch-up for keyed sends). A
+batch holds its ids as a tuple of `slice` objects (usually one), so every update is a slice
+assignment, never a loop over records.
+
+An application re-send (producer.app.resend) is a new send with new ids that repeat the same
+logical message (`origin`). The outcome classes count logical messages: copies in the log and
+times processed add up over every attempt, and the producer result is that of the last
+attempt -- so a false failure re-sent and written twice is `duplicated` (dup_log), and the
+classes still add up to the messages the application meant to send.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ P_NONE, P_ACK, P_NACK_SEEN, P_NACK_UNSEEN = 0, 1, 2, 3
 
 # Why the producer reported a failure (index into FAIL_CAUSES)
 FAIL_CAUSES = ("", "delivery_timeout", "retries_exhausted", "buffer_exhausted", "fatal_error",
-               "producer_crash")
+               "producer_crash", "metadata_timeout", "record_too_large")
 F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_FATAL, F_PRODUCER_CRASH = 1, 2, 3, 4, 5
+F_METADATA_TIMEOUT, F_RECORD_TOO_LARGE = 6, 7  # send() failed before the record reached the accumulator
 
 # Why a copy left a replica's log (bit flags); the first that applies names the durability loss.
 GONE_POWER_LOSS, GONE_TRUNCATED, GONE_UNCLEAN = 1, 2, 4
@@ -68,6 +75,8 @@ class Ledger:
         self.processed_t = np.full(n, np.nan)  # when the consumer first finished processing it
         self.appended = np.zeros(n, np.bool_)  # ever appended to some leader's log
         self.gone = np.zeros(n, np.uint8)  # flags: why copies left replica logs (GONE_CAUSES bits)
+        self.origin = np.full(n, -1, np.int64)  # application re-send: the logical message it repeats
+        self.resent = 0  # re-send attempts
 
     # -- growth ----------------------------------------------------------------------
     def allocate(self, send_times: np.ndarray) -> slice:
@@ -83,11 +92,22 @@ class Ledger:
 
     def _grow(self, need: int) -> None:
         size = max(need, 2 * len(self.p))
-        for name in ("p", "fail", "send_t", "ack_t", "processed", "processed_t", "appended", "gone"):
+        for name in ("p", "fail", "send_t", "ack_t", "processed", "processed_t", "appended", "gone", "origin"):
             old = getattr(self, name)
-            new = np.full(size, np.nan) if name in ("ack_t", "processed_t") else np.zeros(size, old.dtype)
+            fill = {"ack_t": np.nan, "processed_t": np.nan, "origin": -1}.get(name, 0)
+            new = np.full(size, fill, old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
+
+    def resend(self, ids: Ids, t: float) -> slice:
+        """The application sends these messages again at t: new ids, the same logical messages."""
+        k = ids_count(ids)
+        new = self.allocate(np.full(k, t))
+        old = np.concatenate([np.arange(s.start, s.stop) for s in ids])
+        root = self.origin[old]
+        self.origin[new] = np.where(root < 0, old, root)
+        self.resent += k
+        return new
 
     # -- producer side ----------------------------------------------------------------
     def ack(self, ids: Ids, t: float) -> None:
@@ -154,18 +174,42 @@ class Ledger:
                     pos += cnt
         w = np.cumsum(copies)[:n]
         below = np.cumsum(skipped_mark)[:n]
+        view = self._logical(w, below) if self.resent else None
+        if view is not None:
+            w, below = view["w"], view["below"]
         behind_commit = (w > 0) & (below == w)  # the commit is past every copy
-        return Outcome(self, w, behind_commit)
+        return Outcome(self, w, behind_commit, view)
+
+    def _logical(self, w: np.ndarray, below: np.ndarray) -> dict:
+        """Per-attempt arrays folded into logical messages (the first sends, in id order)."""
+        n = self.n
+        attempt = np.arange(n)
+        origin = self.origin[:n]
+        root = np.where(origin < 0, attempt, origin)
+        first = np.flatnonzero(origin < 0)
+        latest = np.full(n, -1, np.int64)
+        np.maximum.at(latest, root, attempt)  # the last attempt of each logical message
+        last = latest[first]
+
+        def total(values):
+            return np.bincount(root, weights=values, minlength=n)[first].astype(np.int64)
+
+        return {"n": len(first), "w": total(w), "below": total(below), "c": total(self.processed[:n]),
+                "appended": total(self.appended[:n]) > 0, "p": self.p[last], "fail": self.fail[last]}
 
 
 class Outcome:
     """Classification of every message into exactly one class (design.md order)."""
 
-    def __init__(self, ledger: Ledger, w: np.ndarray, behind_commit: np.ndarray):
-        n = ledger.n
-        p = ledger.p[:n]
-        c = ledger.processed[:n]
-        appended = ledger.appended[:n]
+    def __init__(self, ledger: Ledger, w: np.ndarray, behind_commit: np.ndarray, view: dict | None = None):
+        """view: logical-message arrays when the application re-sent some messages (Ledger._logical)."""
+        if view is None:
+            n = ledger.n
+            view = {"p": ledger.p[:n], "c": ledger.processed[:n], "appended": ledger.appended[:n],
+                    "fail": ledger.fail[:n]}
+        else:
+            n = view["n"]
+        p, c, appended = view["p"], view["c"], view["appended"]
         self.n = n
         self.w = w
         k = (c == 0) & behind_commit
@@ -210,7 +254,7 @@ class Outcome:
         add("lost_acked", "lost_storage", "broker", la & (w == 0) & appended)
         add("lost_acked", "lost_storage", "producer", la & (w == 0) & ~appended)
         add("lost_acked", "lost_skipped", "consumer", la & (w > 0))
-        fail = ledger.fail[:n]
+        fail = view["fail"]
         for code in (3, 4):
             m = cls == code
             for f, fname in enumerate(FAIL_CAUSES):

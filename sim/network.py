@@ -11,6 +11,11 @@ Simplification: it arrives one network delay after the heal; Linux would wait fo
 retransmission (RTO doubling from 200 ms), and Kafka's clients would often have replaced the
 connection by then. A message whose destination broker process restarted meanwhile
 belonged to a dead connection: it is refused.
+
+Scripted impairments of one node's links (faults `packet_loss`, `latency_spike`): an extra loss
+rate or an extra one-way delay on the messages between that node and the peers named (groups
+`brokers`, `controller`, `clients`, or single clients `producer`, `consumer`). A cut or an
+impairment names its peers the same way, so a broker can be cut off from the producer alone.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ def group_of(node: str) -> str:
     return CLIENTS
 
 
+def _names(peers, node: str) -> bool:
+    """Does a set of peers (group names, node names, or "consumer" for every member) include `node`?"""
+    return group_of(node) in peers or node in peers or node.split(":", 1)[0] in peers
+
+
 class Network:
     """Delivers callbacks between named nodes with latency, loss and partitions."""
 
@@ -52,8 +62,9 @@ class Network:
         self.sigma = sigma
         self.packet_loss = packet_loss
         self.nodes: dict[str, object] = {}  # nodes that gate their own deliveries (brokers)
-        self.isolated: dict[str, frozenset[str]] = {}  # node -> groups it cannot reach
-        self.spikes: dict[str, float] = {}  # node -> extra one-way delay (s)
+        self.isolated: dict[str, frozenset[str]] = {}  # node -> peers (groups or nodes) it cannot reach
+        self.spikes: dict[str, tuple[float, frozenset[str]]] = {}  # node -> (extra one-way delay s, peers)
+        self.losses: dict[str, tuple[float, frozenset[str]]] = {}  # node -> (extra loss rate, peers)
         self._tail: dict[tuple[str, str], list] = {}  # per link: [arrival, delivered?, messages]
         self.held: dict[tuple[str, str], list] = {}  # messages waiting for a cut link to heal
         self.held_count = 0
@@ -73,8 +84,10 @@ class Network:
         self.isolated[node] = self.isolated.get(node, frozenset()) | frozenset(groups)
 
     def heal(self, node: str | None = None) -> None:
+        """Reconnect node's cut links (every link, and drop every impairment, when node is None)."""
         if node is None:
             self.isolated.clear()
+            self.unimpair_all()
         else:
             self.isolated.pop(node, None)
         now = self.env.now
@@ -91,13 +104,46 @@ class Network:
         iso = self.isolated
         if not iso:
             return True
-        return group_of(b) not in iso.get(a, ()) and group_of(a) not in iso.get(b, ())
+        return not _names(iso.get(a, ()), b) and not _names(iso.get(b, ()), a)
+
+    def impair(self, node: str, peers, *, loss: float | None = None, extra_delay: float | None = None) -> tuple:
+        """Add a loss rate or a delay to node's links with `peers`; returns a token for `unimpair`."""
+        entry = (loss if loss is not None else extra_delay, frozenset(peers))
+        (self.losses if loss is not None else self.spikes)[node] = entry
+        return entry
+
+    def unimpair(self, node: str, token: tuple | None = None) -> None:
+        """Remove node's impairments (only the one `token` names, if given)."""
+        for table in (self.losses, self.spikes):
+            if token is None or table.get(node) is token:
+                table.pop(node, None)
+
+    def unimpair_all(self) -> None:
+        self.losses.clear()
+        self.spikes.clear()
+
+    def _link_loss(self, src: str, dst: str) -> float:
+        keep = 1.0 - self.packet_loss
+        for a, b in ((src, dst), (dst, src)):
+            entry = self.losses.get(a)
+            if entry is not None and _names(entry[1], b):
+                keep *= 1.0 - entry[0]
+        return 1.0 - keep
+
+    def _link_delay(self, src: str, dst: str) -> float:
+        extra = 0.0
+        for a, b in ((src, dst), (dst, src)):
+            entry = self.spikes.get(a)
+            if entry is not None and _names(entry[1], b):
+                extra += entry[0]
+        return extra
 
     # -- delivery --------------------------------------------------------------------
     def send(self, src: str, dst: str, fn: Callable, *args) -> bool:
         """Deliver fn(*args) at dst after a network delay; False if the packet was lost."""
         self.sent += 1
-        if self.packet_loss and self._draw_uniform() < self.packet_loss:
+        loss = self._link_loss(src, dst) if self.losses else self.packet_loss
+        if loss and self._draw_uniform() < loss:
             self.dropped += 1
             return False
         node = self.nodes.get(dst)
@@ -111,7 +157,7 @@ class Network:
     def _schedule(self, msg, arrival: float) -> None:
         src, dst = msg[1], msg[2]
         if self.spikes:
-            arrival += self.spikes.get(src, 0.0) + self.spikes.get(dst, 0.0)
+            arrival += self._link_delay(src, dst)
         key = (src, dst)
         tail = self._tail.get(key)
         if tail is not None and not tail[1] and arrival <= tail[0]:

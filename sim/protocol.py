@@ -14,6 +14,7 @@ INVALID_PRODUCER_EPOCH = "INVALID_PRODUCER_EPOCH"
 OFFSET_OUT_OF_RANGE = "OFFSET_OUT_OF_RANGE"
 FENCED_LEADER_EPOCH = "FENCED_LEADER_EPOCH"
 UNKNOWN_LEADER_EPOCH = "UNKNOWN_LEADER_EPOCH"
+TOPIC_AUTHORIZATION_FAILED = "TOPIC_AUTHORIZATION_FAILED"  # non-retriable; no broker in the model sends it
 
 # Retriable for the producer (RetriableException subclasses)
 RETRIABLE = frozenset({
@@ -25,16 +26,33 @@ METADATA_ERRORS = frozenset({NOT_LEADER_OR_FOLLOWER, NETWORK_EXCEPTION, FENCED_L
                              UNKNOWN_LEADER_EPOCH})
 
 
+class WireBatch:
+    """A batch as written into a ProduceRequest: what the broker reads. A later epoch bump rewrites the
+    producer's batch for its next attempt, never a request already on the wire."""
+
+    __slots__ = ("partition", "ids", "count", "base_seq", "producer_id", "producer_epoch", "batch")
+
+    def __init__(self, batch):
+        self.partition = batch.partition
+        self.ids = batch.ids
+        self.count = batch.count
+        self.base_seq = batch.base_seq
+        self.producer_id = batch.producer_id
+        self.producer_epoch = batch.producer_epoch
+        self.batch = batch  # the producer's own ProducerBatch
+
+
 class ProduceRequest:
-    """One ProduceRequest: at most one batch per partition, to one leader."""
+    """One ProduceRequest: at most one batch (a WireBatch) per partition, to one leader."""
 
     __slots__ = ("rid", "src", "conn", "broker", "batches", "acks", "timeout", "sent_at", "reply", "disconnect",
-                 "tcp_ack")
+                 "tcp_ack", "seq")
 
-    def __init__(self, rid, src, conn, broker, batches, acks, timeout, sent_at, reply, disconnect):
+    def __init__(self, rid, src, conn, broker, batches, acks, timeout, sent_at, reply, disconnect, seq=0):
         self.rid = rid
         self.src = src
         self.conn = conn  # connection generation: a closed connection never delivers its replies
+        self.seq = seq  # position on its connection: a gap means an earlier request was lost (TCP stalls)
         self.broker = broker
         self.batches = batches
         self.acks = acks

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .ledger import CLASSES, P_ACK, STAGES
+from .producer.ordering import reorderings
 
 LOSS_CLASSES = ("lost_acked", "failed_visible", "failed_silent", "lost_unacked")
 
@@ -57,8 +58,11 @@ class RunResult:
         pstats = dict(cluster.producer.stats)
         pstats["records_per_batch"] = round(pstats["records_sent"] / pstats["batches_sent"], 6) \
             if pstats["batches_sent"] else None
+        pstats["resends"] = int(ledger.resent)
+        pstats["reorderings_by_partition"] = reorderings(final_logs)
+        pstats["reorderings"] = sum(pstats["reorderings_by_partition"])
         data = {
-            "sent": int(n),
+            "sent": int(outcome.n),  # logical messages: an application re-send is not a new message
             "outcomes": outcome.counts,
             "causes": outcome.causes,
             "by_stage": outcome.by_stage,
@@ -130,7 +134,8 @@ class RunResult:
         pr = d["producer"]
         lines.append(f"producer: {pr['requests']} requests, {pr['batches_sent']} batches, "
                      f"{pr['records_per_batch'] or 0:.1f} records/batch, {pr['retries']} retries, "
-                     f"{pr['expired_batches']} expired batches, {pr['request_timeouts']} request timeouts")
+                     f"{pr['expired_batches']} expired batches, {pr['request_timeouts']} request timeouts, "
+                     f"{pr['reorderings']} reorderings")
         if lat["e2e_p50_ms"] is not None:
             lines.append(f"send to processed: p50 {lat['e2e_p50_ms']:.3f} ms, p99 {lat['e2e_p99_ms']:.3f} ms")
         co = d["consumer"]

@@ -4,6 +4,10 @@ Nothing here is a SimPy process. The record accumulator pulls arrivals up to the
 time whenever it is looked at, so a thousand sends cost one numpy call, not a thousand
 events. The stream can be delayed (the application thread blocked in send()) and can skip
 a span (the producer process was down, so nothing was sent).
+
+With keys (`workload.keys` > 0) every send also carries the partition its key hashes to:
+keys are drawn uniformly from the key space by their own random stream, so the send times
+are the same with and without keys (common random numbers).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ _BLOCK = 4096
 class ArrivalStream:
     """Times at which the application calls send(), strictly increasing, up to `end`."""
 
-    def __init__(self, rng: np.random.Generator, rate: float, start: float, end: float):
+    def __init__(self, rng: np.random.Generator, rate: float, start: float, end: float,
+                 key_rng: np.random.Generator | None = None, key_partitions: np.ndarray | None = None):
+        """key_partitions: the partition of each key (index = key), or None for keyless sends."""
         self.rng = rng
         self.mean_gap = 1.0 / rate
         self.end = end
@@ -26,18 +32,31 @@ class ArrivalStream:
         self._pos = 0
         self._last = start  # last time drawn so far
         self._exhausted = False  # no arrival after `end`
+        self.key_rng = key_rng
+        self.key_partitions = key_partitions
+        self.keyed = key_partitions is not None
+        self._parts = np.empty(0, np.int64)  # partition of each buffered arrival (keyed streams)
 
     @classmethod
-    def from_times(cls, times, end: float = math.inf) -> ArrivalStream:
-        """A scripted stream (for timelines): exactly these send() times, then nothing."""
+    def from_times(cls, times, end: float = math.inf, partitions=None) -> ArrivalStream:
+        """A scripted stream (for timelines): exactly these send() times, then nothing.
+
+        partitions: for keyed sends, the partition of each one (in the order of `times`).
+        """
         stream = cls.__new__(cls)
         stream.rng = None
         stream.mean_gap = math.inf
         stream.end = end
-        stream._buf = np.asarray(sorted(times), dtype=float)
+        times = np.asarray(times, dtype=float)
+        order = np.argsort(times, kind="stable")
+        stream._buf = times[order]
         stream._pos = 0
         stream._last = float(stream._buf[-1]) if len(stream._buf) else 0.0
         stream._exhausted = True
+        stream.key_rng = None
+        stream.key_partitions = None
+        stream.keyed = partitions is not None
+        stream._parts = np.asarray(partitions, np.int64)[order] if stream.keyed else np.empty(0, np.int64)
         return stream
 
     def _fill(self, need: int) -> None:
@@ -50,6 +69,9 @@ class ArrivalStream:
                 self._exhausted = True
             else:
                 self._last = float(times[-1])
+            if self.keyed:
+                keys = self.key_rng.integers(len(self.key_partitions), size=_BLOCK)[:len(times)]
+                self._parts = np.concatenate((self._parts[self._pos:], self.key_partitions[keys]))
             self._buf = np.concatenate((self._buf[self._pos:], times))
             self._pos = 0
 
@@ -64,6 +86,12 @@ class ArrivalStream:
         self._fill(limit)
         window = self._buf[self._pos:self._pos + limit]
         return int(np.searchsorted(window, t, side="right"))
+
+    def window(self, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(times, partitions) of the next k arrivals, without taking them (fewer at the end)."""
+        self._fill(k)
+        times = self._buf[self._pos:self._pos + k]
+        return times, (self._parts[self._pos:self._pos + k] if self.keyed else None)
 
     def take(self, k: int) -> np.ndarray:
         """Remove and return the next k arrival times."""
@@ -96,13 +124,12 @@ class ArrivalStream:
     def stop(self) -> None:
         """No more sends (end of production or close())."""
         self._buf = self._buf[:self._pos]
+        self._parts = self._parts[:self._pos]
         self._exhausted = True
 
     def _trim(self) -> None:
-        if self._exhausted:
-            keep = int(np.searchsorted(self._buf, self.end, side="right"))
-            self._buf = self._buf[:max(keep, self._pos)]
-        elif len(self._buf) and self._buf[-1] > self.end:
-            keep = int(np.searchsorted(self._buf, self.end, side="right"))
-            self._buf = self._buf[:max(keep, self._pos)]
+        if self._exhausted or (len(self._buf) and self._buf[-1] > self.end):
+            keep = max(int(np.searchsorted(self._buf, self.end, side="right")), self._pos)
+            self._buf = self._buf[:keep]
+            self._parts = self._parts[:keep]
             self._exhausted = True

@@ -11,8 +11,9 @@ import math
 
 import numpy as np
 import pytest
+import simpy
 
-from sim.ledger import F_BUFFER_EXHAUSTED, P_NACK_SEEN, Ledger
+from sim.ledger import F_BUFFER_EXHAUSTED, F_METADATA_TIMEOUT, F_RECORD_TOO_LARGE, P_NACK_SEEN, Ledger
 from sim.producer.accumulator import RecordAccumulator
 from sim.producer.batch import records_per_batch
 from sim.workload import ArrivalStream
@@ -21,13 +22,17 @@ MS = 0.001
 
 
 def accumulator(times, *, partitions=1, batch_size=16384, linger=5 * MS, delivery_timeout=120.0,
-                buffer_memory=32 * 1024 * 1024, max_block=60.0):
+                buffer_memory=32 * 1024 * 1024, max_block=60.0, max_request_size=1048576, keys=None,
+                message_bytes=1024, available=None):
+    """keys: the partition of each send (keyed records), or None for keyless ones;
+    available: the partitions with a known leader (default all)."""
     ledger = Ledger()
+    available = list(range(partitions)) if available is None else available
     acc = RecordAccumulator(
-        arrivals=ArrivalStream.from_times(times), ledger=ledger, rng=np.random.default_rng(0),
-        partitions=partitions, batch_size=batch_size, message_bytes=1024, linger=linger,
+        arrivals=ArrivalStream.from_times(times, partitions=keys), ledger=ledger, rng=np.random.default_rng(0),
+        partitions=partitions, batch_size=batch_size, message_bytes=message_bytes, linger=linger,
         delivery_timeout=delivery_timeout, buffer_memory=buffer_memory, max_block=max_block,
-        callback_checked=True, available_partitions=lambda: list(range(partitions)))
+        callback_checked=True, available_partitions=lambda: available, max_request_size=max_request_size)
     return acc, ledger
 
 
@@ -133,8 +138,8 @@ def test_freed_buffer_unblocks_send_and_delays_later_records():
     times = [i * MS for i in range(31)] + [100 * MS]
     acc, ledger = accumulator(times, linger=1.0, buffer_memory=2 * 16384, max_block=1.0)
     acc.catch_up(30 * MS)
-    acc.pop_head(0)
-    acc.release(80 * MS)  # a batch completed 50 ms after send() started blocking
+    first = acc.pop_head(0)
+    acc.release(first, 80 * MS)  # a batch completed 50 ms after send() started blocking
     acc.catch_up(80 * MS)
     assert ledger.n == 31 and acc.blocked_since is None
     assert ledger.send_t[30] == pytest.approx(80 * MS)
@@ -165,8 +170,158 @@ def test_abort_all_drops_every_buffered_batch():
     assert acc.next_change(2 * MS) == math.inf
 
 
+def test_a_record_larger_than_batch_size_gets_a_batch_of_its_own():
+    # RecordAccumulatorTest.testAppendLarge: a buffer of the record's size, full at once
+    acc, _ = accumulator([0.0, 1 * MS], linger=1.0, message_bytes=20000)
+    acc.catch_up(1 * MS)
+    assert [b.count for b in acc.deques[0]] == [1, 1]
+    assert acc.head_ready_at(0, 1 * MS) == pytest.approx(1 * MS)
+
+
+def test_a_timed_out_wait_for_memory_leaves_no_waiter_and_the_pool_as_it_was():
+    # BufferPoolTest.testCleanupMemoryAvailabilityWaiterOnBlockTimeout
+    times = [i * MS for i in range(31)]
+    acc, _ = accumulator(times, linger=1.0, buffer_memory=2 * 16384, max_block=0.1)
+    acc.catch_up(0.130)
+    assert acc.buffer_exhausted == 1 and acc.blocked is None and acc.used == 2
+    assert acc.blocked_deadline() == math.inf and acc.idle() is False  # the two batches still wait
+
+
+def test_the_sticky_partitioner_only_picks_partitions_with_a_leader():
+    # RecordAccumulatorTest.testUniformBuiltInPartitioner: uniform among the available partitions
+    times = [i * MS for i in range(300)]
+    acc, _ = accumulator(times, partitions=3, linger=0.0, available=[1, 2])
+    used = set()
+    for t in times:
+        acc.catch_up(t)
+        for p, dq in enumerate(acc.deques):
+            while dq:
+                acc.pop_head(p)
+                used.add(p)
+    assert used == {1, 2}
+
+
 ACCUMULATOR_TESTS_NOT_APPLICABLE = {
-    "testAppendLargeCompressed / testSplitAndReenqueue": "no compression and no MESSAGE_TOO_LARGE splitting yet",
-    "testAbortIncompleteBatches with transactions": "transactions are not modelled",
-    "testAdaptiveBuiltInPartitioner": "the adaptive (queue-size weighted) partitioner is not modelled: uniform choice",
+    "testAppendLargeCompressed / testAppendLargeOldMessageFormat / testSplitAndReenqueue / "
+    "testSplitBatchOffAccumulator / testSplitFrequency": "no compression and no MESSAGE_TOO_LARGE splitting",
+    "testIdempotenceWithOldMagic": "one record format (v2)",
+    "testAbortIncompleteBatches with transactions / testAbortUnclosedBatches": "transactions are not modelled",
+    "testAdaptiveBuiltInPartitioner / testBuiltInPartitionerFractionalBatches":
+        "the adaptive (queue-size weighted) partitioner is not modelled: uniform choice",
+    "testStressfulSituation (and BufferPoolTest's)": "no threads: the application's sends are one ordered stream",
+    "testMutedPartitions / testPartialDrain / testDrainBatches / testReadyAndDrainWhenABatchIsBeingRetried / "
+    "testExponentialRetryBackoff / testExponentialRetryBackoffLeaderChange":
+        "drain and backoff are the sender's in the model: see tests/test_sender.py",
+    "BufferPoolTest.testSimple / testCantAllocateMoreMemoryThanWeHave / testLargeAvailableMemory / "
+    "outOfMemoryOnAllocation": "buffer.memory is counted in buffers of max(batch.size, record size); no JVM memory",
+    "BufferPoolTest.testCleanupMemoryAvailabilityWaiterOnInterruption / testCloseAllocations / "
+    "testCloseNotifyWaiters": "no thread interrupts; close() waits for every batch instead of aborting waiters",
 }
+
+
+def test_flush_makes_every_batch_ready_and_ends_when_they_completed():
+    # testFlush / testAwaitFlushComplete: ready at once during a flush, done when the batches are
+    env = simpy.Environment()
+    acc, _ = accumulator([0.0, 1 * MS, 2 * MS], partitions=2, linger=10.0, keys=[0, 1, 0])
+    acc.catch_up(2 * MS)
+    assert [acc.head_ready_at(p, 2 * MS) for p in (0, 1)] == [pytest.approx(10.0), pytest.approx(10.001)]
+    done = env.event()
+    acc.flush(done, 3 * MS)
+    assert [acc.head_ready_at(p, 3 * MS) for p in (0, 1)] == [pytest.approx(3 * MS)] * 2
+    acc.release(acc.pop_head(0), 4 * MS)
+    assert not done.triggered
+    acc.release(acc.pop_head(1), 5 * MS)
+    assert done.triggered and not acc.flushes and acc.blocked is None
+
+
+def test_sends_wait_while_the_application_thread_is_in_flush():
+    env = simpy.Environment()
+    acc, ledger = accumulator([0.0, 4 * MS], linger=10.0)
+    acc.catch_up(1 * MS)
+    done = env.event()
+    acc.flush(done, 1 * MS)
+    acc.catch_up(5 * MS)
+    assert ledger.n == 1  # the send at 4 ms waits for flush() to return
+    acc.release(acc.pop_head(0), 6 * MS)
+    acc.catch_up(8.9 * MS)
+    assert ledger.n == 1
+    acc.catch_up(9 * MS)
+    assert ledger.n == 2 and ledger.send_t[1] == pytest.approx(9 * MS)  # 4 ms + 5 ms spent in flush()
+
+
+def test_closing_makes_a_lingering_batch_ready():
+    # RecordAccumulator.ready: `closed` is one of the sendable conditions
+    acc, _ = accumulator([0.0], linger=10.0)
+    acc.catch_up(1 * MS)
+    assert acc.head_ready_at(0, 1 * MS) == pytest.approx(10.0)
+    acc.closing = True
+    assert acc.head_ready_at(0, 1 * MS) == pytest.approx(1 * MS)
+
+
+def test_flush_with_nothing_buffered_returns_at_once():
+    env = simpy.Environment()
+    acc, _ = accumulator([1.0])
+    done = env.event()
+    acc.flush(done, 0.0)
+    assert done.triggered and acc.blocked is None
+
+
+def test_send_waits_for_metadata_and_later_sends_move_by_as_much():
+    known = [False]
+    acc, ledger = accumulator([1 * MS, 2 * MS, 10 * MS], linger=0.0)
+    acc.metadata_known = lambda: known[0]
+    acc.catch_up(2 * MS)
+    assert ledger.n == 0 and acc.blocked == "metadata" and acc.blocked_deadline() == pytest.approx(60.001)
+    assert acc.next_change(2 * MS) == math.inf
+    known[0] = True
+    acc.metadata_ready(4 * MS)
+    acc.catch_up(4 * MS)
+    assert ledger.n == 1 and ledger.send_t[0] == pytest.approx(4 * MS)
+    assert acc.arrivals.peek() == pytest.approx(5 * MS)  # the thread was stuck 3 ms in send()
+
+
+def test_metadata_timeout_fails_the_send_through_the_callback():
+    # KafkaProducer.waitOnMetadata: TimeoutException after max.block.ms, reported to the callback
+    acc, ledger = accumulator([1 * MS, 2 * MS], linger=0.0, max_block=0.1)
+    acc.metadata_known = lambda: False
+    acc.catch_up(0.100)
+    assert ledger.n == 0
+    acc.catch_up(0.101)
+    assert ledger.n == 1 and ledger.p[0] == P_NACK_SEEN and ledger.fail[0] == F_METADATA_TIMEOUT
+    assert acc.metadata_timeouts == 1
+    assert acc.arrivals.peek() == pytest.approx(0.102)  # the thread spent 100 ms in the first send()
+    acc.catch_up(acc.arrivals.peek())
+    assert acc.blocked == "metadata" and acc.blocked_deadline() == pytest.approx(0.202)  # the next one waits too
+
+
+def test_every_send_has_its_own_max_block_budget():
+    # a send that waited for metadata does not shorten a later send's wait for memory
+    known = [False]
+    times = [i * MS for i in range(31)]
+    acc, ledger = accumulator(times, linger=1.0, buffer_memory=2 * 16384, max_block=0.5)
+    acc.metadata_known = lambda: known[0]
+    acc.catch_up(0.0)
+    known[0] = True
+    acc.metadata_ready(0.2)  # 200 ms waiting for metadata
+    acc.catch_up(0.230)
+    assert ledger.n == 30 and acc.blocked == "memory"
+    assert acc.blocked_deadline() == pytest.approx(0.730)  # the 31st send() began at 0.030 + 0.200
+    acc.catch_up(0.729)
+    assert ledger.n == 30
+    acc.catch_up(0.730)
+    assert ledger.n == 31 and ledger.fail[30] == F_BUFFER_EXHAUSTED
+
+
+def test_a_record_larger_than_max_request_size_fails_at_send():
+    # KafkaProducer.ensureValidRecordSize: RecordTooLargeException through the callback
+    acc, ledger = accumulator([1 * MS, 2 * MS], linger=0.0, max_request_size=1000)
+    assert acc.next_change(0.0) == pytest.approx(1 * MS)
+    acc.catch_up(2 * MS)
+    assert ledger.n == 2 and (ledger.fail[:2] == F_RECORD_TOO_LARGE).all() and (ledger.p[:2] == P_NACK_SEEN).all()
+    assert acc.is_empty() and acc.records_too_large == 2
+
+
+def test_a_record_larger_than_buffer_memory_fails_at_send():
+    acc, ledger = accumulator([1 * MS], linger=0.0, buffer_memory=1000)
+    acc.catch_up(1 * MS)
+    assert ledger.fail[0] == F_RECORD_TOO_LARGE

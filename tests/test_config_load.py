@@ -153,6 +153,37 @@ def test_faults_parse_sort_and_normalise(tmp_path):
     )
 
 
+def test_network_faults_take_a_rate_or_extra_ms_and_may_target_a_client(tmp_path):
+    cfg = load_config(write(tmp_path, """
+        [[faults]]
+        at = 1
+        action = "packet_loss"
+        target = "leader"
+        from = "producer"
+        rate = 0.25
+        duration = 2
+        [[faults]]
+        at = 2
+        action = "latency_spike"
+        target = "producer"
+        extra_ms = 40
+        [[faults]]
+        at = 3
+        action = "isolate"
+        target = "consumer"
+        [[faults]]
+        at = 4
+        action = "heal"
+        target = "consumer"
+        """))
+    assert cfg.faults == (
+        Fault(1.0, "packet_loss", "leader", 2.0, ("producer",), 0, 0, 0.25, None),
+        Fault(2.0, "latency_spike", "producer", None, ("brokers", "controller", "clients"), 0, 1, None, 40.0),
+        Fault(3.0, "isolate", "consumer:0", None, ("brokers", "controller", "clients"), 0, 2),
+        Fault(4.0, "heal", "consumer:0", None, (), 0, 3),
+    )
+
+
 def test_fault_at_the_very_end_of_production_is_allowed():
     cfg = load_config(overrides={"faults": [{"at": "1m", "action": "producer_crash"}]})
     assert cfg.faults[0].at == 60.0 and cfg.faults[0].target == "producer"
@@ -305,9 +336,24 @@ BAD_INPUTS = [
     ("fault-broker-action-on-client", dict(toml=_FAULT.format(at=1, action="crash", target="producer")),
      "faults[0].target = 'producer': crash targets brokers", ConfigError),
     ("fault-from-not-isolate", dict(toml=_FAULT.format(at=1, action="crash", target="leader") + 'from = "all"\n'),
-     "faults[0].from = 'all': only for isolate", ConfigError),
+     "faults[0].from = 'all': only for isolate, packet_loss, latency_spike", ConfigError),
     ("fault-bad-from", dict(toml=_FAULT.format(at=1, action="isolate", target="leader") + 'from = ["clients", "disk"]\n'),
-     "faults[0].from = ['clients', 'disk']: must be all or one or a list of brokers, controller, clients", ConfigError),
+     "faults[0].from = ['clients', 'disk']: must be all or one or a list of brokers, controller, clients, producer, "
+     "consumer", ConfigError),
+    ("fault-loss-without-rate", dict(toml=_FAULT.format(at=1, action="packet_loss", target="producer")),
+     "scenario.toml: faults[0].rate: required for packet_loss", ConfigError),
+    ("fault-loss-rate-above-one", dict(toml=_FAULT.format(at=1, action="packet_loss", target="leader") + "rate = 1.5\n"),
+     "faults[0].rate = 1.5: expected a number >= 0 and <= 1", ConfigError),
+    ("fault-rate-on-spike", dict(toml=_FAULT.format(at=1, action="latency_spike", target="leader")
+                                 + "rate = 0.5\nextra_ms = 5\n"),
+     "faults[0].rate = 0.5: only for packet_loss", ConfigError),
+    ("fault-spike-without-extra", dict(toml=_FAULT.format(at=1, action="latency_spike", target="broker:1")),
+     "faults[0].extra_ms: required for latency_spike", ConfigError),
+    ("fault-negative-extra", dict(toml=_FAULT.format(at=1, action="latency_spike", target="producer")
+                                  + "extra_ms = -3\n"),
+     "faults[0].extra_ms = -3: expected a number >= 0", ConfigError),
+    ("fault-pause-the-producer", dict(toml=_FAULT.format(at=1, action="pause", target="producer")),
+     "faults[0].target = 'producer': pause targets brokers", ConfigError),
     ("fault-zero-duration", dict(toml=_FAULT.format(at=1, action="pause", target="leader") + "duration = 0\n"),
      "faults[0].duration = 0: must be > 0", ConfigError),
     ("fault-duration-on-restart", dict(toml=_FAULT.format(at=1, action="restart", target="leader") + "duration = 5\n"),
@@ -317,8 +363,6 @@ BAD_INPUTS = [
      "faults[1].target = 'broker:3': no such broker", ConfigError),
     ("faults-not-array", dict(toml="faults = 5\n"),
      "scenario.toml: faults = 5: must be a list of tables ([[faults]])", ConfigError),
-    ("not-modelled-resend", dict(overrides={"producer.app.resend": True}),
-     "producer.app.resend = true: not modelled yet", ConfigError),
     ("not-modelled-group-protocol", dict(toml='[consumer.group]\nprotocol = "consumer"\n'),
      "scenario.toml: consumer.group.protocol = 'consumer': not modelled yet", ConfigError),
     ("heartbeat-not-below-session", dict(sets=["consumer.heartbeat.interval.ms=45000"]),
@@ -339,6 +383,12 @@ BAD_INPUTS = [
      "faults[0].duration: required for consumer_stall", ConfigError),
     ("fault-crash-on-member", dict(toml=_FAULT.format(at=1, action="crash", target="consumer:0")),
      "faults[0].target = 'consumer:0': crash targets brokers", ConfigError),
+    ("resend-fire-and-forget", dict(overrides={"producer.app.resend": True,
+                                              "producer.app.callback": "fire-and-forget"}),
+     "producer.app.resend = true: needs producer.app.callback = 'checked'", ConfigError),
+    ("resend-on-restart-fire-and-forget", dict(sets=["producer.app.resend.on.restart=true",
+                                                     "producer.app.callback=fire-and-forget"]),
+     "producer.app.resend.on.restart = true: needs producer.app.callback = 'checked'", ConfigError),
     ("set-without-equals", dict(sets=["producer.acks"]),
      "producer.acks: --set needs section.key=value", ConfigError),
     ("set-unknown-key", dict(sets=["producer.ack=all"]),

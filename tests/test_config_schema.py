@@ -230,7 +230,8 @@ def test_to_dict_is_json_and_complete(tmp_path):
     assert list(data) == list(SCHEMA) + ["faults"]
     assert json.loads(json.dumps(data)) == data
     assert data["faults"] == [{"at": 1.0, "action": "isolate", "target": "leader", "duration": None,
-                               "isolate_from": ["clients"], "partition": 0, "index": 0}]
+                               "isolate_from": ["clients"], "partition": 0, "index": 0, "rate": None,
+                               "extra_ms": None}]
 
 
 def test_replace_gives_a_new_validated_config(defaults):

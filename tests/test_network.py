@@ -110,3 +110,63 @@ def test_a_message_for_a_restarted_process_is_refused(log):
     n.send("producer", "broker:0", lambda x: log.append(("got", x)), 2)
     env.run()
     assert log == [("refused", (1,)), ("got", 2)]
+
+
+def test_packet_loss_on_a_link_drops_only_between_the_named_peers(log):
+    env = simpy.Environment()
+    n = net(env)
+    token = n.impair("broker:0", ["producer"], loss=1.0)
+    n.send("producer", "broker:0", lambda: log.append("producer->b0"))
+    n.send("broker:0", "producer", lambda: log.append("b0->producer"))
+    n.send("consumer", "broker:0", lambda: log.append("consumer->b0"))
+    n.send("producer", "broker:1", lambda: log.append("producer->b1"))
+    env.run()
+    assert log == ["consumer->b0", "producer->b1"] and n.dropped == 2
+    n.unimpair("broker:0", token)
+    n.send("producer", "broker:0", lambda: log.append("after"))
+    env.run()
+    assert log[-1] == "after"
+
+
+def test_a_newer_impairment_is_not_undone_by_an_older_one_ending():
+    env = simpy.Environment()
+    n = net(env)
+    old = n.impair("producer", ["brokers"], loss=0.5)
+    n.impair("producer", ["brokers"], loss=0.9)
+    n.unimpair("producer", old)  # the first fault's duration ends: the second one stays
+    assert n.losses["producer"][0] == 0.9
+    n.heal()
+    assert n.losses == {} and n.spikes == {}
+
+
+def test_latency_spike_delays_both_directions_of_the_named_links(log):
+    env = simpy.Environment()
+    n = net(env)
+    n.impair("producer", ["brokers"], extra_delay=0.050)
+    n.send("producer", "broker:0", lambda: log.append(("request", env.now)))
+    n.send("broker:0", "producer", lambda: log.append(("response", env.now)))
+    n.send("consumer", "broker:0", lambda: log.append(("consumer", env.now)))
+    env.run()
+    assert log == [("consumer", pytest.approx(0.001)), ("request", pytest.approx(0.051)),
+                   ("response", pytest.approx(0.051))]
+
+
+def test_a_spike_ending_never_lets_later_messages_overtake_earlier_ones(log):
+    env = simpy.Environment()
+    n = net(env)
+    token = n.impair("broker:0", ["clients"], extra_delay=0.1)
+    n.send("producer", "broker:0", lambda: log.append(("slow", env.now)))
+    n.unimpair("broker:0", token)
+    n.send("producer", "broker:0", lambda: log.append(("fast", env.now)))
+    env.run()
+    assert log == [("slow", pytest.approx(0.101)), ("fast", pytest.approx(0.101))]  # one TCP connection
+
+
+def test_a_broker_can_be_cut_off_from_the_producer_alone():
+    env = simpy.Environment()
+    n = net(env)
+    n.isolate("broker:0", ["producer"])
+    assert not n.link_up("producer", "broker:0") and not n.link_up("broker:0", "producer")
+    assert n.link_up("consumer", "broker:0") and n.link_up("broker:1", "broker:0")
+    n.isolate("producer", ["brokers"])
+    assert not n.link_up("producer", "broker:1") and n.link_up("consumer", "broker:1")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.ledger import F_DELIVERY_TIMEOUT, P_ACK, P_NACK_SEEN, P_NACK_UNSEEN, P_NONE, F_PRODUCER_CRASH
+from sim.ledger import (F_DELIVERY_TIMEOUT, F_METADATA_TIMEOUT, F_PRODUCER_CRASH, F_RECORD_TOO_LARGE, P_ACK,
+                        P_NACK_SEEN, P_NACK_UNSEEN, P_NONE)
 from sim.result import RunResult
 from sim.run import simulate
 from sim.workload import ArrivalStream
@@ -121,3 +122,74 @@ def test_every_batch_completes_once_end_to_end():
     assert (c.ledger.p[:n] == P_ACK).all()
     st = c.producer.stats
     assert st["records_sent"] == n and st["retries"] == 0
+
+
+def test_latency_spike_on_the_producer_link_delays_the_acknowledgement():
+    faults = [{"at": 0.15, "action": "latency_spike", "target": "producer", "extra_ms": 30, "duration": 0.1}]
+    c = run(cluster([0.1, 0.2, 0.3], producer__acks="1", producer__linger__ms=0, workload__duration=1,
+                    faults=faults), 0.5)
+    assert c.ledger.ack_t[1] == pytest.approx(0.2 + 2 * MS + 60 * MS)  # 30 ms each way
+    assert c.ledger.ack_t[2] == pytest.approx(0.3 + 2 * MS)  # the spike ended at 0.25 s
+
+
+def test_isolated_producer_link_holds_the_request_until_the_heal():
+    faults = [{"at": 0.15, "action": "isolate", "target": "producer", "duration": 0.5}]
+    c = run(cluster([0.1, 0.2], producer__acks="1", producer__linger__ms=0, workload__duration=1,
+                    faults=faults), 1)
+    assert c.ledger.ack_t[1] == pytest.approx(0.65 + 2 * MS)  # TCP retransmits it once the link heals
+    assert c.producer.stats["request_timeouts"] == 0
+
+
+def test_a_send_before_the_first_metadata_waits_for_it():
+    # metadata request 0 -> 1 ms -> answer at 2 ms; then connect (2 ms) and produce (2 ms)
+    c = run(cluster([0.0005, 0.1], producer__acks="1", producer__linger__ms=0, workload__duration=1), 0.5)
+    assert c.ledger.send_t[0] == pytest.approx(2 * MS) and c.ledger.ack_t[0] == pytest.approx(6 * MS)
+    assert c.ledger.send_t[1] == pytest.approx(0.1 + 1.5 * MS)  # the application thread was stuck 1.5 ms
+
+
+def test_metadata_wait_fails_after_max_block_while_the_producer_is_cut_off():
+    faults = [{"at": 0, "action": "isolate", "target": "producer", "duration": 1.0}]
+    c = run(cluster([0.01, 0.05, 1.5], producer__acks="1", producer__linger__ms=0, producer__max__block__ms=300,
+                    workload__duration=3, faults=faults), 3)
+    assert list(c.ledger.fail[:2]) == [F_METADATA_TIMEOUT, F_METADATA_TIMEOUT]
+    assert list(c.ledger.p[:3]) == [P_NACK_SEEN, P_NACK_SEEN, P_ACK]
+    assert c.ledger.send_t[2] == pytest.approx(1.5 + 0.6)  # two sends spent 300 ms each in send()
+    assert c.producer.client.accumulator.metadata_timeouts == 2
+
+
+def test_records_above_max_request_size_fail_at_send_and_nobody_sees_it():
+    cfg = config(producer__max__request__size=1500, workload__message__bytes=2000, workload__duration=1,
+                 producer__app__callback="fire-and-forget")
+    c = simulate(cfg, arrivals=ArrivalStream.from_times([0.1, 0.2]))
+    assert (c.ledger.p[:2] == P_NACK_UNSEEN).all() and (c.ledger.fail[:2] == F_RECORD_TOO_LARGE).all()
+    result = RunResult.from_cluster(c, 0.0)
+    assert result.outcomes["failed_silent"] == 2 and result["causes"]["failed_silent"] == {"record_too_large": 2}
+    assert result["producer"]["requests"] == 0
+
+
+def test_flush_sends_a_lingering_batch_at_once_and_returns_when_it_is_acknowledged():
+    c = cluster([0.1, 0.2005], producer__acks="1", producer__linger__ms=1000, workload__duration=2)
+    returned = []
+
+    def app():
+        yield c.env.timeout(0.2)
+        yield c.producer.client.flush()
+        returned.append(c.env.now)
+
+    c.env.process(app())
+    run(c, 1.5)
+    # no connection yet: connect (2 ms), then produce (2 ms)
+    assert c.ledger.ack_t[0] == pytest.approx(0.2 + 4 * MS) and returned == [pytest.approx(0.2 + 4 * MS)]
+    assert c.ledger.send_t[1] == pytest.approx(0.2045)  # the send at 0.2005 waited 4 ms for flush() to return
+    assert c.ledger.ack_t[1] == pytest.approx(1.2045 + 2 * MS)  # and then lingered
+
+
+def test_close_with_acks_0_waits_until_the_broker_has_every_byte():
+    # the last request is still on the wire when production ends: close() must not let the drain
+    # declare the cluster settled (and the consumer finish) before it arrives
+    faults = [{"at": 0.99, "action": "latency_spike", "target": "producer", "extra_ms": 50}]
+    cfg = config(producer__acks="0", producer__linger__ms=0, workload__duration=1, consumer__fetch__max__wait__ms=10,
+                 faults=faults)
+    c = simulate(cfg, arrivals=ArrivalStream.from_times([0.1, 0.9995]))  # the second arrives at 1.0505
+    result = RunResult.from_cluster(c, 0.0)
+    assert result.outcomes["delivered"] == 2 and result.outcomes["unconsumed"] == 0

@@ -27,13 +27,15 @@ def test_unsafe_side_loses_acknowledged_data_and_safe_side_does_not(runs, name):
         assert r.outcomes["unconsumed"] == 0
 
 
-EXPECTED = {  # scenario -> (lost_acked on the unsafe side, phantom reads there, why)
+EXPECTED = {  # scenario -> (lost_acked on the unsafe side, phantom reads there, why); "any": not pinned
     "jepsen-2013": (None, 0, "unclean_election"),
     "kip101-hw-truncation": (1, 0, "truncation"),
     "last-replica-standing": (29, 0, "power_loss"),
     "unclean-wrong-replica": (49, 0, "unclean_election"),
     "phantom-read": (0, None, "power_loss"),
-    "correlated-power-outage": (0, None, "power_loss"),
+    # the consumer read everything before the outage (all phantom reads); its committed offsets then lie
+    # past the shortened logs, so it resets and skips some of what follows (lost_skipped)
+    "correlated-power-outage": ("any", None, "power_loss"),
     "zombie-leader": (None, 0, "truncation"),
 }
 
@@ -44,7 +46,9 @@ def test_the_unsafe_side_loses_for_the_documented_reason(runs, name):
     r = runs[name][0].result
     missing = r["acked_missing_from_log"]
     assert list(missing["by_cause"]) == [why]
-    if lost is not None:
+    if lost == "any":
+        assert r["causes"].get("lost_acked", {}).get("lost_storage", 0) == 0
+    elif lost is not None:
         assert r.outcomes["lost_acked"] == lost
     else:
         assert r.outcomes["lost_acked"] == missing["total"] > 0

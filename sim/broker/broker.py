@@ -48,12 +48,32 @@ class PartitionMeta:
 class ClientConnection:
     """One client connection: Kafka handles one request at a time per connection."""
 
-    __slots__ = ("gen", "busy", "queue")
+    __slots__ = ("gen", "busy", "queue", "next_seq", "stalled", "kernel_next", "kernel_stalled")
 
     def __init__(self, gen):
         self.gen = gen
         self.busy = False
         self.queue: deque = deque()
+        self.next_seq = 0  # position of the next produce request on this connection
+        self.stalled = False  # a request was lost: TCP delivers nothing after it on this connection
+        self.kernel_next = 0  # the same, as the kernel sees it (it acknowledges bytes even while paused)
+        self.kernel_stalled = False
+
+    def in_stream(self, req) -> bool:
+        """One TCP stream: a request that follows a lost one never reaches the broker."""
+        if self.stalled or req.seq != self.next_seq:
+            self.stalled = True
+            return False
+        self.next_seq += 1
+        return True
+
+    def kernel_acks(self, req) -> bool:
+        """Does the kernel acknowledge this request's bytes? Not past a gap in the stream."""
+        if self.kernel_stalled or req.seq != self.kernel_next:
+            self.kernel_stalled = True
+            return False
+        self.kernel_next += 1
+        return True
 
 
 class Broker(BrokerLifecycle):
@@ -125,7 +145,9 @@ class Broker(BrokerLifecycle):
         """Entry point for everything arriving over the network or from a timer."""
         if self.host_up and args and getattr(args[0], "tcp_ack", None) is not None:
             req = args[0]  # the kernel acknowledges the bytes, whatever the process does
-            self.network.send(self.node, req.src, req.tcp_ack, self.id, req.conn)
+            conn = self.conns.get(req.src)
+            if conn is None or conn.gen != req.conn or conn.kernel_acks(req):
+                self.network.send(self.node, req.src, req.tcp_ack, self.id, req.conn)
         if not self.up or (not self.serving and fn.__name__ in _CLIENT_REQUESTS):
             if self.host_up:
                 self._refuse(fn, args)
@@ -228,6 +250,8 @@ class Broker(BrokerLifecycle):
         conn = self.conns.get(req.src)
         if conn is None or conn.gen != req.conn:
             return  # not the connection it was sent on: that one was closed
+        if not conn.in_stream(req):
+            return
         if conn.busy:
             conn.queue.append(req)
             return

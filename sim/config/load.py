@@ -38,7 +38,7 @@ _CLIENT_PREFIXES = ("ssl.", "sasl.", "metrics.", "metadata.recovery.", "schema.r
                     "confluent.")
 UNMODELLED_KEYS = {
     "producer": _CLIENT_KEYS + (
-        "key.serializer", "value.serializer", "compression.type", "partitioner.class", "partitioner.ignore.keys",
+        "key.serializer", "value.serializer", "compression.type", "partitioner.class",
         "partitioner.adaptive.partitioning.enable", "partitioner.availability.timeout.ms", "transactional.id",
         "transaction.timeout.ms",
     ),

@@ -26,6 +26,8 @@ class Fault:
     isolate_from: tuple[str, ...] = ()
     partition: int = 0
     index: int = 0  # position in the scenario file, for messages
+    rate: float | None = None  # packet_loss: drop probability
+    extra_ms: float | None = None  # latency_spike: added one-way delay
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

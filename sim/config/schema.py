@@ -200,10 +200,16 @@ _ALL = [
          "silently swallows up to this much.", 1, unit="bytes"),
     _int("producer.max.request.size", 1048576,
          "Largest produce request; a bigger record fails with RecordTooLargeException.", unit="bytes"),
+    _bool("producer.partitioner.ignore.keys", False,
+          "Place keyed records with the sticky partitioner too, instead of murmur2(key) % partitions."),
     _enum("producer.app.callback", "checked", ("checked", "fire-and-forget"),
           "Whether the application looks at each send's result (callback or future) or ignores it.", origin=MODEL),
     _bool("producer.app.resend", False,
-          "Whether the application sends a record again after its send is reported failed.", origin=MODEL),
+          "Whether the application sends a record again (a new send of the same message) after its send is "
+          "reported failed with a timeout or retriable error; only while it still produces.", origin=MODEL),
+    _bool("producer.app.resend.on.restart", False,
+          "Whether the application, restarted after a crash, sends again what it had not seen acknowledged "
+          "(it replays from its own checkpoint).", origin=MODEL),
 
     _bool("consumer.enable.auto.commit", True,
           "Commit the positions of earlier polls from inside poll() every auto.commit.interval.ms."),
@@ -260,6 +266,9 @@ _ALL = [
     _key("workload.rate", "float", 1000.0, "Mean rate at which the application calls send().",
          unit="1/s", minimum=0, min_exclusive=True, origin=MODEL),
     _int("workload.message.bytes", 1024, "Size of every record in bytes.", 1, unit="bytes", origin=MODEL),
+    _int("workload.keys", 0,
+         "Distinct record keys, one drawn uniformly per send (key i is the text of i); 0 = records without keys.",
+         0, 1_000_000, unit="keys", origin=MODEL),
 
     _key("network.latency.ms", "float", 0.25, "Mean one-way delay of a request or a response.",
          unit="ms", minimum=0, origin=MODEL),
@@ -308,16 +317,20 @@ SCHEMA: dict[str, Key] = {key.name: key for key in _ALL}
 
 # [[faults]] tables: what can be scripted, in the order the docs list them.
 BROKER_ACTIONS = ("crash", "power_loss", "shutdown", "restart", "isolate", "heal", "pause")
+NETWORK_ACTIONS = ("packet_loss", "latency_spike")  # impair a node's links; brokers or clients
+CLIENT_NETWORK_ACTIONS = ("isolate", "heal") + NETWORK_ACTIONS  # also allowed on producer / consumer
 CONSUMER_ACTIONS = ("consumer_crash", "consumer_error", "consumer_stall")
-FAULT_ACTIONS = BROKER_ACTIONS + ("producer_crash",) + CONSUMER_ACTIONS
+FAULT_ACTIONS = BROKER_ACTIONS + NETWORK_ACTIONS + ("producer_crash",) + CONSUMER_ACTIONS
 FAULT_ACTION_DOCS = {
     "crash": "broker process dies (kill -9); its page cache survives and the OS keeps writing it back",
     "power_loss": "broker machine loses power; unflushed page-cache data is lost",
     "shutdown": "controlled shutdown: leadership moves away, the logs are flushed, the process stops",
     "restart": "a crashed, shut down or powered-off broker starts again (log recovery, then it rejoins)",
-    "isolate": "cut the broker's network links (see from)",
-    "heal": "restore the broker's network links and resume a paused broker",
+    "isolate": "cut the target's network links (see from); the target can also be the producer or a consumer",
+    "heal": "restore the target's network links, drop its packet_loss / latency_spike, resume a paused broker",
     "pause": "freeze the broker (a long GC or VM stall): it stops answering without crashing",
+    "packet_loss": "drop each request or response on the target's links (see from) with probability rate",
+    "latency_spike": "add extra_ms to the one-way delay of every message on the target's links (see from)",
     "producer_crash": "the producer application dies; buffered and in-flight records never complete",
     "consumer_crash": "a consumer application instance dies; once restarted it rejoins the group and resumes from "
                       "the last committed offset",
@@ -325,16 +338,20 @@ FAULT_ACTION_DOCS = {
     "consumer_stall": "the application's processing blocks for duration (a slow downstream call) while its heartbeat "
                       "thread runs on: past max.poll.interval.ms the member leaves the group",
 }
-ISOLATE_FROM = ("brokers", "controller", "clients")
+ISOLATE_FROM = ("brokers", "controller", "clients", "producer", "consumer")
 FAULT_FIELDS = {
     "at": "when the fault happens, from the start of production: seconds or a string such as 250ms, 2m (required)",
     "action": "one of " + ", ".join(FAULT_ACTIONS) + " (required)",
     "target": "broker:N, leader, followers, all-brokers for broker actions; producer for producer_crash; "
               "consumer (= consumer:0) or consumer:N (a group member) for consumer_crash, consumer_error and "
-              "consumer_stall (the default there)",
+              "consumer_stall (the default there); producer, consumer or consumer:N also for isolate, heal, "
+              "packet_loss and latency_spike",
     "duration": "optional, > 0: undo the fault after this long (crash, power_loss, shutdown, producer/consumer "
-                "crash -> restart; isolate, pause -> heal); how long a consumer_stall lasts (required there); not "
-                "allowed on restart, heal and consumer_error",
-    "from": "isolate only: all (default) or one or a list of " + ", ".join(ISOLATE_FROM),
+                "crash -> restart; isolate, pause, packet_loss, latency_spike -> heal); how long a consumer_stall "
+                "lasts (required there); not allowed on restart, heal and consumer_error",
+    "from": "isolate, packet_loss, latency_spike: which peers' links: all (default) or one or a list of "
+            + ", ".join(ISOLATE_FROM) + " (producer and consumer are the clients; consumer = every member)",
     "partition": "which partition leader / followers refer to (default 0)",
+    "rate": "packet_loss only (required): probability, >= 0 and <= 1, that a message on an affected link is dropped",
+    "extra_ms": "latency_spike only (required): milliseconds, >= 0, added to each message's one-way delay",
 }

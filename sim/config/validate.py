@@ -16,12 +16,12 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import Config, Fault, Inputs
-from .schema import BROKER_ACTIONS, CONSUMER_ACTIONS, FAULT_ACTIONS, FAULT_FIELDS, INT_MAX, ISOLATE_FROM, SCHEMA, Key
+from .schema import (BROKER_ACTIONS, CLIENT_NETWORK_ACTIONS, CONSUMER_ACTIONS, FAULT_ACTIONS, FAULT_FIELDS, INT_MAX,
+                     ISOLATE_FROM, NETWORK_ACTIONS, SCHEMA, Key)
 
 # Values the model does not honour yet: rejected rather than silently ignored. Remove entries as
 # the model learns them.
 NOT_MODELLED_YET: dict[str, tuple[Any, ...]] = {
-    "producer.app.resend": (True,),
     "consumer.group.protocol": ("consumer",),
 }
 
@@ -242,6 +242,10 @@ def _producer_rules(values, explicit, fail, notes) -> None:
             because = ", ".join(f"{SCHEMA[name].kafka_name}={values[name]}" for name, _ in conflicts)
             notes.append(f"producer.enable.idempotence = false: implicitly disabled because {because}")
 
+    for name in ("producer.app.resend", "producer.app.resend.on.restart"):
+        if values[name] and values["producer.app.callback"] != "checked":
+            raise fail(name, "needs producer.app.callback = 'checked' (the application must see the results)")
+
     backoff, backoff_max = values["producer.retry.backoff.ms"], values["producer.retry.backoff.max.ms"]
     if backoff > backoff_max:
         notes.append(f"producer.retry.backoff.max.ms = {backoff_max}: below retry.backoff.ms = {backoff}, "
@@ -305,14 +309,36 @@ def _parse_fault(index: int, table: Mapping[str, Any], source: str | None) -> Fa
         raise ConfigError(name("target"), reason=f"required for {action}", source=source)
     target = _check_target(action, target, error)
 
-    if "from" in table and action != "isolate":
-        raise error("from", "only for isolate")
-    isolate_from = _isolate_from(table.get("from", "all"), error) if action == "isolate" else ()
+    links = ("isolate",) + NETWORK_ACTIONS
+    if "from" in table and action not in links:
+        raise error("from", "only for " + ", ".join(links))
+    isolate_from = _isolate_from(table.get("from", "all"), error) if action in links else ()
 
     partition = table.get("partition", 0)
     if not isinstance(partition, numbers.Integral) or isinstance(partition, bool) or partition < 0:
         raise error("partition", "expected an integer >= 0")
-    return Fault(at, action, target, duration, isolate_from, int(partition), index)
+    def missing(field: str) -> ConfigError:
+        return ConfigError(name(field), reason=f"required for {action}", source=source)
+
+    rate = _action_number(table, "rate", "packet_loss", action, error, missing, maximum=1.0)
+    extra_ms = _action_number(table, "extra_ms", "latency_spike", action, error, missing)
+    return Fault(at, action, target, duration, isolate_from, int(partition), index, rate, extra_ms)
+
+
+def _action_number(table, field: str, owner: str, action: str, error, missing,
+                   maximum: float = math.inf) -> float | None:
+    """A number field that belongs to one action: required there, refused elsewhere."""
+    if action != owner:
+        if field in table:
+            raise error(field, f"only for {owner}")
+        return None
+    if field not in table:
+        raise missing(field)
+    value = table[field]
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= maximum:
+        bound = f" and <= {maximum:g}" if maximum < math.inf else ""
+        raise error(field, f"expected a number >= 0{bound}")
+    return float(value)
 
 
 def _check_target(action: str, target: Any, error) -> str:
@@ -328,7 +354,8 @@ def _check_target(action: str, target: Any, error) -> str:
         raise error("target", f"{action} only targets producer")
     if action in CONSUMER_ACTIONS and not target.startswith("consumer:"):
         raise error("target", f"{action} only targets consumer or consumer:N")
-    if action in BROKER_ACTIONS and (target == "producer" or target.startswith("consumer:")):
+    client = target == "producer" or target.startswith("consumer:")
+    if action in BROKER_ACTIONS and action not in CLIENT_NETWORK_ACTIONS and client:
         raise error("target", f"{action} targets brokers (broker:N, leader, followers, all-brokers)")
     return target
 
@@ -338,7 +365,7 @@ def _isolate_from(value: Any, error) -> tuple[str, ...]:
     allowed = ("all",) + ISOLATE_FROM
     if not isinstance(names, (list, tuple)) or not names or not all(n in allowed for n in names):
         raise error("from", "must be all or one or a list of " + ", ".join(ISOLATE_FROM))
-    return ISOLATE_FROM if "all" in names else tuple(n for n in ISOLATE_FROM if n in names)
+    return ISOLATE_FROM[:3] if "all" in names else tuple(n for n in ISOLATE_FROM if n in names)
 
 
 def _check_fault(fault: Fault, values: Mapping[str, Any], source: str | None) -> Fault:

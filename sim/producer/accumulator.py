@@ -1,8 +1,13 @@
-"""RecordAccumulator: per-partition batch deques, the buffer pool and the sticky partitioner.
+"""RecordAccumulator: per-partition batch deques, the buffer pool, and the send() calls feeding them.
 
-Kafka's RecordAccumulator + BufferPool + BuiltInPartitioner. Records are pulled from the
-application's ArrivalStream lazily: `catch_up(now)` appends every send() made up to `now`
-in bulk, so the accumulator costs work per batch, not per record.
+Kafka's RecordAccumulator + BufferPool + the part of KafkaProducer.doSend that runs on the
+application thread: wait for the topic's metadata, check the record size, pick a partition
+(murmur2 of the key, or the sticky partitioner), append -- blocking for buffer memory. Both
+waits share `max.block.ms`; when it runs out, send() reports the failure through the
+callback (TimeoutException, BufferExhaustedException), as do oversized records
+(RecordTooLargeException). Records are pulled from the application's ArrivalStream lazily:
+`catch_up(now)` appends every send() made up to `now` in bulk, so the accumulator costs
+work per batch, not per record.
 """
 
 from __future__ import annotations
@@ -12,10 +17,15 @@ from collections import deque
 
 import numpy as np
 
-from ..ledger import F_BUFFER_EXHAUSTED, Ledger
+from ..ledger import F_BUFFER_EXHAUSTED, F_METADATA_TIMEOUT, F_RECORD_TOO_LARGE, Ledger, ids_sub
+from ..records import batch_bytes, record_bytes
 from ..workload import ArrivalStream
-from ..records import record_bytes
 from .batch import ProducerBatch, full_by_size, records_per_batch
+from .keyed import keyed_change_in, keyed_fit
+from .partitioner import StickyPartitioner
+
+METADATA, MEMORY, FLUSH = "metadata", "memory", "flush"  # what the application thread waits for
+KEYED_CHUNK = 4096  # keyed sends taken per step
 
 
 class RecordAccumulator:
@@ -24,87 +34,213 @@ class RecordAccumulator:
     def __init__(self, *, arrivals: ArrivalStream, ledger: Ledger, rng: np.random.Generator,
                  partitions: int, batch_size: int, message_bytes: int, linger: float,
                  delivery_timeout: float, buffer_memory: int, max_block: float,
-                 callback_checked: bool, available_partitions):
+                 callback_checked: bool, available_partitions, max_request_size: int = 1048576,
+                 metadata_known=lambda: True, on_failure=None, leader_epoch=lambda p: -1):
         self.arrivals = arrivals
         self.ledger = ledger
-        self.rng = rng
         self.deques: list[deque[ProducerBatch]] = [deque() for _ in range(partitions)]
         self.batch_size = batch_size
         self.message_bytes = message_bytes
         self.record_bytes = record_bytes(message_bytes)
         self.capacity = records_per_batch(batch_size, message_bytes)
+        self.exact_fit = full_by_size(self.capacity, batch_size, message_bytes)  # full when the last one lands
         self.linger = linger
         self.delivery_timeout = delivery_timeout
         self.pool_slots = max(1, buffer_memory // max(batch_size, self.record_bytes))
         self.used = 0  # buffers held by batches not yet completed
         self.max_block = max_block
         self.callback_checked = callback_checked
-        self.available_partitions = available_partitions  # -> partitions with a known leader
-        self.sticky: int | None = None  # picked on first use and at every switch
-        self.produced = 0  # bytes sent to the sticky partition since it was picked
-        self.blocked_since: float | None = None  # send() waiting for buffer memory
-        self.closing = False  # flush()/close(): every batch is ready
+        # KafkaProducer.ensureValidRecordSize: the upper bound of a one-record batch
+        one = batch_bytes(1, message_bytes)
+        self.too_large = one > max_request_size or one > buffer_memory
+        self.metadata_known = metadata_known  # -> has the topic's metadata arrived?
+        self.leader_epoch = leader_epoch  # partition -> leader epoch in the client's metadata
+        self.on_failure = on_failure  # the application's callback: (ids, cause, partition)
+        self.keyed = arrivals.keyed
+        self.sticky = StickyPartitioner(rng, partitions, batch_size, self.record_bytes, available_partitions)
+        self.blocked: str | None = None  # what send() (or flush()) waits for
+        self.blocked_since: float | None = None  # when that wait started
+        self.block_origin: float | None = None  # when the waiting send() was called (max.block.ms budget)
+        self.resends: deque[list] = deque()  # [ids, count, partition or None, records done]
+        self.closing = False  # close(): every batch is ready
+        self.flushes: list[list] = []  # flush() calls in progress: [serials still incomplete, event]
         self.accepting = True
+        self.incomplete: dict[int, ProducerBatch] = {}  # serial -> batch not yet completed
+        self.serial = 0
         self.batches_created = 0
         self.buffer_exhausted = 0
+        self.metadata_timeouts = 0
+        self.records_too_large = 0
 
     # -- the application's send() calls ------------------------------------------------
     def catch_up(self, now: float) -> None:
         """Append every record sent up to `now` (Kafka's RecordAccumulator.append, in bulk)."""
         arrivals = self.arrivals
         while self.accepting:
-            if self.blocked_since is not None:
-                if now < self.blocked_since + self.max_block:
+            if self.blocked is not None:
+                if now < self.blocked_deadline():
                     return
                 self._give_up_waiting()
                 continue
-            t = arrivals.peek()
+            t = now if self.resends else arrivals.peek()
             if t > now:
                 return
-            p = self._sticky_partition()
-            dq = self.deques[p]
-            batch = dq[-1] if dq else None
-            if batch is None or batch.closed or batch.count >= self.capacity:
-                if self.used >= self.pool_slots:
-                    self.blocked_since = t
-                    continue
-                batch = ProducerBatch(p, t, self.delivery_timeout)
-                dq.append(batch)
-                self.used += 1
-                self.batches_created += 1
-            room = self.capacity - batch.count
-            k = arrivals.count_until(now, min(room, self._until_switch()))
-            ids = self.ledger.allocate(arrivals.take(k))
-            batch.add(ids, k)
-            self.produced += k * self.record_bytes
-            if self.produced >= 2 * self.batch_size or (self.produced >= self.batch_size and self._is_full(batch)):
-                self._switch()
+            if not self.metadata_known():
+                self._block(METADATA, t)
+            elif self.resends:
+                self._append_resend(self.resends[0], now)
+            elif self.too_large:
+                self._reject_too_large(now)
+            elif self.keyed:
+                self._append_keyed(now)
+            else:
+                self._append_sticky(now)
 
-    def _until_switch(self) -> int:
-        """Records until the partitioner must move on (2 x batch.size bytes, KIP-794)."""
-        return max(1, -(-(2 * self.batch_size - self.produced) // self.record_bytes))
+    def _append_sticky(self, now: float) -> None:
+        arrivals = self.arrivals
+        p = self.sticky.partition()
+        batch = self._open_batch(p) or self._new_batch(p, arrivals.peek())
+        if batch is None:
+            return  # blocked for memory
+        room = self.capacity - batch.count
+        k = arrivals.count_until(now, min(room, self.sticky.until_switch()))
+        batch.add(self.ledger.allocate(arrivals.take(k)), k)
+        self.block_origin = None
+        self.sticky.appended(k, self._is_full(batch))
 
-    def _give_up_waiting(self) -> None:
-        """max.block.ms passed in send(): BufferExhaustedException through the callback."""
-        ids = self.ledger.allocate(self.arrivals.take(1))
-        self.ledger.fail_send((ids,), self.callback_checked, F_BUFFER_EXHAUSTED)
-        self.buffer_exhausted += 1
-        self.blocked_since = None
-        self.arrivals.delay(self.max_block)
+    def _append_keyed(self, now: float) -> None:
+        """Keyed sends go to their key's partition; stop at the first one the pool has no buffer for."""
+        arrivals = self.arrivals
+        k = arrivals.count_until(now, KEYED_CHUNK)
+        times, parts = arrivals.window(k)
+        m = keyed_fit(self, parts)
+        if m:
+            self._append_keyed_records(arrivals.take(m), parts[:m])
+            self.block_origin = None
+        if m < k:
+            self._block(MEMORY, float(times[m]))
 
-    def _sticky_partition(self) -> int:
-        if self.sticky is None:
-            self._switch()
-        return self.sticky
+    def _append_keyed_records(self, times: np.ndarray, parts: np.ndarray) -> None:
+        order = np.argsort(parts, kind="stable")
+        sorted_parts = parts[order]
+        bounds = np.flatnonzero(np.diff(sorted_parts)) + 1
+        for group in np.split(order, bounds):
+            p = int(parts[group[0]])
+            ts = times[group]  # in send order
+            ids = self.ledger.allocate(ts)
+            pos = 0
+            while pos < len(ts):
+                batch = self._open_batch(p) or self._new_batch(p, float(ts[pos]))
+                n = min(self.capacity - batch.count, len(ts) - pos)
+                batch.add(slice(ids.start + pos, ids.start + pos + n), n)
+                pos += n
 
-    def _switch(self) -> None:
-        """Kafka's BuiltInPartitioner picks the next partition at once, among those with a leader."""
-        choices = self.available_partitions() or range(len(self.deques))
-        self.sticky = choices[int(self.rng.integers(len(choices)))]
-        self.produced = 0
+    def _append_resend(self, entry: list, now: float) -> None:
+        """The application sends records again (a new attempt each): to the key's partition, or sticky."""
+        ids, count, keyed_partition, done = entry
+        p = keyed_partition if keyed_partition is not None else self.sticky.partition()
+        batch = self._open_batch(p) or self._new_batch(p, now)
+        if batch is None:
+            return
+        n = min(self.capacity - batch.count, count - done)
+        if keyed_partition is None:
+            n = min(n, self.sticky.until_switch())
+        batch.add(self.ledger.resend(ids_sub(ids, done, done + n), now), n)
+        self.block_origin = None
+        if keyed_partition is None:
+            self.sticky.appended(n, self._is_full(batch))
+        entry[3] = done + n
+        if entry[3] == count:
+            self.resends.popleft()
+
+    def resend(self, ids, count: int, partition: int | None, now: float) -> None:
+        """Queue an application re-send of these records (partition: the key's, or None for sticky);
+        the next catch_up appends them."""
+        self.resends.append([ids, count, partition if self.keyed else None, 0])
+
+    def _reject_too_large(self, now: float) -> None:
+        """RecordTooLargeException for every record sent up to now, through the callback."""
+        k = self.arrivals.count_until(now, KEYED_CHUNK)
+        ids = self.ledger.allocate(self.arrivals.take(k))
+        self._fail_send((ids,), F_RECORD_TOO_LARGE, None)
+        self.records_too_large += k
+
+    def _open_batch(self, p: int) -> ProducerBatch | None:
+        """The last batch of p if it still takes appends (Kafka's tryAppend)."""
+        dq = self.deques[p]
+        last = dq[-1] if dq else None
+        return last if last is not None and not last.closed and last.count < self.capacity else None
+
+    def room(self, p: int) -> int:
+        batch = self._open_batch(p)
+        return 0 if batch is None else self.capacity - batch.count
+
+    def _new_batch(self, p: int, t: float) -> ProducerBatch | None:
+        """A new batch needs a buffer from the pool; without one, send() blocks (BufferPool.allocate)."""
+        if self.used >= self.pool_slots:
+            self._block(MEMORY, t)
+            return None
+        batch = ProducerBatch(p, t, self.delivery_timeout)
+        self.serial += 1
+        batch.serial = self.serial
+        self.incomplete[batch.serial] = batch
+        self.deques[p].append(batch)
+        self.used += 1
+        self.batches_created += 1
+        return batch
 
     def _is_full(self, batch: ProducerBatch) -> bool:
         return batch.closed or full_by_size(batch.count, self.batch_size, self.message_bytes)
+
+    # -- the application thread blocked ---------------------------------------------------
+    def _block(self, what: str, t: float) -> None:
+        self.blocked = what
+        self.blocked_since = t
+        if self.block_origin is None:
+            self.block_origin = t
+
+    def _unblock(self, now: float) -> None:
+        """The wait is over: the application's later sends happen as much later (the thread was stuck)."""
+        self.arrivals.delay(now - self.blocked_since)
+        self.blocked = None
+        self.blocked_since = None
+
+    def blocked_deadline(self) -> float:
+        if self.blocked is None or self.blocked == FLUSH:
+            return math.inf
+        return self.block_origin + self.max_block
+
+    def _give_up_waiting(self) -> None:
+        """max.block.ms passed in send(): TimeoutException or BufferExhaustedException via the callback."""
+        deadline = self.blocked_deadline()
+        if self.blocked == MEMORY:
+            cause = F_BUFFER_EXHAUSTED
+            self.buffer_exhausted += 1
+        else:
+            cause = F_METADATA_TIMEOUT
+            self.metadata_timeouts += 1
+        if self.resends:
+            ids, count, partition, done = self.resends.popleft()
+            ids = (self.ledger.resend(ids_sub(ids, done, count), deadline),)
+        else:
+            _t, parts = self.arrivals.window(1)
+            partition = int(parts[0]) if parts is not None else None  # a keyed send keeps its key's partition
+            ids, count = (self.ledger.allocate(self.arrivals.take(1)),), 1
+        self.arrivals.delay(deadline - self.blocked_since)
+        self.blocked = None
+        self.blocked_since = None
+        self.block_origin = None
+        self._fail_send(ids, cause, partition)
+
+    def _fail_send(self, ids, cause: int, partition: int | None) -> None:
+        self.ledger.fail_send(ids, self.callback_checked, cause)
+        if self.on_failure is not None:
+            self.on_failure(ids, cause, partition)
+
+    def metadata_ready(self, now: float) -> None:
+        """The topic's metadata arrived: a send() waiting for it goes on."""
+        if self.blocked == METADATA:
+            self._unblock(now)
 
     # -- readiness (RecordAccumulator.ready) --------------------------------------------
     def head_ready_at(self, p: int, now: float) -> float:
@@ -114,44 +250,72 @@ class RecordAccumulator:
             return math.inf
         head = dq[0]
         if head.attempts > 0:  # a retry waits out its backoff, not linger
-            return max(head.retry_at, now)
-        if len(dq) > 1 or self.closing or self.blocked_since is not None or self._is_full(head):
+            return now if self._leader_changed(head) else max(head.retry_at, now)
+        if len(dq) > 1 or self.closing or self.flushes or self.blocked == MEMORY or self._is_full(head):
             return now
         return head.created + self.linger
 
     def next_change(self, now: float) -> float:
-        """Earliest future send() that can make a batch ready or move the sticky partition.
-
-        Either the open batch overflows (the next record opens a new batch, so the old one
-        is ready), a first batch opens and then lingers or fills, or the partitioner switches.
-        """
-        if not self.accepting or self.blocked_since is not None:
+        """Earliest future send() that can make a batch ready, move the sticky partition or block."""
+        if not self.accepting or self.blocked is not None:
             return math.inf
+        if self.resends:
+            return now  # re-sends queued since the last catch_up
+        if self.too_large or not self.metadata_known():
+            return self.arrivals.peek()
+        if self.keyed:
+            return self._next_change_keyed()
+        return self._next_change_sticky()
+
+    def _next_change_sticky(self) -> float:
+        """Either the open batch overflows (the next record opens a new batch, so the old one is
+        ready), a first batch opens and then lingers or fills, or the partitioner switches."""
         arrivals = self.arrivals
-        p = self._sticky_partition()
+        p = self.sticky.partition()
         dq = self.deques[p]
-        last = dq[-1] if dq else None
-        until_switch = self._until_switch()
-        if last is None or last.closed or last.count >= self.capacity:
+        until_switch = self.sticky.until_switch()
+        last = self._open_batch(p)
+        if last is None:
             t0 = arrivals.peek(0)
-            if last is not None:
+            if dq:
                 return t0  # opening a second batch makes the first one ready
-            exact = full_by_size(self.capacity, self.batch_size, self.message_bytes)
-            k = min(self.capacity - (1 if exact else 0), until_switch)
+            k = min(self.capacity - (1 if self.exact_fit else 0), until_switch)
             return min(t0 + self.linger, arrivals.peek(k))
         room = self.capacity - last.count
-        if room <= until_switch and full_by_size(self.capacity, self.batch_size, self.message_bytes):
+        if room <= until_switch and self.exact_fit:
             return arrivals.peek(room - 1)  # exact fit: full when the last record lands
         return arrivals.peek(min(room, until_switch))
 
+    def _next_change_keyed(self) -> float:
+        """The first future send that fills or overflows its partition's batch, or opens a lingering one."""
+        want = 64
+        while True:
+            times, parts = self.arrivals.window(want)
+            if not len(times):
+                return math.inf
+            t = keyed_change_in(self, times, parts)
+            if t < math.inf or len(times) < want:
+                return t
+            want *= 4
+
     def backing_off(self, p: int, now: float) -> bool:
         dq = self.deques[p]
-        return bool(dq) and dq[0].attempts > 0 and dq[0].retry_at > now
+        return bool(dq) and dq[0].attempts > 0 and dq[0].retry_at > now and not self._leader_changed(dq[0])
+
+    def _leader_changed(self, batch: ProducerBatch) -> bool:
+        """KAFKA-15415 (3.7+): a retry skips its backoff when the partition got a new leader meanwhile
+        (ProducerBatch.maybeUpdateLeaderEpoch / hasLeaderChangedForTheOngoingRetry)."""
+        epoch = self.leader_epoch(batch.partition)
+        if epoch > batch.leader_epoch:
+            batch.leader_epoch = epoch
+            batch.attempts_at_leader_change = batch.attempts
+        return batch.attempts > 0 and batch.attempts == batch.attempts_at_leader_change
 
     # -- drain / re-enqueue / complete ---------------------------------------------------
     def pop_head(self, p: int) -> ProducerBatch:
         batch = self.deques[p].popleft()
         batch.closed = True  # the next record for p opens a new batch
+        self._leader_changed(batch)  # remember the leader epoch this attempt goes to
         return batch
 
     def reenqueue(self, batch: ProducerBatch, now: float, backoff: float, in_sequence_order: bool) -> None:
@@ -168,14 +332,39 @@ class RecordAccumulator:
         else:
             dq.appendleft(batch)
 
-    def release(self, now: float) -> None:
-        """A batch completed: its buffer returns to the pool, maybe unblocking send()."""
+    def release(self, batch: ProducerBatch, now: float) -> None:
+        """A batch completed: its buffer returns to the pool, maybe unblocking send(); flush() may end."""
         self.catch_up(now)
         self.used -= 1
-        if self.blocked_since is not None:
-            self.arrivals.delay(now - self.blocked_since)
-            self.blocked_since = None
+        self.incomplete.pop(batch.serial, None)
+        if self.blocked == MEMORY:
+            self._unblock(now)
+        if self.flushes:
+            self._flush_progress(batch.serial, now)
 
+    # -- flush() ------------------------------------------------------------------------
+    def flush(self, done, now: float) -> None:
+        """flush(): every batch is ready until those existing now completed; the caller's thread waits."""
+        self.catch_up(now)
+        waiting = set(self.incomplete)
+        if not waiting:
+            done.succeed()
+            return
+        self.flushes.append([waiting, done])
+        if self.blocked is None:
+            self._block(FLUSH, now)
+
+    def _flush_progress(self, serial: int, now: float) -> None:
+        for entry in list(self.flushes):
+            entry[0].discard(serial)
+            if not entry[0]:
+                self.flushes.remove(entry)
+                entry[1].succeed()
+        if not self.flushes and self.blocked == FLUSH:
+            self._unblock(now)
+            self.block_origin = None
+
+    # -- expiry ---------------------------------------------------------------------------
     def expire_queued(self, now: float) -> list[ProducerBatch]:
         """Queued batches past delivery.timeout.ms (checked from each deque's head)."""
         out = []
@@ -189,15 +378,16 @@ class RecordAccumulator:
     def next_deadline(self) -> float:
         return min((dq[0].deadline for dq in self.deques if dq), default=math.inf)
 
-    def blocked_deadline(self) -> float:
-        return math.inf if self.blocked_since is None else self.blocked_since + self.max_block
-
     def queued_batches(self):
         for dq in self.deques:
             yield from dq
 
     def is_empty(self) -> bool:
         return not any(self.deques)
+
+    def idle(self) -> bool:
+        """Nothing buffered, nobody waiting, nothing more to send."""
+        return self.is_empty() and self.blocked is None and not self.resends and self.arrivals.peek() == math.inf
 
     def abort_all(self) -> list[ProducerBatch]:
         """The producer died: everything buffered vanishes without a callback."""

@@ -16,7 +16,7 @@ class ProducerBatch:
 
     __slots__ = ("partition", "ids", "count", "created", "deadline", "attempts", "last_attempt",
                  "retry_at", "state", "closed", "base_seq", "producer_id", "producer_epoch",
-                 "acked", "failed")
+                 "acked", "failed", "serial", "leader_epoch", "attempts_at_leader_change", "seq_reset")
 
     def __init__(self, partition: int, created: float, delivery_timeout: float):
         self.partition = partition
@@ -34,6 +34,10 @@ class ProducerBatch:
         self.producer_epoch = -1
         self.acked = False
         self.failed = False
+        self.serial = 0  # creation order within the producer (flush() waits by it)
+        self.leader_epoch = -1  # the partition's leader epoch last seen for this batch (KAFKA-15415)
+        self.attempts_at_leader_change = 0
+        self.seq_reset = False  # sequence rewritten after an epoch bump (sequenceHasBeenReset)
 
     def add(self, ids: slice, k: int) -> None:
         ids_t = self.ids

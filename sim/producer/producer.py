@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from ..client_app import ClientApp
 from ..client_metadata import ClientMetadata
+from ..ledger import (F_BUFFER_EXHAUSTED, F_DELIVERY_TIMEOUT, F_METADATA_TIMEOUT, F_RETRIES_EXHAUSTED, ids_count,
+                      ids_sub)
 from ..workload import ArrivalStream
 from .accumulator import RecordAccumulator
+from .idempotence import IdempotenceManager
+from .partitioner import key_partitions
 from .sender import Sender
 
 NODE = "producer"
+# failures an application that re-sends tries again; a fatal error or an oversized record would fail again
+RESENDABLE = frozenset({F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_METADATA_TIMEOUT})
 
 
 def producer_settings(cfg) -> dict:
@@ -38,13 +44,15 @@ def producer_settings(cfg) -> dict:
         "connect_timeout": cfg.seconds("producer.socket.connection.setup.timeout.ms"),
         "connect_timeout_max": cfg.seconds("producer.socket.connection.setup.timeout.max.ms"),
         "callback_checked": cfg["producer.app.callback"] == "checked",
+        "resend": cfg["producer.app.resend"],
+        "resend_on_restart": cfg["producer.app.resend.on.restart"],
     }
 
 
 def new_stats() -> dict:
     return {"requests": 0, "batches_sent": 0, "records_sent": 0, "retries": 0, "expired_batches": 0,
             "failed_batches": 0, "request_timeouts": 0, "late_successes": 0, "disconnects": 0,
-            "connect_failures": 0}
+            "connect_failures": 0, "epoch_bumps": 0}
 
 
 class Producer:
@@ -62,7 +70,7 @@ class Producer:
         self.message_bytes = app.message_bytes
         self.callback_checked = s["callback_checked"]
         self.producer_id = producer_id
-        self.producer_epoch = 0
+        self.idempotence = IdempotenceManager(producer_id) if s["idempotent"] else None
         self.stats = app.stats
         self.alive = True
         self.closing = False
@@ -74,7 +82,9 @@ class Producer:
             batch_size=s["batch_size"], message_bytes=self.message_bytes, linger=s["linger"],
             delivery_timeout=s["delivery_timeout"], buffer_memory=s["buffer_memory"],
             max_block=s["max_block"], callback_checked=self.callback_checked,
-            available_partitions=self._available_partitions)
+            available_partitions=self._available_partitions, max_request_size=s["max_request_size"],
+            metadata_known=lambda: self.metadata.known, leader_epoch=lambda p: self.metadata.epochs[p],
+            on_failure=self.report_failure)
         self.sender = Sender(self)
         self.env.process(self.sender.run())
 
@@ -82,10 +92,26 @@ class Producer:
         return [p for p, leader in enumerate(self.metadata.leaders) if leader is not None]
 
     def _metadata_updated(self) -> None:
+        self.accumulator.metadata_ready(self.env.now)
         self.sender.wakeup()
 
     def on_disconnect(self, broker_id: int) -> None:
         self.sender.on_disconnect(broker_id)
+
+    def report_failure(self, ids, cause: int, partition: int | None) -> None:
+        """The callback got an exception: an application that re-sends sends the records again."""
+        app = self.app
+        if self.settings["resend"] and app.sending and self.alive and not self.closing and cause in RESENDABLE:
+            self.accumulator.resend(ids, ids_count(ids), partition, self.env.now)
+            self.sender.wakeup()
+
+    def flush(self):
+        """flush(): every batch is ready at once; the event fires when all batches existing now completed.
+        The application thread waits meanwhile, so its later sends happen that much later."""
+        done = self.env.event()
+        self.accumulator.flush(done, self.env.now)
+        self.sender.wakeup()
+        return done
 
     def close(self):
         """close(): no more sends, every batch ready at once; the event fires when all completed."""
@@ -103,6 +129,10 @@ class Producer:
         lost = self.accumulator.abort_all() + self.sender.abort()
         for batch in lost:
             self.ledger.mark_crashed(batch.ids)
+        # what the application had not seen completed: buffered, in flight, or about to be re-sent
+        self.app.in_doubt = [(b.ids, b.count, b.partition) for b in lost] + \
+            [(ids_sub(ids, done, count), count - done, p) for ids, count, p, done in self.accumulator.resends]
+        self.accumulator.resends.clear()
         self.metadata.stop()
         self.sender.wakeup()
         for b in self.brokers:  # the kernel closes its sockets
@@ -114,7 +144,7 @@ class Producer:
 class ProducerApp(ClientApp):
     """The application that produces: Poisson send() calls for the workload's duration."""
 
-    def __init__(self, env, cfg, network, brokers, ledger, workload_rng, producer_rng, arrivals=None):
+    def __init__(self, env, cfg, network, brokers, ledger, workload_rng, producer_rng, arrivals=None, key_rng=None):
         super().__init__(env)
         self.network = network
         self.brokers = brokers
@@ -124,8 +154,13 @@ class ProducerApp(ClientApp):
         self.partitions = cfg["topic.partitions"]
         self.message_bytes = cfg["workload.message.bytes"]
         self.end = cfg.seconds("workload.duration")
-        self.arrivals = arrivals or ArrivalStream(workload_rng, cfg["workload.rate"], env.now, self.end)
+        keyed = cfg["workload.keys"] > 0 and not cfg["producer.partitioner.ignore.keys"]
+        table = key_partitions(cfg["workload.keys"], self.partitions) if keyed else None
+        self.arrivals = arrivals or ArrivalStream(workload_rng, cfg["workload.rate"], env.now, self.end,
+                                                  key_rng=key_rng, key_partitions=table)
         self.stats = new_stats()
+        self.sending = True  # until close(): send() still accepts records
+        self.in_doubt: list[tuple] = []  # (ids, count, partition) the last crash left without an outcome
         self.start()
 
     def new_client(self, instance: int) -> Producer:
@@ -138,9 +173,14 @@ class ProducerApp(ClientApp):
         self.stats["skipped_while_down"] = self.stats.get("skipped_while_down", 0) + \
             self.arrivals.skip_until(self.env.now)
         self.start()
+        if self.settings["resend_on_restart"] and self.sending:
+            for ids, count, partition in self.in_doubt:  # replayed from the application's own checkpoint
+                self.client.accumulator.resend(ids, count, partition, self.env.now)
+        self.in_doubt = []
 
     def close(self):
         """End of production: stop sending, flush and close (waits for every batch)."""
+        self.sending = False
         self.client.accumulator.catch_up(self.env.now)
         self.arrivals.stop()
         return self.client.close()

@@ -14,9 +14,9 @@ from collections import deque
 
 from .. import protocol as P
 from ..ledger import F_DELIVERY_TIMEOUT, F_FATAL, F_RETRIES_EXHAUSTED
-from ..timer import Alarm
 from ..records import batch_bytes
-from .batch import DONE, IN_FLIGHT, ProducerBatch
+from ..timer import Alarm
+from .batch import DONE, IN_FLIGHT, QUEUED, ProducerBatch
 
 DISCONNECTED, CONNECTING, CONNECTED = 0, 1, 2
 SYN_RTO = 1.0  # Linux's initial TCP retransmission timeout: a lost SYN is sent again after 1, 2, 4 ... s
@@ -47,6 +47,7 @@ class Sender:
         n_brokers = len(producer.brokers)
         self.inflight: list[deque] = [deque() for _ in range(n_brokers)]
         self.conn = [0] * n_brokers  # connection generation per broker
+        self.conn_seq = [0] * n_brokers  # produce requests sent on the current connection
         self.link = [DISCONNECTED] * n_brokers
         self.reconnect_at = [-math.inf] * n_brokers
         self.connect_deadline = [math.inf] * n_brokers
@@ -58,7 +59,8 @@ class Sender:
         self.tcp_bytes = [0] * n_brokers
         self.muted: set[int] = set()  # partitions with a batch in flight when max.in.flight == 1
         self.drain_index = [0] * n_brokers
-        self.next_seq: dict[int, int] = {}
+        self.stalled = [False] * n_brokers  # ready data, yet the last drain took nothing (idempotent retry)
+        self.idem = producer.idempotence  # IdempotenceManager, or None
         self.alarm = Alarm(self.env)
         self.rid = 0
         self.stats = producer.stats
@@ -73,6 +75,10 @@ class Sender:
             self._expire(now)
             self._check_request_timeouts(now)
             self._check_connect_timeouts(now)
+            if self.idem is not None:  # Sender.runOnce: resolve sequences, bump the epoch if needed
+                self.idem.maybe_resolve()
+                if self.idem.bump_if_needed():
+                    self.stats["epoch_bumps"] += 1
             self._send_ready(now)
             if producer.closing and self._idle():
                 producer.closed.succeed()
@@ -83,9 +89,8 @@ class Sender:
         self.alarm.notify()
 
     def _idle(self) -> bool:
-        acc = self.acc
-        return acc.is_empty() and acc.blocked_since is None and not any(self.inflight) \
-            and acc.arrivals.peek() == math.inf
+        """Nothing left to send or to hear about; with acks=0, every byte written reached the broker."""
+        return self.acc.idle() and not any(self.inflight) and not any(self.tcp_unacked)
 
     # -- sending ---------------------------------------------------------------------
     def _partitions_by_node(self) -> dict[int, list[int]]:
@@ -107,18 +112,27 @@ class Sender:
         acc = self.acc
         for node, parts in sorted(self._partitions_by_node().items()):
             if self.link[node] != CONNECTED:
-                if any(acc.head_ready_at(p, now) <= now for p in parts):
+                if any(acc.head_ready_at(p, now) <= now and p not in self.muted for p in parts):
                     self._connect(node, now)  # NetworkClient.ready() starts connecting
                 continue
+            self.stalled[node] = False
             while len(self.inflight[node]) < self.max_in_flight and self._writable(node) and any(
-                    p not in self.muted and acc.head_ready_at(p, now) <= now for p in parts):
+                    acc.head_ready_at(p, now) <= now and self._drainable(p, now) for p in parts):
                 batches = self._drain(node, parts, now)
                 if not batches:
+                    self.stalled[node] = True  # wait for a response, not in a busy loop as Kafka's sender does
                     break
                 self._send(node, batches, now)
 
+    def _drainable(self, p: int, now: float) -> bool:
+        """Could p's head batch go into a request now (whatever linger says)?"""
+        dq = self.acc.deques[p]
+        return bool(dq) and p not in self.muted and not self.acc.backing_off(p, now) \
+            and (self.idem is None or not self.idem.should_stop_drain(dq[0]))
+
     def _drain(self, node: int, parts: list[int], now: float) -> list[ProducerBatch]:
-        """RecordAccumulator.drain for one node: each partition's head batch, round robin."""
+        """RecordAccumulator.drainBatchesForOneNode: each partition's head batch, round robin from
+        where the last drain stopped, up to max.request.size (a single larger batch goes alone)."""
         acc = self.acc
         out: list[ProducerBatch] = []
         size = 0
@@ -126,30 +140,31 @@ class Sender:
         start = self.drain_index[node] % n
         for i in range(n):
             p = parts[(start + i) % n]
+            self.drain_index[node] = (start + i) % n
             dq = acc.deques[p]
             if p in self.muted or not dq or acc.backing_off(p, now):
                 continue
             nbytes = batch_bytes(dq[0].count, self.message_bytes)
             if out and size + nbytes > self.max_request_size:
                 break
+            if self.idem is not None and self.idem.should_stop_drain(dq[0]):
+                break
             batch = acc.pop_head(p)
-            if self.idempotent and batch.base_seq is None:  # sequence stamped at first drain
-                batch.base_seq = self.next_seq.get(p, 0)
-                batch.producer_id = self.producer.producer_id
-                batch.producer_epoch = self.producer.producer_epoch
-                self.next_seq[p] = batch.base_seq + batch.count
+            if self.idem is not None and batch.base_seq is None:
+                self.idem.assign(batch)  # producer id, epoch and sequence stamped at the first drain
             if self.max_in_flight == 1:
-                self.muted.add(p)
+                self.muted.add(p)  # guaranteeMessageOrder: nothing more for p until the response
             out.append(batch)
             size += nbytes
-        self.drain_index[node] = start + 1
         return out
 
     def _send(self, node: int, batches: list[ProducerBatch], now: float) -> None:
         producer = self.producer
         self.rid += 1
-        req = P.ProduceRequest(self.rid, producer.node, self.conn[node], node, batches, self.acks,
-                               self.request_timeout, now, self.on_response, self.on_disconnect)
+        req = P.ProduceRequest(self.rid, producer.node, self.conn[node], node, [P.WireBatch(b) for b in batches],
+                               self.acks, self.request_timeout, now, self.on_response, self.on_disconnect,
+                               self.conn_seq[node])
+        self.conn_seq[node] += 1
         broker = producer.brokers[node]
         producer.network.send(producer.node, broker.node, broker.on_produce, req)
         st = self.stats
@@ -173,13 +188,13 @@ class Sender:
         """results: one error code (None = success) per batch of the request."""
         if not self.producer.alive or req.conn != self.conn[req.broker]:
             return  # the connection was closed: the reply is never read
-        try:
-            self.inflight[req.broker].remove(req)
-        except ValueError:
-            return
+        reqs = self.inflight[req.broker]
+        if not reqs or reqs[0] is not req:
+            return  # an earlier response was lost: on one TCP stream nothing overtakes it (the request times out)
+        reqs.popleft()
         now = self.env.now
-        for batch, err in zip(req.batches, results, strict=True):
-            self._complete(batch, err, now)
+        for wire, err in zip(req.batches, results, strict=True):
+            self._complete(wire.batch, err, now)
         self.alarm.notify()
 
     def on_disconnect(self, node: int) -> None:
@@ -205,6 +220,7 @@ class Sender:
             return
         self.link[node] = CONNECTING
         self.conn[node] += 1
+        self.conn_seq[node] = 0
         timeout = min(self.connect_timeout_max, self.connect_timeout * 2 ** self.connect_failures[node])
         self.connect_deadline[node] = now + timeout
         self.syn_rto[node] = SYN_RTO
@@ -235,31 +251,41 @@ class Sender:
                 self._send_syn(node, now)
 
     def _complete(self, batch: ProducerBatch, err, now: float) -> None:
+        """Sender.completeBatch: success, retry, or failure -- at most one callback per batch."""
         self.muted.discard(batch.partition)
+        idem = self.idem
         if err is None:
+            if idem is not None:
+                idem.completed(batch)
             if batch.state == DONE:
                 self.stats["late_successes"] += 1  # already expired: the callback is not called again
                 return
             self._succeed(batch, now)
             return
-        if batch.state == DONE:
-            return
-        if err in P.METADATA_ERRORS:
-            self.metadata.invalidate(batch.partition)
-        retriable = err in P.RETRIABLE or (self.idempotent and err == P.OUT_OF_ORDER_SEQUENCE_NUMBER)
-        if retriable and batch.attempts < self.retries and now < batch.deadline:
-            backoff = self._backoff(batch.attempts + 1)
-            batch.state = 0
-            self.acc.reenqueue(batch, now, backoff, in_sequence_order=self.idempotent)
+        if err in P.METADATA_ERRORS:  # InvalidMetadataException: refresh, keep using the cached leader meanwhile
+            self.metadata.request_update()
+        if self._can_retry(batch, err, now):
+            batch.state = QUEUED
+            self.acc.reenqueue(batch, now, self._backoff(batch.attempts + 1), in_sequence_order=idem is not None)
             self.stats["retries"] += 1
             return
-        if not retriable:
+        if idem is not None:  # its sequence is burnt: restart the partition's sequences
+            idem.failed(batch, err == P.OUT_OF_ORDER_SEQUENCE_NUMBER, batch.attempts < self.retries)
+        if batch.state == DONE:
+            return
+        if err not in P.RETRIABLE and not (idem is not None and err == P.OUT_OF_ORDER_SEQUENCE_NUMBER):
             cause = F_FATAL
         elif now >= batch.deadline:
             cause = F_DELIVERY_TIMEOUT
         else:
             cause = F_RETRIES_EXHAUSTED
         self._fail(batch, cause, now)
+
+    def _can_retry(self, batch: ProducerBatch, err, now: float) -> bool:
+        """Sender.canRetry: not past delivery.timeout.ms, attempts left, not done, and a retriable error."""
+        if now >= batch.deadline or batch.attempts >= self.retries or batch.state == DONE:
+            return False
+        return self.idem.can_retry(err, batch) if self.idem is not None else err in P.RETRIABLE
 
     def _backoff(self, attempts: int) -> float:
         """retry.backoff.ms doubling per attempt up to retry.backoff.max.ms, with +-20% jitter."""
@@ -271,25 +297,28 @@ class Sender:
         batch.state = DONE
         batch.acked = True
         self.producer.ledger.ack(batch.ids, now)
-        self.acc.release(now)
+        self.acc.release(batch, now)
 
     def _fail(self, batch: ProducerBatch, cause: int, now: float) -> None:
         batch.state = DONE
         batch.failed = True
         self.producer.ledger.fail_send(batch.ids, self.producer.callback_checked, cause)
-        self.acc.release(now)
+        self.acc.release(batch, now)
         key = "expired_batches" if cause == F_DELIVERY_TIMEOUT else "failed_batches"
         self.stats[key] += 1
+        self.producer.report_failure(batch.ids, cause, batch.partition)
 
     # -- timeouts ----------------------------------------------------------------------
     def _expire(self, now: float) -> None:
-        for batch in self.acc.expire_queued(now):
+        """delivery.timeout.ms since creation, queued or in flight (the request stays outstanding)."""
+        expired = [wire.batch for reqs in self.inflight for req in reqs for wire in req.batches
+                   if wire.batch.state != DONE and wire.batch.deadline <= now]
+        for batch in expired + self.acc.expire_queued(now):
+            if batch.state == DONE:
+                continue  # the same batch twice in flight (an older request still outstanding)
+            if self.idem is not None:
+                self.idem.expired(batch)  # a retried batch leaves its partition unresolved
             self._fail(batch, F_DELIVERY_TIMEOUT, now)
-        for reqs in self.inflight:
-            for req in reqs:
-                for batch in req.batches:
-                    if batch.state != DONE and batch.deadline <= now:
-                        self._fail(batch, F_DELIVERY_TIMEOUT, now)  # the request stays outstanding
 
     def _check_request_timeouts(self, now: float) -> None:
         for node, reqs in enumerate(self.inflight):
@@ -322,8 +351,8 @@ class Sender:
         broker = self.producer.brokers[node]
         self.producer.network.send(self.producer.node, broker.node, broker.on_client_close, self.producer.node, closed)
         for req in reqs:
-            for batch in req.batches:
-                self._complete(batch, P.NETWORK_EXCEPTION, now)
+            for wire in req.batches:
+                self._complete(wire.batch, P.NETWORK_EXCEPTION, now)
         self.metadata.request_update()
 
     def _next_wakeup(self, now: float) -> float:
@@ -331,14 +360,17 @@ class Sender:
         t = acc.next_change(now)
         t = min(t, acc.next_deadline(), acc.blocked_deadline())
         leaders = self.metadata.leaders
+        idem = self.idem
         for p, dq in enumerate(acc.deques):
-            if dq and p not in self.muted:
+            if dq and p not in self.muted and (idem is None or not idem.should_stop_drain(dq[0])):
                 leader = leaders[p]
                 if leader is None:
                     continue
                 link = self.link[leader]
                 if link == CONNECTED and len(self.inflight[leader]) < self.max_in_flight and self._writable(leader):
-                    t = min(t, acc.head_ready_at(p, now))
+                    ready = acc.head_ready_at(p, now)
+                    if ready > now or not self.stalled[leader]:
+                        t = min(t, ready)
                 elif link == DISCONNECTED:
                     t = min(t, max(acc.head_ready_at(p, now), self.reconnect_at[leader]))
         for node, link in enumerate(self.link):
@@ -351,15 +383,15 @@ class Sender:
             if reqs:
                 t = min(t, reqs[0].sent_at + self.request_timeout)
                 for req in reqs:
-                    for batch in req.batches:
-                        if batch.state != DONE:
-                            t = min(t, batch.deadline)
+                    for wire in req.batches:
+                        if wire.batch.state != DONE:
+                            t = min(t, wire.batch.deadline)
         return t
 
     # -- crash ---------------------------------------------------------------------------
     def abort(self) -> list[ProducerBatch]:
         """The process died: in-flight batches are in doubt."""
-        out = [b for reqs in self.inflight for req in reqs for b in req.batches if b.state != DONE]
+        out = [w.batch for reqs in self.inflight for req in reqs for w in req.batches if w.batch.state != DONE]
         for reqs in self.inflight:
             reqs.clear()
         return out

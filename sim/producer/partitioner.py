@@ -1,0 +1,130 @@
+"""Partitioners: Kafka's keyed partitioner (murmur2) and the sticky partitioner's switching rule.
+
+Kafka's BuiltInPartitioner sends a keyed record to toPositive(murmur2(key)) % partitions
+(`partitioner.ignore.keys=false`, the default) and spreads keyless records with the sticky
+partitioner of KIP-794. Key number i is serialized as the UTF-8 text of i, as
+StringSerializer does for String.valueOf(i); the partition of every key is computed once,
+vectorized over keys of equal length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SEED = 0x9747B28C
+M = 0x5BD1E995
+MASK = 0xFFFFFFFF
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's Utils.murmur2 (a signed 32-bit result, as Java returns it)."""
+    length = len(data)
+    h = (SEED ^ length) & MASK
+    for i in range(0, length - length % 4, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * M) & MASK
+        k ^= k >> 24
+        k = (k * M) & MASK
+        h = (h * M) & MASK
+        h ^= k
+    tail = length % 4
+    base = length - tail
+    if tail == 3:
+        h ^= data[base + 2] << 16
+    if tail >= 2:
+        h ^= data[base + 1] << 8
+    if tail >= 1:
+        h ^= data[base]
+        h = (h * M) & MASK
+    h ^= h >> 13
+    h = (h * M) & MASK
+    h ^= h >> 15
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def partition_for_key(key: bytes, partitions: int) -> int:
+    """BuiltInPartitioner.partitionForKey: toPositive(murmur2(key)) % partitions."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _murmur2_rows(data: np.ndarray) -> np.ndarray:
+    """murmur2 of every row of a (n, length) uint8 array, as unsigned 32-bit values."""
+    n, length = data.shape
+    m = np.uint64(M)
+    mask = np.uint64(MASK)
+    h = np.full(n, (SEED ^ length) & MASK, np.uint64)
+    words = data[:, :length - length % 4].astype(np.uint64)
+    for i in range(0, words.shape[1], 4):
+        k = words[:, i] | (words[:, i + 1] << np.uint64(8)) | (words[:, i + 2] << np.uint64(16)) \
+            | (words[:, i + 3] << np.uint64(24))
+        k = (k * m) & mask
+        k ^= k >> np.uint64(24)
+        k = (k * m) & mask
+        h = (h * m) & mask
+        h ^= k
+    tail = length % 4
+    base = length - tail
+    if tail == 3:
+        h ^= data[:, base + 2].astype(np.uint64) << np.uint64(16)
+    if tail >= 2:
+        h ^= data[:, base + 1].astype(np.uint64) << np.uint64(8)
+    if tail >= 1:
+        h ^= data[:, base].astype(np.uint64)
+        h = (h * m) & mask
+    h ^= h >> np.uint64(13)
+    h = (h * m) & mask
+    h ^= h >> np.uint64(15)
+    return h
+
+
+def key_partitions(keys: int, partitions: int) -> np.ndarray:
+    """The partition of each of the keys "0" .. str(keys - 1), as Kafka's keyed partitioner picks it."""
+    out = np.empty(keys, np.int64)
+    lo = 0
+    digits = 1
+    while lo < keys:
+        hi = min(keys, 10 ** digits)
+        numbers = np.arange(lo, hi, dtype=np.int64)
+        text = np.empty((hi - lo, digits), np.uint8)
+        for d in range(digits):  # most significant digit first
+            text[:, d] = ord("0") + (numbers // 10 ** (digits - 1 - d)) % 10
+        h = _murmur2_rows(text)
+        out[lo:hi] = ((h & np.uint64(0x7FFFFFFF)) % np.uint64(partitions)).astype(np.int64)
+        lo = hi
+        digits += 1
+    return out
+
+
+class StickyPartitioner:
+    """KIP-794 (uniform): stay on one partition, move on after batch.size bytes if that closed a
+    batch, else after 2 x batch.size bytes; the next one is drawn among partitions with a leader."""
+
+    def __init__(self, rng: np.random.Generator, partitions: int, batch_size: int, record_bytes: int,
+                 available_partitions):
+        self.rng = rng
+        self.partitions = partitions
+        self.batch_size = batch_size
+        self.record_bytes = record_bytes
+        self.available_partitions = available_partitions  # -> partitions with a known leader
+        self.current: int | None = None  # picked on first use and at every switch
+        self.produced = 0  # bytes sent to the current partition since it was picked
+
+    def partition(self) -> int:
+        if self.current is None:
+            self.switch()
+        return self.current
+
+    def switch(self) -> None:
+        """Kafka's BuiltInPartitioner picks the next partition at once, among those with a leader."""
+        choices = self.available_partitions() or range(self.partitions)
+        self.current = choices[int(self.rng.integers(len(choices)))]
+        self.produced = 0
+
+    def until_switch(self) -> int:
+        """Records until the partitioner must move on (2 x batch.size bytes)."""
+        return max(1, -(-(2 * self.batch_size - self.produced) // self.record_bytes))
+
+    def appended(self, k: int, batch_full: bool) -> None:
+        self.produced += k * self.record_bytes
+        if self.produced >= 2 * self.batch_size or (self.produced >= self.batch_size and batch_full):
+            self.switch()
