@@ -107,7 +107,7 @@ CRASH_AT_2 = [{"at": 2.005, "action": "consumer_crash", "duration": 2.0}]
 
 
 def test_restart_without_a_committed_offset_and_reset_latest_skips_what_arrived_meanwhile():
-    cfg = config(faults=CRASH_AT_2, **BASE, **SHORT_SESSION)
+    cfg = config(faults=CRASH_AT_2, consumer__app__group__start="new", **BASE, **SHORT_SESSION)
     c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
     r = RunResult.from_cluster(c, 0.0)
     # processed before the crash: sent up to 2.00 s (0..190); ListOffsets(latest) reaches the leader at
@@ -119,8 +119,18 @@ def test_restart_without_a_committed_offset_and_reset_latest_skips_what_arrived_
     assert r.outcomes["duplicated"] == 0
 
 
+def test_a_running_group_has_its_offsets_committed_so_an_early_crash_only_duplicates():
+    # the default warm start: the group committed offset 0 before t = 0, so reset latest never applies
+    cfg = config(faults=CRASH_AT_2, **BASE, **SHORT_SESSION)
+    c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
+    r = RunResult.from_cluster(c, 0.0)
+    assert r.outcomes["lost_acked"] == 0
+    assert np.flatnonzero(c.ledger.processed[:c.ledger.n] == 2).tolist() == list(range(191))
+
+
 def test_restart_without_a_committed_offset_and_reset_earliest_reads_everything_again():
-    cfg = config(faults=CRASH_AT_2, consumer__auto__offset__reset="earliest", **BASE, **SHORT_SESSION)
+    cfg = config(faults=CRASH_AT_2, consumer__auto__offset__reset="earliest", consumer__app__group__start="new",
+                 **BASE, **SHORT_SESSION)
     c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
     r = RunResult.from_cluster(c, 0.0)
     assert r.outcomes["lost_acked"] == 0
@@ -129,8 +139,8 @@ def test_restart_without_a_committed_offset_and_reset_earliest_reads_everything_
 
 
 def test_reset_none_leaves_the_partition_unread():
-    cfg = config(faults=CRASH_AT_2, consumer__auto__offset__reset="none", sim__drain__timeout=30, **BASE,
-                 **SHORT_SESSION)
+    cfg = config(faults=CRASH_AT_2, consumer__auto__offset__reset="none", consumer__app__group__start="new",
+                 sim__drain__timeout=30, **BASE, **SHORT_SESSION)
     c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
     r = RunResult.from_cluster(c, 0.0)
     # NoOffsetForPartitionException: nothing after the crash is ever read, and the drain cannot finish

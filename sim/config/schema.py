@@ -243,6 +243,10 @@ _ALL = [
           "after each poll (sync, async), commitAsync in the loop plus commitSync of the positions (async+sync) or of "
           "the processed offsets (async+sync-processed) on error and close, commitSync after each record "
           "(per-record); see docs/consumer.md.", origin=MODEL),
+    _enum("consumer.app.group.start", "committed", ("committed", "new"),
+          "How the group starts at t = 0: committed = a group that has been running, with its offsets committed "
+          "at the start of the (empty) topic; new = a new group with nothing committed, so the first start of "
+          "every member applies auto.offset.reset.", origin=MODEL),
     _int("consumer.app.members", 1, "KafkaConsumer instances in the consumer group (partitions are split among "
          "them by the Range assignor).", 1, 1000, origin=MODEL),
     _enum("consumer.app.processing", "sync", ("sync", "async"),

@@ -75,6 +75,7 @@ class GroupCoordinator:
         self.brokers = ctx.brokers
         self.controller = ctx.controller
         self.partitions = cfg["topic.partitions"]
+        self.warm_offsets = cfg["consumer.app.group.start"] == "committed"
         self.initial_delay = cfg.seconds("broker.group.initial.rebalance.delay.ms")
         n, first = cfg["cluster.brokers"], cfg["cluster.group.coordinator"]
         self.replicas = tuple((first + i) % n for i in range(min(OFFSETS_REPLICATION, n)))
@@ -103,6 +104,8 @@ class GroupCoordinator:
         self.generation = 1
         self._assign()
         self.state = STABLE
+        if self.warm_offsets:
+            self.committed = {p: 0 for p in range(self.partitions)}
         self._persist()
         for c in clients:
             m = self._member_of(c)
