@@ -1,11 +1,12 @@
 """kafkasim demo: the seed article's question -- can Kafka lose messages, where, and what does it cost --
 answered in one command, with replications and intervals.
 
-Three stages, each a few configurations under the same random faults (common random numbers):
-producer (acks under leader failures and packet loss), broker (flushing and elections under
-power outages and partitions), consumer (commit strategies under consumer crashes). Faults are
-far more frequent than in production so that a short run sees them; compare configurations
-with each other, not with a real cluster's absolute rates.
+Three stages, each a few configurations under the same faults (common random numbers):
+producer (acks under broker crashes), broker (flushing, min.insync.replicas and unclean election
+under whole-cluster power outages and partitions), consumer (commit strategies under a slow
+downstream call that ends in a crash, then a processing error). Faults are far more frequent
+than in production so that a short run sees them; compare configurations with each other, not
+with a real cluster's absolute rates.
 """
 
 from __future__ import annotations
@@ -40,10 +41,23 @@ STAGES = {
         ],
     },
     "consumer": {
-        "faults": {"chaos.consumer.crash.mtbf": 10, "chaos.consumer.crash.duration": 2},
+        # a slow downstream call (6 s) that ends in a crash, then a processing error that closes the
+        # consumer; the same for every strategy; 0.4 ms per record
+        "faults": {"faults": [{"at": 8, "action": "consumer_stall", "duration": 6},
+                              {"at": 13.5, "action": "consumer_crash", "duration": 1},
+                              {"at": 24, "action": "consumer_error"}],
+                   "consumer.app.record.processing.ms": 0.4, "consumer.session.timeout.ms": 6000,
+                   "consumer.heartbeat.interval.ms": 2000},
         "points": [
             ("auto commit", {"consumer.app.commit": "auto"}),
-            ("commitSync after each poll", {"consumer.app.commit": "sync", "consumer.enable.auto.commit": False}),
+            ("auto commit, records handed to a worker", {"consumer.app.commit": "auto",
+                                                         "consumer.app.processing": "async",
+                                                         "consumer.app.workers": 1,
+                                                         "consumer.app.queue.polls": 1_000_000}),
+            ("commitAsync + commitSync on error/close", {"consumer.app.commit": "async+sync",
+                                                         "consumer.enable.auto.commit": False}),
+            ("same, committing processed offsets", {"consumer.app.commit": "async+sync-processed",
+                                                    "consumer.enable.auto.commit": False}),
         ],
     },
 }

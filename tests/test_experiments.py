@@ -27,9 +27,9 @@ def test_demo_quick_prints_all_three_stages_and_saves_a_plot(tmp_path):
     lines = out.stdout.splitlines()
     stages = [line.split()[0] for line in lines if line.split() and line.split()[0] in ("producer", "broker",
                                                                                           "consumer")]
-    assert stages == ["producer"] * 3 + ["broker"] * 3 + ["consumer"] * 2
+    assert stages == ["producer"] * 3 + ["broker"] * 3 + ["consumer"] * 4
     assert (tmp_path / "res" / "demo" / "demo.png").read_bytes()[:4] == b"\x89PNG"
-    assert len((tmp_path / "res" / "demo" / "rows.csv").read_text().splitlines()) == 1 + 8
+    assert len((tmp_path / "res" / "demo" / "rows.csv").read_text().splitlines()) == 1 + 10
 
 
 def test_every_experiment_file_loads_and_runs_at_a_tiny_size(tmp_path):
