@@ -65,12 +65,16 @@ STAGES = {
 
 def experiment(replications: int, seed: int, quick: bool = False):
     points, labels, stages = [], [], []
+    scale = 1 / 3 if quick else 1.0  # quick: 10 s instead of 30 s, scripted faults earlier by as much
     for stage, spec in STAGES.items():
+        faults = dict(spec["faults"])
+        if "faults" in faults:
+            faults["faults"] = [{**f, "at": round(f["at"] * scale, 4)} for f in faults["faults"]]
         for label, overrides in spec["points"]:
-            points.append({**spec["faults"], **overrides})
+            points.append({**faults, **overrides})
             labels.append(label)
             stages.append(stage)
-    base = dict(COMMON, **({"workload.duration": 10} if quick else {}))
+    base = dict(COMMON, **({"workload.duration": COMMON["workload.duration"] * scale} if quick else {}))
     data = {"experiment": {"name": "demo", "replications": replications, "batch": 1, "seed": seed},
             "base": base, "points": points}
     return experiment_from_dict(data), labels, stages
