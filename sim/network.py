@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, Event
 
 BROKERS, CONTROLLER, CLIENTS = "brokers", "controller", "clients"
 GROUPS = (BROKERS, CONTROLLER, CLIENTS)
@@ -48,6 +49,34 @@ def group_of(node: str) -> str:
 def _names(peers, node: str) -> bool:
     """Does a set of peers (group names, node names, or "consumer" for every member) include `node`?"""
     return group_of(node) in peers or node in peers or node.split(":", 1)[0] in peers
+
+
+class _Burst:
+    """Messages on one link that arrive together (one SimPy event for all of them)."""
+
+    __slots__ = ("net", "arrival", "done", "msgs")
+
+    def __init__(self, net, arrival: float, msg):
+        self.net = net
+        self.arrival = arrival
+        self.done = False
+        self.msgs = [msg]
+
+    def arrive(self, _event) -> None:
+        self.done = True
+        arrive = self.net._arrive
+        for msg in self.msgs:
+            arrive(msg)
+
+
+def call_at(env, delay: float, callback) -> None:
+    """Call callback(event) after delay: a bare SimPy event, without Timeout's checks and closures."""
+    ev = Event.__new__(Event)
+    ev.env = env
+    ev.callbacks = [callback]
+    ev._value = None
+    ev._ok = True
+    env.schedule(ev, NORMAL, delay)
 
 
 class Network:
@@ -160,19 +189,12 @@ class Network:
             arrival += self._link_delay(src, dst)
         key = (src, dst)
         tail = self._tail.get(key)
-        if tail is not None and not tail[1] and arrival <= tail[0]:
-            tail[2].append(msg)  # one connection: it cannot overtake what was sent before it
+        if tail is not None and not tail.done and arrival <= tail.arrival:
+            tail.msgs.append(msg)  # one connection: it cannot overtake what was sent before it
             return
+        burst = self._tail[key] = _Burst(self, arrival, msg)
         env = self.env
-        delivery = [arrival, False, [msg]]
-        self._tail[key] = delivery
-        ev = env.timeout(arrival - env.now)
-        ev.callbacks.append(lambda _ev: self._arrive_all(delivery))
-
-    def _arrive_all(self, delivery) -> None:
-        delivery[1] = True
-        for msg in delivery[2]:
-            self._arrive(msg)
+        call_at(env, arrival - env.now, burst.arrive)
 
     def _hold(self, msg) -> None:
         self.held.setdefault((msg[1], msg[2]), []).append(msg)

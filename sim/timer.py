@@ -41,3 +41,26 @@ class Alarm:
     def _ring(self, _timer) -> None:
         heapq.heappop(self._pending)
         self.notify()
+
+
+class LazyTimer:
+    """Calls `callback()` at the earliest time it was armed for, with at most one SimPy event pending
+    for deadlines that only move later (a request timeout re-armed by every request)."""
+
+    __slots__ = ("env", "callback", "pending")
+
+    def __init__(self, env: simpy.Environment, callback):
+        self.env = env
+        self.callback = callback
+        self.pending = math.inf  # time of the earliest scheduled event
+
+    def arm(self, at: float) -> None:
+        if at < self.pending:
+            self.pending = at
+            from .network import call_at  # noqa: PLC0415 - network imports nothing from here
+            call_at(self.env, max(0.0, at - self.env.now), self._fire)
+
+    def _fire(self, _event) -> None:
+        if self.env.now >= self.pending:
+            self.pending = math.inf
+        self.callback()  # the callback checks its own deadline and re-arms if it is later

@@ -389,6 +389,9 @@ class Broker(BrokerLifecycle):
         (epoch -1: no common epoch at all) -- KIP-320's divergingEpoch;
         ("out_of_range", leo): it is past this log's end and named no epoch (before KIP-320).
         """
+        epochs = log.epochs
+        if epochs and last_epoch == epochs[-1][0]:  # the usual case: same epoch, which ends at the LEO
+            return ("diverging", last_epoch, log.leo) if offset > log.leo else None
         if last_epoch >= 0:
             e, end = log.end_offset_for_epoch(last_epoch)
             if e < 0:

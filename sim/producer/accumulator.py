@@ -43,6 +43,8 @@ class RecordAccumulator:
         self.message_bytes = message_bytes
         self.record_bytes = record_bytes(message_bytes)
         self.capacity = records_per_batch(batch_size, message_bytes)
+        # the record count at which a batch is full by size (MemoryRecordsBuilder.isFull), computed once
+        self.full_count = next(n for n in range(1, self.capacity + 2) if full_by_size(n, batch_size, message_bytes))
         self.exact_fit = full_by_size(self.capacity, batch_size, message_bytes)  # full when the last one lands
         self.linger = linger
         self.delivery_timeout = delivery_timeout
@@ -190,7 +192,7 @@ class RecordAccumulator:
         return batch
 
     def _is_full(self, batch: ProducerBatch) -> bool:
-        return batch.closed or full_by_size(batch.count, self.batch_size, self.message_bytes)
+        return batch.closed or batch.count >= self.full_count
 
     # -- the application thread blocked ---------------------------------------------------
     def _block(self, what: str, t: float) -> None:
