@@ -26,6 +26,7 @@ KINDS = {
     "cluster.power_outage": ("power_loss", "cluster"),
     "broker.partition": ("isolate", "broker"),
     "broker.pause": ("pause", "broker"),
+    "broker.latency_spike": ("latency_spike", "broker"),
     "producer.crash": ("producer_crash", "producer"),
     "consumer.crash": ("consumer_crash", "consumer"),  # every member of the group, independently
 }
@@ -58,6 +59,7 @@ def random_faults(cfg, rng: np.random.Generator, brokers: int, end: float) -> li
         else:
             targets = ["all-brokers"] if scope == "cluster" else [scope]
         mean_duration = cfg.seconds(f"chaos.{kind}.duration")
+        spike_ms = cfg["chaos.broker.latency_spike.extra.ms"]
         for j, target in enumerate(targets):
             gen = np.random.default_rng([base, k, j])
             t = 0.0
@@ -67,7 +69,8 @@ def random_faults(cfg, rng: np.random.Generator, brokers: int, end: float) -> li
                     break
                 events.append((t, k, j, Fault(at=t, action=action, target=target,
                                               duration=float(gen.exponential(mean_duration)),
-                                              isolate_from=ALL if action == "isolate" else (), index=-1)))
+                                              isolate_from=ALL if action in ("isolate", "latency_spike") else (),
+                                              index=-1, extra_ms=spike_ms if action == "latency_spike" else None)))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     return _without_overlaps([e[3] for e in events], brokers)
 

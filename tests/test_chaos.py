@@ -68,3 +68,13 @@ def test_adding_one_kind_does_not_move_the_others():
     crashes = [f for f in both if f.action == "crash"]
     # the consumer crashes can only remove broker faults through overlaps; they never shift their times
     assert crashes == [f for f in only if f.action == "crash"]
+
+
+def test_latency_spikes_slow_acknowledgements_down():
+    calm = simulate(config(workload__duration=20, network__latency__distribution="lognormal"))
+    spiky = simulate(config(workload__duration=20, network__latency__distribution="lognormal",
+                            chaos__broker__latency_spike__mtbf=5, chaos__broker__latency_spike__extra__ms=80))
+    spikes = [f for f in spiky.faults.applied if f[1] == "latency_spike"]
+    assert spikes
+    p99 = [RunResult.from_cluster(c, 0.0)["latency"]["ack_p99_ms"] for c in (calm, spiky)]
+    assert p99[1] > p99[0] + 80  # at least one extra one-way delay on most acks of a spiked leader

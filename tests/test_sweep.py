@@ -152,3 +152,12 @@ def test_estimate_stops_at_the_relative_error_or_the_replication_count():
     loose = estimate(cfg, rel_error=10.0, jobs=1)
     assert loose["stopped_because"] == "relative error reached" and loose["runs"] >= 2
     assert estimate(cfg, replications=3, jobs=1)["silent_loss"] == fixed["silent_loss"]  # deterministic
+
+
+def test_rows_are_also_written_as_parquet(tmp_path, reference):
+    import pandas as pd
+
+    run_sweep(tiny(), out_dir=tmp_path, executor=InProcessExecutor(), progress=False)
+    table = pd.read_parquet(tmp_path / "tiny" / "rows.parquet")
+    assert len(table) == len(reference) and list(table.columns) == list(reference[0].keys())
+    assert table["sent"].tolist() == [int(r["sent"]) for r in read_rows(tmp_path / "tiny" / "rows.csv")]

@@ -220,7 +220,20 @@ def run_sweep(exp: Experiment, out_dir="results", jobs=None, scheduler=None, res
                 run(pool, width)
     finally:
         bar.close()
+    write_parquet(store)
     return summarize_store(exp, store)
+
+
+def write_parquet(store: ResultsStore) -> Path | None:
+    """rows.parquet beside rows.csv when pandas and pyarrow are installed (the `data` extra)."""
+    try:
+        import pandas as pd
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return None
+    path = store.dir / "rows.parquet"
+    pd.read_csv(store.rows_path).to_parquet(path, index=False)
+    return path
 
 
 def summarize_store(exp: Experiment, store: ResultsStore) -> dict:
