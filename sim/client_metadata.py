@@ -34,6 +34,7 @@ class ClientMetadata:
         self.requests = 0
         self._pending = None
         self._rotation = 0
+        self.version = 0  # bumped whenever a leader changes (users cache per-leader views on it)
         self._alarm = Alarm(env)
         env.process(self._run())
 
@@ -42,7 +43,9 @@ class ClientMetadata:
 
     def invalidate(self, p: int) -> None:
         """NOT_LEADER or a dead connection: forget the leader and ask again."""
-        self.leaders[p] = None
+        if self.leaders[p] is not None:
+            self.leaders[p] = None
+            self.version += 1
         self.request_update()
 
     def request_update(self) -> None:
@@ -97,7 +100,9 @@ class ClientMetadata:
         missing = False
         for p, (leader, epoch) in enumerate(snapshot):
             if epoch >= self.epochs[p]:
-                self.leaders[p] = leader
+                if self.leaders[p] != leader:
+                    self.leaders[p] = leader
+                    self.version += 1
                 self.epochs[p] = epoch
             if self.leaders[p] is None:
                 missing = True

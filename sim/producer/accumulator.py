@@ -377,6 +377,10 @@ class RecordAccumulator:
                 out.append(batch)
         return out
 
+    def queued_partitions(self) -> list[int]:
+        """Partitions with at least one batch waiting, in partition order."""
+        return [p for p, dq in enumerate(self.deques) if dq]
+
     def next_deadline(self) -> float:
         return min((dq[0].deadline for dq in self.deques if dq), default=math.inf)
 

@@ -10,6 +10,7 @@ flight, once `delivery.timeout.ms` has passed since they were created.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 
 from .. import protocol as P
@@ -60,6 +61,8 @@ class Sender:
         self.muted: set[int] = set()  # partitions with a batch in flight when max.in.flight == 1
         self.drain_index = [0] * n_brokers
         self.stalled = [False] * n_brokers  # ready data, yet the last drain took nothing (idempotent retry)
+        self._by_node: dict[int, list[int]] = {}
+        self._by_node_version = -1
         self.idem = producer.idempotence  # IdempotenceManager, or None
         self.alarm = Alarm(self.env)
         self.rid = 0
@@ -93,24 +96,35 @@ class Sender:
         return self.acc.idle() and not any(self.inflight) and not any(self.tcp_unacked)
 
     # -- sending ---------------------------------------------------------------------
-    def _partitions_by_node(self) -> dict[int, list[int]]:
-        by_node: dict[int, list[int]] = {}
+    def _node_partitions(self) -> dict[int, list[int]]:
+        """Every partition each broker leads, as the metadata says (rebuilt only when a leader moves)."""
+        md = self.metadata
+        if self._by_node_version != md.version:
+            by_node: dict[int, list[int]] = {}
+            for p, leader in enumerate(md.leaders):
+                if leader is not None:
+                    by_node.setdefault(leader, []).append(p)
+            self._by_node, self._by_node_version = by_node, md.version
+        return self._by_node
+
+    def _queued_by_node(self) -> dict[int, list[int]]:
+        """The partitions with queued batches, per leader (a partition without one asks for metadata)."""
         leaders = self.metadata.leaders
+        by_node: dict[int, list[int]] = {}
         missing = False
-        for p, dq in enumerate(self.acc.deques):
+        for p in self.acc.queued_partitions():
             leader = leaders[p]
             if leader is None:
-                if dq:
-                    missing = True
-                continue
-            by_node.setdefault(leader, []).append(p)
+                missing = True
+            else:
+                by_node.setdefault(leader, []).append(p)
         if missing:
             self.metadata.request_update()
         return by_node
 
     def _send_ready(self, now: float) -> None:
         acc = self.acc
-        for node, parts in sorted(self._partitions_by_node().items()):
+        for node, parts in sorted(self._queued_by_node().items()):
             if self.link[node] != CONNECTED:
                 if any(acc.head_ready_at(p, now) <= now and p not in self.muted for p in parts):
                     self._connect(node, now)  # NetworkClient.ready() starts connecting
@@ -118,7 +132,7 @@ class Sender:
             self.stalled[node] = False
             while len(self.inflight[node]) < self.max_in_flight and self._writable(node) and any(
                     acc.head_ready_at(p, now) <= now and self._drainable(p, now) for p in parts):
-                batches = self._drain(node, parts, now)
+                batches = self._drain(node, self._node_partitions()[node], now)
                 if not batches:
                     self.stalled[node] = True  # wait for a response, not in a busy loop as Kafka's sender does
                     break
@@ -138,9 +152,13 @@ class Sender:
         size = 0
         n = len(parts)
         start = self.drain_index[node] % n
-        for i in range(n):
-            p = parts[(start + i) % n]
-            self.drain_index[node] = (start + i) % n
+        # Only partitions with a queued batch can give one: walking just those, in the same cyclic
+        # order from `start`, drains exactly what walking every partition of the node would.
+        positions = sorted(j for p in acc.queued_partitions() if (j := bisect_left(parts, p)) < n and parts[j] == p)
+        k = bisect_left(positions, start)
+        for j in positions[k:] + positions[:k]:
+            p = parts[j]
+            self.drain_index[node] = j
             dq = acc.deques[p]
             if p in self.muted or not dq or acc.backing_off(p, now):
                 continue
@@ -156,6 +174,8 @@ class Sender:
                 self.muted.add(p)  # guaranteeMessageOrder: nothing more for p until the response
             out.append(batch)
             size += nbytes
+        else:
+            self.drain_index[node] = (start + n - 1) % n  # a full cycle ends just before where it began
         return out
 
     def _send(self, node: int, batches: list[ProducerBatch], now: float) -> None:
@@ -361,8 +381,10 @@ class Sender:
         t = min(t, acc.next_deadline(), acc.blocked_deadline())
         leaders = self.metadata.leaders
         idem = self.idem
-        for p, dq in enumerate(acc.deques):
-            if dq and p not in self.muted and (idem is None or not idem.should_stop_drain(dq[0])):
+        deques = acc.deques
+        for p in acc.queued_partitions():
+            dq = deques[p]
+            if p not in self.muted and (idem is None or not idem.should_stop_drain(dq[0])):
                 leader = leaders[p]
                 if leader is None:
                     continue
