@@ -2,10 +2,10 @@
 
 The default workload is fixed (so numbers compare across commits): 3 brokers, replication
 factor 3, 6 partitions, acks=all, 20,000 messages/s of 1 KiB, linger.ms 5, a consumer with auto
-commit, random broker crashes (mean time between crashes 60 s per broker) and network latency
-spikes... i.e. everything on. Before it, the same process measures this machine's raw SimPy
-speed (a loop of bare timeouts), and the report gives the ratio: that travels across machines,
-absolute numbers do not.
+commit, random broker crashes (mean time between crashes 60 s per broker), network latency spikes
+(every 30 s per broker) and short network partitions (every 300 s per broker), i.e. everything
+on. Before it, the same process measures this machine's raw SimPy speed (a loop of bare
+timeouts), and the report gives the ratio: that travels across machines, absolute numbers do not.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ DEFAULT = {
     "cluster.brokers": 3, "topic.partitions": 6, "topic.replication.factor": 3, "topic.min.insync.replicas": 2,
     "producer.acks": "all", "producer.linger.ms": 5, "workload.rate": 20000, "workload.message.bytes": 1024,
     "consumer.enable.auto.commit": True, "chaos.broker.crash.mtbf": 60, "chaos.broker.crash.duration": 5,
+    "chaos.broker.latency_spike.mtbf": 30, "chaos.broker.latency_spike.duration": 2,
+    "chaos.broker.partition.mtbf": 300, "chaos.broker.partition.duration": 5,
     "sim.seed": 1,
 }
 
@@ -93,6 +95,29 @@ def scaling(messages: int = 200_000) -> list[dict]:
         rows.append({"case": f"{partitions} partitions", "messages": r["messages"], "wall_s": r["wall_s"],
                      "us_per_message": round(1e6 * r["wall_s"] / r["messages"], 3)})
     return rows
+
+
+def sweep_speedup(jobs: int = 2, replications: int = 8, messages: int = 200_000) -> dict:
+    """Wall time of the same sweep (the benchmark workload, `replications` replications of about
+    `messages` messages, one per task) run in this process and on a local pool of `jobs` workers,
+    through the real sweep path (process start-up, result store and all)."""
+    import tempfile
+
+    from .experiment.sweep import experiment_from_dict, run_sweep
+
+    base = {**DEFAULT, "workload.duration": messages / DEFAULT["workload.rate"]}
+    base.pop("sim.seed")
+    exp = experiment_from_dict({"experiment": {"name": "bench-sweep", "replications": replications, "batch": 1,
+                                               "seed": DEFAULT["sim.seed"]}, "base": base})
+    walls = {}
+    with tempfile.TemporaryDirectory() as out:
+        for n in (1, jobs):
+            started = time.perf_counter()
+            run_sweep(exp, out_dir=f"{out}/{n}", jobs=n)
+            walls[n] = time.perf_counter() - started
+    return {"jobs": jobs, "replications": replications, "messages_per_replication": messages,
+            "wall_s_1_worker": round(walls[1], 3), f"wall_s_{jobs}_workers": round(walls[jobs], 3),
+            "speedup": round(walls[1] / walls[jobs], 3)}
 
 
 def report(r: dict) -> str:

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="simulated messages per wall second on the fixed benchmark workload")
     bench.add_argument("--messages", type=int, default=1_000_000, metavar="N", help="about N messages (1,000,000)")
     bench.add_argument("--scaling", action="store_true", help="also 2x and 4x messages, 60 and 600 partitions")
+    bench.add_argument("--sweep", action="store_true",
+                       help="also the same sweep on 1 worker and on a local pool of --jobs workers")
+    bench.add_argument("--jobs", type=int, default=2, metavar="N", help="workers for --sweep (default 2)")
     bench.add_argument("--json", metavar="PATH", help="also write the measurements as JSON ('-' for stdout)")
     demo = sub.add_parser("demo", help="where Kafka loses and duplicates messages, and what safety costs: "
                                        "three stages, replications, intervals, plots")
@@ -242,10 +245,12 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench, report, scaling, to_json
+    from .bench import bench, report, scaling, sweep_speedup, to_json
 
     if args.messages < 1000:
         raise KafkasimInputError(f"--messages = {args.messages}: must be >= 1000")
+    if args.jobs < 2:
+        raise KafkasimInputError(f"--jobs = {args.jobs}: must be >= 2 (it is compared with 1 worker)")
     _check_output_path("--json", args.json)
     result = bench(args.messages)
     if args.json != "-":
@@ -255,6 +260,11 @@ def cmd_bench(args) -> int:
         if args.json != "-":
             for row in result["scaling"]:
                 print(f"  {row['case']:<16} {row['messages']:>10,} messages  {row['us_per_message']:>8.3f} us/message")
+    if args.sweep:
+        sweep = result["sweep"] = sweep_speedup(args.jobs, messages=max(1000, args.messages // 5))
+        if args.json != "-":
+            print(f"  sweep of {sweep['replications']} replications: {sweep['wall_s_1_worker']:.1f} s on 1 worker, "
+                  f"{sweep[f'wall_s_{args.jobs}_workers']:.1f} s on {args.jobs}: {sweep['speedup']:.2f}x")
     if args.json is not None:
         if args.json == "-":
             sys.stdout.write(to_json(result))

@@ -39,7 +39,7 @@ class Cluster:
                                sigma=cfg["network.latency.sigma"], packet_loss=cfg["network.packet.loss"])
         expected = cfg["workload.rate"] * cfg.seconds("workload.duration") * 1.1 + 1024
         self.ledger = Ledger(expected)
-        self.trace = Trace()
+        self.trace = Trace(cfg["sim.trace.limit"])
         self.assignment = assign_replicas(cfg["topic.partitions"], cfg["cluster.brokers"],
                                           cfg["topic.replication.factor"])
         self.controller = Controller(self)

@@ -6,7 +6,7 @@ from __future__ import annotations
 class Trace:
     """An append-only list of (time, kind, *details), capped at `limit` entries."""
 
-    def __init__(self, limit: int = 100_000):
+    def __init__(self, limit: int = 10_000):
         self.events: list[tuple] = []
         self.limit = limit
         self.dropped = 0
@@ -25,4 +25,15 @@ class Trace:
         return [e for e in self.events if e[1] == kind]
 
     def to_list(self) -> list[list]:
-        return [[round(e[0], 6), *e[1:]] for e in self.events]
+        return [[round(e[0], 6), *(_plain(d) for d in e[1:])] for e in self.events]
+
+
+def _plain(value):
+    """JSON-friendly: tuples and sets become lists."""
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return [_plain(v) for v in (sorted(value) if isinstance(value, (set, frozenset)) else value)]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()  # numpy scalars
+    return value

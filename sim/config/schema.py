@@ -316,6 +316,10 @@ _ALL = [
          unit="ms", minimum=0, origin=MODEL),
     _int("sim.seed", 1, "Root random seed; the same config and seed reproduce a run exactly.", 0, LONG_MAX,
          origin=MODEL),
+    _int("sim.trace.limit", 10_000,
+         "Most rare events (faults, elections, ISR changes, truncations...) the run's trace keeps; later ones "
+         "are counted, not kept. 0 turns the trace off. The trace is in the JSON result.", 0, INT_MAX,
+         origin=MODEL),
     _key("sim.drain.timeout", "duration", 600.0,
          "Longest drain phase after production ends (producer flush, consumer catch-up).",
          unit="s", minimum=0, min_exclusive=True, origin=MODEL),
