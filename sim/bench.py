@@ -62,8 +62,7 @@ def bench(messages: int = 1_000_000, overrides: dict | None = None) -> dict:
     events = next(cluster.env._eid)  # SimPy's event counter: every event scheduled so far
     sent = cluster.ledger.n
     rss_after = peak_rss_bytes()
-    ledger_bytes = sum(getattr(cluster.ledger, name).itemsize for name in
-                       ("p", "fail", "send_t", "ack_t", "processed", "appended", "gone"))
+    ledger_bytes = cluster.ledger.state_bytes_per_message()
     rate = sent / wall
     event_rate = events / wall
     return {

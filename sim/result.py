@@ -20,7 +20,7 @@ def _ms(x: float) -> float | None:
 def _processed_latency(ledger) -> dict:
     """End to end: from send() to the first time the consumer finished processing the message."""
     n = ledger.n
-    e2e = ledger.processed_t[:n] - ledger.send_t[:n]
+    e2e = ledger.processed_dt[:n].astype(np.float64)
     e2e = e2e[~np.isnan(e2e)]
     if not len(e2e):
         return {"e2e_p50_ms": None, "e2e_p99_ms": None}
@@ -47,7 +47,7 @@ class RunResult:
         outcome = ledger.classify(final_logs, committed)
         n = ledger.n
         acked = ledger.p[:n] == P_ACK
-        lat = ledger.ack_t[:n][acked] - ledger.send_t[:n][acked]
+        lat = ledger.ack_dt[:n][acked].astype(np.float64)
         if len(lat):
             p50, p99 = np.percentile(lat, [50, 99])
             latency = {"ack_p50_ms": _ms(float(p50)), "ack_p99_ms": _ms(float(p99)),

@@ -538,6 +538,24 @@ def test_skipped_needs_the_commit_past_every_copy():
 # -------------------------------------------------------------------------------------- growth
 
 
+def test_times_after_the_send_keep_a_relative_precision_of_float32():
+    led = Ledger()
+    sent = np.array([3600.0, 3600.0, 7200.0, 0.5])
+    delays = np.array([0.0123456789, 99.87654321, 1e-6, 3000.0])
+    ids = (led.allocate(sent),)
+    for i, d in enumerate(delays):
+        led.ack((ids_sub(ids, i, i + 1)[0],), sent[i] + d)
+    led.mark_processed(ids, sent + 2 * delays)
+    got_ack = led.ack_t[:4] - sent
+    got_e2e = led.processed_t[:4] - sent
+    # absolute float32 times at 7200 s would be off by up to 0.24 ms; delays keep 6e-8 relative
+    # (+ 1e-11 for the float64 rounding of absolute times near 7200 s)
+    assert np.all(np.abs(got_ack - delays) <= 6e-8 * delays + 1e-11)
+    assert np.all(np.abs(got_e2e - 2 * delays) <= 6e-8 * 2 * delays + 1e-11)
+    # p, fail, gone, appended 1 byte each; processed 2; send_t 8; ack_dt, processed_dt, origin 4 each
+    assert led.state_bytes_per_message() == 26
+
+
 def test_growth_beyond_the_initial_size_keeps_earlier_state():
     led = Ledger()
     assert len(led.p) == 1024
@@ -551,10 +569,9 @@ def test_growth_beyond_the_initial_size_keeps_earlier_state():
     led.mark_crashed(ids_sub(c, 0, 1))
     assert led.n == 4124
     assert len(led.p) >= 4124
-    assert all(len(getattr(led, f)) == len(led.p)
-               for f in ("fail", "send_t", "ack_t", "processed", "appended"))
-    # state from before the growth survived it
-    assert (led.p[:1024] == P_ACK).all() and (led.ack_t[:1024] == 2.0).all()
+    assert all(len(getattr(led, f)) == len(led.p) for f in Ledger.ARRAYS)
+    # state from before the growth survived it (ack times are float32 delays after the send)
+    assert (led.p[:1024] == P_ACK).all() and np.allclose(led.ack_t[:1024], 2.0, rtol=0, atol=1e-6)
     assert led.send_t[1023] == 1.0 and led.appended[:1024].all()
     assert (led.processed[:10] == 1).all() and (led.processed[10:1024] == 0).all()
     # new rows start clean

@@ -156,7 +156,8 @@ class ConsumerGroup:
         out = dict(self.stats)
         out["rebalances"] = self.coordinator.rebalances
         n = self.ledger.n
-        out["processed_in_production"] = int(np.count_nonzero(self.ledger.processed_t[:n] < self.end))
+        led = self.ledger
+        out["processed_in_production"] = int(np.count_nonzero(led.send_t[:n] + led.processed_dt[:n] < self.end))
         out["lag_max"] = self.lag_max
         out["lag_mean"] = round(self.lag_sum / self.lag_samples, 6) if self.lag_samples else 0.0
         return out
