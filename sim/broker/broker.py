@@ -20,7 +20,8 @@ from ..ledger import GONE_TRUNCATED, GONE_UNCLEAN
 from ..network import broker_node
 from ..producer.batch import records_per_batch
 from ..records import BATCH_OVERHEAD, batch_bytes
-from .fetcher import ReplicaFetcher
+from .fetch_session import FetchSession
+from .fetcher import SESSION_ERROR, ReplicaFetcher
 from .lifecycle import BrokerLifecycle
 from .page_cache import PageCache
 from .partition import WAITING, DelayedProduce, PartitionLeader
@@ -121,6 +122,7 @@ class Broker(BrokerLifecycle):
         self.resumed = self.env.event()
         self.deferred: list = []
         self.incarnation = 0
+        self.fetch_sessions_started = 0  # ids for this broker's fetch sessions, unique across restarts
         self.up_since = self.env.now
         self.stats = {"appended_records": 0, "truncated_records": 0, "lost_on_power_loss": 0}
         self._reset_runtime()
@@ -138,6 +140,7 @@ class Broker(BrokerLifecycle):
         self._fsync_block = 0.0
         self._response_not_before: dict = {}  # produce request -> when its fsyncs finish
         self.parked_replica: dict[int, tuple] = {}  # follower id -> (request, deadline)
+        self.fetch_sessions: dict[int, FetchSession] = {}  # follower id -> its fetch session here
         self.parked_consumer: list = []  # (request, deadline)
         self.deadlines = DeadlineQueue(self.env)
 
@@ -177,6 +180,8 @@ class Broker(BrokerLifecycle):
         if not full and prev_version != self.meta_version:
             return  # missed an update: the heartbeat response brings a full snapshot
         self.meta_version = version
+        if fenced != self.fenced_brokers:
+            self._news_all()  # a follower's fencing decides whether it may rejoin an ISR
         self.fenced_brokers = fenced
         if full and not self.serving:
             self.serving = True  # registered and caught up: open the listeners to clients
@@ -197,6 +202,7 @@ class Broker(BrokerLifecycle):
                 current.isr = tuple(isr)
                 current.partition_epoch = partition_epoch
                 current.pending_isr = None
+                self._news(p)
                 current.maybe_advance_hw()
         else:
             if current is not None:
@@ -212,10 +218,12 @@ class Broker(BrokerLifecycle):
         ld = PartitionLeader(self, p, epoch, partition_epoch, isr, replicas, self.env.now)
         self.leading[p] = ld
         self.trace.add(self.env.now, "become_leader", self.id, p, epoch, log.leo, log.hw)
+        self._news(p)
         ld.maybe_advance_hw()
 
     def _resign(self, p: int) -> None:
         ld = self.leading.pop(p)
+        self._news(p)
         ld.abandon()
         self._answer_parked_consumers(p)
 
@@ -358,28 +366,92 @@ class Broker(BrokerLifecycle):
 
     # -- replication: the leader's side ------------------------------------------------------
     def on_replica_fetch(self, req) -> None:
+        """A follower's fetch: its fetch offsets acknowledge data; answered when there is news.
+
+        Only the partitions that need it are looked at: those the request names (changed), and
+        those with news since the session's last fetch (FetchSession.pending). Every other
+        partition of the session was caught up at its last fetch and nothing has happened to it
+        since, so this fetch only moves its "last fetched" time -- which is applied lazily
+        (PartitionLeader.replay_clean_fetch) when someone looks.
+        """
         now = self.env.now
         follower = req.follower
+        old = self.fetch_sessions.get(follower)
+        if req.full:
+            sess = FetchSession(req.session)
+            sess.parts = dict(req.parts)
+            sess.pending = set(sess.parts)
+            sess.inflight = set(sess.parts)
+            self.fetch_sessions[follower] = sess
+            fresh = [p for p in sess.parts if old is None or p not in old.parts]
+        elif old is None or old.id != req.session or old.seq + 1 != req.seq:
+            self.network.send(self.node, self.peers[follower].node, req.reply, req.token, SESSION_ERROR)
+            return
+        else:
+            sess = old
+            fresh = []
+            for p in req.removed:
+                sess.parts.pop(p, None)
+                sess.pending.discard(p)
+                sess.inflight.discard(p)
+            for p, entry in req.parts.items():
+                if p not in sess.parts:
+                    fresh.append(p)
+                sess.parts[p] = entry
+                sess.pending.add(p)
+        sess.seq = req.seq
+        previous = old.last_fetch if old is not None else None
+        work = sorted(sess.pending)
+        sess.pending = set()
+        sess.inflight.update(work)
         ready = False
-        for p, (offset, last_epoch, epoch) in req.parts.items():
+        parts = sess.parts
+        for p in work:
+            offset, last_epoch, epoch = parts[p]
             ld = self.leading.get(p)
             if ld is None or epoch != ld.epoch or self._divergence(ld.log, offset, last_epoch) is not None:
                 ready = True  # an error or a divergence is answered at once
                 continue
+            if previous is not None and p not in fresh:
+                ld.replay_clean_fetch(follower, previous)
             ld.on_follower_fetch(follower, offset, now)  # may complete produce requests -> new appends
             if ld.expand_candidate(follower, self.is_fenced):
                 self._alter_isr(ld, tuple(r for r in ld.replicas if r in ld.isr or r == follower))
-        # Only now look for data: the updates above can have appended to any partition of the request.
-        ready = ready or any(offset < self.logs[p].leo for p, (offset, _e, _l) in req.parts.items()
-                             if p in self.leading)
-        old = self.parked_replica.pop(follower, None)
-        if old is not None:
-            old[1].cancel()
+        sess.last_fetch = now
+        # Only now look for data: the updates above can have appended to any partition of the session
+        # (an append marks the partition in sess.inflight).
+        logs = self.logs
+        leading = self.leading
+        ready = ready or any(parts[p][0] < logs[p].leo for p in sess.inflight if p in leading and p in parts)
+        parked = self.parked_replica.pop(follower, None)
+        if parked is not None:
+            parked[1].cancel()
         if ready:
             self._respond_replica_fetch(req)
         else:
             deadline = self.deadlines.add(now + self.fetch_wait_max, self.deliver, self._replica_fetch_expired, (req,))
             self.parked_replica[follower] = (req, deadline)
+
+    def _news(self, p: int) -> None:
+        """Something changed for p on this leader (append, HW, leadership, ISR): every fetch session
+        holding p looks at it on its next fetch and answers for it on its next response."""
+        for sess in self.fetch_sessions.values():
+            if p in sess.parts:
+                sess.pending.add(p)
+                sess.inflight.add(p)
+
+    def _news_all(self) -> None:
+        for sess in self.fetch_sessions.values():
+            sess.pending.update(sess.parts)
+            sess.inflight.update(sess.parts)
+
+    def replay_fetches(self, ld: PartitionLeader) -> None:
+        """Bring ld's per-follower fetch times up to date with the fetch sessions (before reading them)."""
+        p = ld.p
+        for r in ld.follower_leo:
+            sess = self.fetch_sessions.get(r)
+            if sess is not None and p in sess.parts and sess.last_fetch is not None:
+                ld.replay_clean_fetch(r, sess.last_fetch)
 
     @staticmethod
     def _divergence(log, offset: int, last_epoch: int):
@@ -409,34 +481,49 @@ class Broker(BrokerLifecycle):
             self._respond_replica_fetch(req)
 
     def _wake_replica_fetches(self, p: int) -> None:
+        sessions = self.fetch_sessions
+        if not sessions:
+            return
+        self._news(p)
         if not self.parked_replica:
             return
         for follower in sorted(self.parked_replica):
-            req, deadline = self.parked_replica[follower]
-            if p in req.parts:
-                del self.parked_replica[follower]
+            sess = sessions.get(follower)
+            if sess is not None and p in sess.parts:
+                req, deadline = self.parked_replica.pop(follower)
                 deadline.cancel()
                 self._respond_replica_fetch(req)
 
     def _respond_replica_fetch(self, req) -> None:
+        """Answer for the partitions with news; those not settled by it stay pending."""
+        sess = self.fetch_sessions.get(req.follower)
         resp = {}
-        for p, (offset, last_epoch, epoch) in req.parts.items():
-            ld = self.leading.get(p)
-            if ld is None:
-                resp[p] = ("error", P.NOT_LEADER_OR_FOLLOWER)
-                continue
-            if epoch < ld.epoch:
-                resp[p] = ("error", P.FENCED_LEADER_EPOCH)
-                continue
-            if epoch > ld.epoch:
-                resp[p] = ("error", P.UNKNOWN_LEADER_EPOCH)
-                continue
-            log = ld.log
-            divergence = self._divergence(log, offset, last_epoch)
-            if divergence is not None:
-                resp[p] = divergence
-                continue
-            resp[p] = ("data", log.batches_from(offset, self.fetch_max_batches), log.hw)
+        if sess is not None and sess.id == req.session:
+            parts = sess.parts
+            for p in sorted(sess.inflight):
+                entry = parts.get(p)
+                if entry is None:
+                    continue
+                offset, last_epoch, epoch = entry
+                ld = self.leading.get(p)
+                if ld is None:
+                    resp[p] = ("error", P.NOT_LEADER_OR_FOLLOWER)
+                elif epoch < ld.epoch:
+                    resp[p] = ("error", P.FENCED_LEADER_EPOCH)
+                elif epoch > ld.epoch:
+                    resp[p] = ("error", P.UNKNOWN_LEADER_EPOCH)
+                else:
+                    log = ld.log
+                    divergence = self._divergence(log, offset, last_epoch)
+                    if divergence is not None:
+                        resp[p] = divergence
+                    else:
+                        batches = log.batches_from(offset, self.fetch_max_batches)
+                        resp[p] = ("data", batches, log.hw)
+                        if not batches:
+                            continue  # caught up and told the HW: settled
+                sess.pending.add(p)  # an error, a divergence or data: look again on the next fetch
+            sess.inflight = set()
         follower = self.peers[req.follower]
         self.network.send(self.node, follower.node, req.reply, req.token, resp)
 
@@ -491,6 +578,9 @@ class Broker(BrokerLifecycle):
 
     def _truncate(self, p: int, offset: int, why: int) -> None:
         removed = self.logs[p].truncate_to(offset)
+        fetcher = self.fetchers.get(self.following.get(p))
+        if fetcher is not None:
+            fetcher.touch(p)
         if removed:
             lost = sum(b.count for b in removed)
             self.stats["truncated_records"] += lost
@@ -505,6 +595,7 @@ class Broker(BrokerLifecycle):
         if ld.pending_isr is not None:
             return
         ld.pending_isr = new_isr
+        self._news(ld.p)
         self.network.send(self.node, "controller", self.controller.on_alter_partition, self.id, ld.p,
                           ld.epoch, ld.partition_epoch, new_isr, self.on_alter_partition_response)
         self.deadlines.add(self.env.now + ALTER_PARTITION_RETRY, self.deliver, self._alter_expired, (ld, new_isr))
@@ -512,12 +603,14 @@ class Broker(BrokerLifecycle):
     def _alter_expired(self, ld: PartitionLeader, new_isr: tuple) -> None:
         if ld.pending_isr == new_isr:
             ld.pending_isr = None
+            self._news(ld.p)
 
     def on_alter_partition_response(self, p: int, state) -> None:
         ld = self.leading.get(p)
         if ld is None:
             return
         ld.pending_isr = None
+        self._news(p)
         if state is None:
             return  # rejected (stale epoch): the metadata update will tell what happened
         replicas, leader, leader_epoch, isr, partition_epoch = state
@@ -528,6 +621,8 @@ class Broker(BrokerLifecycle):
             ld.maybe_advance_hw()
 
     def hw_advanced(self, p: int) -> None:
+        if self.fetch_sessions:
+            self._news(p)
         if self.parked_consumer:
             self._answer_parked_consumers(p)
 
@@ -542,6 +637,7 @@ class Broker(BrokerLifecycle):
             now = self.env.now
             for p in sorted(self.leading):
                 ld = self.leading[p]
+                self.replay_fetches(ld)
                 lagging = ld.lagging(now)
                 if lagging and ld.pending_isr is None:
                     self._alter_isr(ld, tuple(r for r in ld.isr if r not in lagging))

@@ -6,9 +6,13 @@ of its last record and the leader epoch it believes in. The leader answers with 
 its high watermark, or a diverging epoch, after which the follower truncates its log
 (KIP-101/KIP-320) and fetches again.
 
+Fetches are incremental (KIP-227 fetch sessions): the first fetch of a session names every
+partition; later ones name only partitions whose fetch state changed, and the leader keeps the
+rest in its FetchSession and answers only for partitions with news. A fetch unanswered for
+replica.socket.timeout.ms (30 s) is given up and the next one starts a new session.
+
 Driven by callbacks, not a process: the answer to one fetch sends the next, so a fetch round
-costs the two network deliveries and nothing more. A fetch unanswered for
-replica.socket.timeout.ms (30 s) is given up and sent again.
+costs the two network deliveries and nothing more.
 """
 
 from __future__ import annotations
@@ -19,14 +23,21 @@ from ..network import call_at
 from ..timer import LazyTimer
 
 
-class FetchRequest:
-    __slots__ = ("follower", "token", "parts", "reply")
+SESSION_ERROR = "fetch_session_error"  # the leader has no such session (FETCH_SESSION_ID_NOT_FOUND)
 
-    def __init__(self, follower, token, parts, reply):
+
+class FetchRequest:
+    __slots__ = ("follower", "token", "parts", "reply", "session", "seq", "full", "removed")
+
+    def __init__(self, follower, token, parts, reply, session=0, seq=0, full=True, removed=()):
         self.follower = follower
         self.token = token
-        self.parts = parts  # {p: (fetch offset, last fetched epoch, leader epoch)}
+        self.parts = parts  # {p: (fetch offset, last fetched epoch, leader epoch)}, changed ones only
         self.reply = reply
+        self.session = session  # the fetch session's id (one per fetcher and session start)
+        self.seq = seq  # KIP-227's session epoch: requests of a session are numbered 0, 1, 2...
+        self.full = full  # a full fetch names every partition and starts the session anew
+        self.removed = removed  # partitions that left the session (incremental fetches)
 
 
 class ReplicaFetcher:
@@ -45,16 +56,28 @@ class ReplicaFetcher:
         self.wake_scheduled = False
         self.running = True
         self.timer = LazyTimer(self.env, self._check_timeout)
+        # the fetch session: what the leader was last told per partition, and what may have changed
+        self.session = 0
+        self.seq = 0
+        self.full_next = True
+        self.sent: dict[int, tuple] = {}
+        self.dirty: set[int] = set()
         self._soon()
 
     def add(self, p: int, leader_epoch: int) -> None:
         self.parts[p] = leader_epoch
+        self.dirty.add(p)
         self._soon()
 
     def remove(self, p: int) -> None:
         self.parts.pop(p, None)
+        self.dirty.add(p)
         if not self.parts:
             self.stop()
+
+    def touch(self, p: int) -> None:
+        """The follower's log of p changed outside a fetch response (a truncation)."""
+        self.dirty.add(p)
 
     def stop(self) -> None:
         self.running = False
@@ -88,20 +111,49 @@ class ReplicaFetcher:
         self.token += 1
         self.outstanding = self.token
         self.sent_at = now
-        parts = {}
-        for p, epoch in sorted(self.parts.items()):
-            log = b.logs[p]
-            # before KIP-320 a fetch named no epoch, so the leader could not spot a divergence
-            parts[p] = (log.leo, -1 if b.hw_truncation else log.latest_epoch, epoch)
         leader = b.peers[self.leader_id]
-        b.network.send(b.node, leader.node, leader.on_replica_fetch,
-                       FetchRequest(b.id, self.token, parts, self._on_response))
+        b.network.send(b.node, leader.node, leader.on_replica_fetch, self._request())
         self.timer.arm(now + b.replica_request_timeout)
+
+    def _entry(self, p: int) -> tuple:
+        log = self.broker.logs[p]
+        # before KIP-320 a fetch named no epoch, so the leader could not spot a divergence
+        return (log.leo, -1 if self.broker.hw_truncation else log.latest_epoch, self.parts[p])
+
+    def _request(self) -> FetchRequest:
+        """A full fetch (a new session) or an incremental one naming only what changed."""
+        b = self.broker
+        if self.full_next:
+            self.full_next = False
+            b.fetch_sessions_started += 1
+            self.session = b.fetch_sessions_started
+            self.seq = 0
+            self.sent = {p: self._entry(p) for p in sorted(self.parts)}
+            self.dirty.clear()
+            return FetchRequest(b.id, self.token, dict(self.sent), self._on_response, self.session, 0, True)
+        self.seq += 1
+        changed, removed = {}, []
+        for p in sorted(self.dirty):
+            if p in self.parts:
+                entry = self._entry(p)
+                if self.sent.get(p) != entry:
+                    changed[p] = self.sent[p] = entry
+            elif p in self.sent:
+                del self.sent[p]
+                removed.append(p)
+        self.dirty.clear()
+        return FetchRequest(b.id, self.token, changed, self._on_response, self.session, self.seq, False,
+                            tuple(removed))
 
     def _on_response(self, token: int, resp) -> None:
         if token != self.outstanding or not self._alive():
             return
         self.outstanding = None
+        if resp == SESSION_ERROR:
+            self.full_next = True
+            self._pump()
+            return
+        self.dirty.update(resp)  # applying the answer can move the fetch state of these partitions
         backoff, blocked = self.broker.apply_fetch_response(self, resp)
         wait = self.broker.replica_fetch_backoff if backoff else blocked
         if wait > 0:
@@ -115,7 +167,8 @@ class ReplicaFetcher:
             return
         deadline = self.sent_at + self.broker.replica_request_timeout
         if self.env.now >= deadline:
-            self.outstanding = None  # given up: a new fetch
+            self.outstanding = None  # given up: a new fetch, in a new session
+            self.full_next = True
             self._pump()
         else:
             self.timer.arm(deadline)

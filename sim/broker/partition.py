@@ -141,6 +141,14 @@ class PartitionLeader:
         self.follower_leo[r] = fetch_offset
         self.maybe_advance_hw()
 
+    def replay_clean_fetch(self, r: int, t: float) -> None:
+        """Follower r fetched this partition at t without news on either side: the fetch state
+        moves as on_follower_fetch would have moved it then (nothing but the times can change)."""
+        if self.last_fetch_time[r] < t:
+            if self.follower_leo[r] >= self.last_fetch_leader_leo[r]:
+                self.last_caught_up[r] = t
+            self.last_fetch_time[r] = t
+
     def expand_candidate(self, r: int, fenced) -> bool:
         """Can follower r rejoin the ISR? (Partition.isFollowerInSync + broker checks)"""
         if r in self.isr or self.pending_isr is not None or fenced(r):
