@@ -39,6 +39,7 @@ class RecordAccumulator:
         self.arrivals = arrivals
         self.ledger = ledger
         self.deques: list[deque[ProducerBatch]] = [deque() for _ in range(partitions)]
+        self.queued: set[int] = set()  # partitions whose deque is not empty
         self.batch_size = batch_size
         self.message_bytes = message_bytes
         self.record_bytes = record_bytes(message_bytes)
@@ -187,6 +188,7 @@ class RecordAccumulator:
         batch.serial = self.serial
         self.incomplete[batch.serial] = batch
         self.deques[p].append(batch)
+        self.queued.add(p)
         self.used += 1
         self.batches_created += 1
         return batch
@@ -315,7 +317,10 @@ class RecordAccumulator:
 
     # -- drain / re-enqueue / complete ---------------------------------------------------
     def pop_head(self, p: int) -> ProducerBatch:
-        batch = self.deques[p].popleft()
+        dq = self.deques[p]
+        batch = dq.popleft()
+        if not dq:
+            self.queued.discard(p)
         batch.closed = True  # the next record for p opens a new batch
         self._leader_changed(batch)  # remember the leader epoch this attempt goes to
         return batch
@@ -333,6 +338,7 @@ class RecordAccumulator:
             dq.insert(i, batch)
         else:
             dq.appendleft(batch)
+        self.queued.add(batch.partition)
 
     def release(self, batch: ProducerBatch, now: float) -> None:
         """A batch completed: its buffer returns to the pool, maybe unblocking send(); flush() may end."""
@@ -370,26 +376,31 @@ class RecordAccumulator:
     def expire_queued(self, now: float) -> list[ProducerBatch]:
         """Queued batches past delivery.timeout.ms (checked from each deque's head)."""
         out = []
-        for dq in self.deques:
+        deques = self.deques
+        for p in sorted(self.queued):
+            dq = deques[p]
             while dq and dq[0].deadline <= now:
                 batch = dq.popleft()
                 batch.closed = True
                 out.append(batch)
+            if not dq:
+                self.queued.discard(p)
         return out
 
     def queued_partitions(self) -> list[int]:
         """Partitions with at least one batch waiting, in partition order."""
-        return [p for p, dq in enumerate(self.deques) if dq]
+        return sorted(self.queued)
 
     def next_deadline(self) -> float:
-        return min((dq[0].deadline for dq in self.deques if dq), default=math.inf)
+        deques = self.deques
+        return min((deques[p][0].deadline for p in self.queued), default=math.inf)
 
     def queued_batches(self):
         for dq in self.deques:
             yield from dq
 
     def is_empty(self) -> bool:
-        return not any(self.deques)
+        return not self.queued
 
     def idle(self) -> bool:
         """Nothing buffered, nobody waiting, nothing more to send."""
@@ -400,5 +411,6 @@ class RecordAccumulator:
         out = [b for dq in self.deques for b in dq]
         for dq in self.deques:
             dq.clear()
+        self.queued.clear()
         self.accepting = False
         return out
