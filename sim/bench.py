@@ -30,17 +30,21 @@ DEFAULT = {
 }
 
 
-def simpy_event_rate(events: int = 300_000) -> float:
-    """Bare SimPy timeouts per wall second on this machine, in this process."""
-    env = simpy.Environment()
+def simpy_event_rate(events: int = 300_000, repeats: int = 3) -> float:
+    """Bare SimPy timeouts per wall second on this machine, in this process (the best of
+    `repeats` runs: a shared machine only ever makes a run slower)."""
+    best = 0.0
+    for _ in range(repeats):
+        env = simpy.Environment()
 
-    def loop():
-        for _ in range(events):
-            yield env.timeout(1)
-    env.process(loop())
-    started = time.perf_counter()
-    env.run()
-    return events / (time.perf_counter() - started)
+        def loop(env=env):
+            for _ in range(events):
+                yield env.timeout(1)
+        env.process(loop())
+        started = time.perf_counter()
+        env.run()
+        best = max(best, events / (time.perf_counter() - started))
+    return best
 
 
 def peak_rss_bytes() -> int:
