@@ -23,7 +23,10 @@ class Deadline:
         self.cancelled = False
 
     def cancel(self) -> None:
+        """Never call it; drop the callback too, which often refers back to the owner of this
+        deadline (a reference cycle the garbage collector would otherwise have to find)."""
         self.cancelled = True
+        self.fn = self.args = None
 
 
 class DeadlineQueue:
@@ -47,7 +50,7 @@ class DeadlineQueue:
 
     def clear(self) -> None:
         for _at, _seq, d in self._heap:
-            d.cancelled = True
+            d.cancel()
         self._heap.clear()
 
     def _run(self):
@@ -57,6 +60,7 @@ class DeadlineQueue:
             while heap and (heap[0][2].cancelled or heap[0][0] <= env.now):
                 _at, _seq, d = heapq.heappop(heap)
                 if not d.cancelled:
-                    d.cancelled = True
-                    d.fn(*d.args)
+                    fn, args = d.fn, d.args
+                    d.cancel()
+                    fn(*args)
             yield self._alarm.wait(heap[0][0] if heap else float("inf"))
