@@ -13,6 +13,9 @@ def test_simulated_messages_per_raw_simpy_event_stays_above_the_tripwire():
     assert r["drained"]
     assert r["messages_per_raw_simpy_event"] > 0.015, r
     assert r["ledger_bytes_per_message"] <= 32
+    # SimPy events per message do not depend on the machine: 0.748 when every produce response woke
+    # the sender's loop, 0.678 since only responses that can change what it sends do.
+    assert r["events_per_message"] < 0.72, r["events_per_message"]
 
 
 def test_many_partitions_do_not_multiply_the_cost_per_message():

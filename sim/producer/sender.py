@@ -211,11 +211,34 @@ class Sender:
         reqs = self.inflight[req.broker]
         if not reqs or reqs[0] is not req:
             return  # an earlier response was lost: on one TCP stream nothing overtakes it (the request times out)
+        full = len(reqs) >= self.max_in_flight
         reqs.popleft()
         now = self.env.now
         for wire, err in zip(req.batches, results, strict=True):
             self._complete(wire.batch, err, now)
-        self.alarm.notify()
+        if full or not self._quiet(req, results):
+            self.alarm.notify()
+
+    def _quiet(self, req: P.ProduceRequest, results) -> bool:
+        """Could this response change what the loop sends, or when? A plain success with a free
+        in-flight slot before it cannot: the loop keeps its wake-up time (Kafka's sender handles
+        every response in its own poll; this saves a pass of the loop that would send nothing)."""
+        acc = self.acc
+        if self.stalled[req.broker] or self.max_in_flight == 1 or acc.blocked is not None or acc.closing \
+                or acc.flushes or any(err is not None for err in results):
+            return False
+        idem = self.idem
+        if idem is not None and (idem.unresolved or idem.bump_required or idem.to_rewrite):
+            return False
+        deques = acc.deques
+        for wire in req.batches:
+            p = wire.batch.partition
+            dq = deques[p]
+            if dq and dq[0].attempts > 0:
+                return False  # a retry may have waited for this batch's sequence
+            if idem is not None and idem.entry(p).epoch != idem.epoch:
+                return False  # batches of the new epoch waited for the old ones
+        return True
 
     def on_disconnect(self, node: int) -> None:
         """The connection was reset or refused (process died, or an acks=0 error)."""
