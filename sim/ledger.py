@@ -160,17 +160,26 @@ class Ledger:
             self.appended[s] = True
 
     # -- consumer side ------------------------------------------------------------------
-    def mark_processed(self, ids: Ids, times: np.ndarray | None = None) -> None:
-        """The application finished these records; `times`: when, one per record (first time kept)."""
+    def mark_processed(self, ids: Ids, times: np.ndarray | None = None) -> int:
+        """The application finished these records; `times`: when, one per record (first time kept).
+        Returns how many of them it had finished before (redeliveries)."""
         pos = 0
+        again = 0
+        processed, done_dt = self.processed, self.processed_dt
         for s in ids:
-            self.processed[s] += 1
+            before = processed[s]
+            k = s.stop - s.start
+            seen = int(np.count_nonzero(before))
+            before += 1  # a view: updates the ledger in place
             if times is not None:
-                k = s.stop - s.start
-                first = self.processed[s] == 1
                 delay = times[pos:pos + k] - self.send_t[s]
-                self.processed_dt[s] = np.where(first, delay, self.processed_dt[s])
+                if seen == 0:
+                    done_dt[s] = delay
+                elif seen < k:
+                    done_dt[s] = np.where(before == 1, delay, done_dt[s])
                 pos += k
+            again += seen
+        return again
 
     # -- end of run ---------------------------------------------------------------------
     def classify(self, final_logs, committed) -> Outcome:

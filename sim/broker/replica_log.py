@@ -53,6 +53,7 @@ class ReplicaLog:
         self.batches: list[LogBatch] = []
         self.ends: list[int] = []  # end offset per batch, for bisect
         self.written: list[float] = []  # local page-cache write time per batch
+        self.leo = 0  # log end offset: the end of the last batch (kept by append and truncate_to)
         self.hw = 0
         self.hw_checkpoint = 0  # the HW as last written to the checkpoint file
         self.flushed = 0  # recovery point: Kafka flushed everything below (once flush_done_at passed)
@@ -60,10 +61,6 @@ class ReplicaLog:
         self.flushed_before = 0  # the recovery point before that fsync
         self.segment_base = 0  # first offset of the active segment
         self.epochs: list[tuple[int, int]] = []  # (leader epoch, start offset), increasing
-
-    @property
-    def leo(self) -> int:
-        return self.ends[-1] if self.ends else 0
 
     @property
     def latest_epoch(self) -> int:
@@ -77,6 +74,7 @@ class ReplicaLog:
         self.batches.append(batch)
         self.ends.append(batch.end)
         self.written.append(now)
+        self.leo = batch.end
 
     def assign_epoch(self, epoch: int) -> None:
         """A new leader starts its epoch at its LEO (LeaderEpochFileCache.assign)."""
@@ -93,6 +91,7 @@ class ReplicaLog:
         keep_partial = tail.base < offset
         written = self.written[i]
         del self.batches[i:], self.ends[i:], self.written[i:]
+        self.leo = self.ends[-1] if self.ends else 0
         if keep_partial:
             kept = offset - tail.base
             self.append(tail.head(kept), written)

@@ -106,8 +106,7 @@ class Marker:
             a, b = max(i0, idx), min(i1, idx + k)
             for x, y in _without(a, b, work.skipped):
                 ids = ids_sub(batch.ids, lo + x - idx, lo + y - idx)
-                stats["redeliveries"] += sum(int(np.count_nonzero(ledger.processed[s])) for s in ids)
-                ledger.mark_processed(ids, times[x:y])
+                stats["redeliveries"] += ledger.mark_processed(ids, times[x:y])
                 stats["records_processed"] += y - x
             idx += k
             if idx >= i1:
