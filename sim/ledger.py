@@ -73,13 +73,17 @@ class Ledger:
         # times after the send, kept as float32 delays (4 bytes a message less each): relative
         # precision 6e-8, so a 10 ms delay is exact to a nanosecond and a 100 s one to 8 us, where
         # float32 absolute times would lose milliseconds after a few hours of simulated time
-        self.ack_dt = np.full(n, np.nan, np.float32)  # acknowledged at send_t + ack_dt
+        self.ack_dt = np.empty(n, np.float32)  # acknowledged at send_t + ack_dt (NaN: never)
         self.processed = np.zeros(n, np.uint16)
-        self.processed_dt = np.full(n, np.nan, np.float32)  # first processed at send_t + processed_dt
+        self.processed_dt = np.empty(n, np.float32)  # first processed at send_t + processed_dt (NaN: never)
         self.appended = np.zeros(n, np.bool_)  # ever appended to some leader's log
         self.gone = np.zeros(n, np.uint8)  # flags: why copies left replica logs (GONE_CAUSES bits)
-        self.origin = np.full(n, -1, np.int32)  # application re-send: the logical message it repeats
+        self.origin = np.empty(n, np.int32)  # application re-send: the logical message it repeats (-1: none)
         self.resent = 0  # re-send attempts
+        # The arrays are sized for the messages expected, but memory is only touched for ids in
+        # use: zeros come from untouched pages, and the NaN / -1 defaults are written a block
+        # ahead of the ids handed out (a run that blocks sends many fewer messages than expected).
+        self._filled = 0
 
     ARRAYS = ("p", "fail", "send_t", "ack_dt", "processed", "processed_dt", "appended", "gone", "origin")
     MAX_MESSAGES = 2**31 - 1  # ids fit the int32 `origin`
@@ -87,12 +91,14 @@ class Ledger:
     @property
     def ack_t(self) -> np.ndarray:
         """When each message was acknowledged (NaN: never); a computed, read-only array."""
-        return self.send_t + self.ack_dt
+        n = self.n
+        return self.send_t[:n] + self.ack_dt[:n]
 
     @property
     def processed_t(self) -> np.ndarray:
         """When the consumer first finished processing each message (NaN: never); read-only."""
-        return self.send_t + self.processed_dt
+        n = self.n
+        return self.send_t[:n] + self.processed_dt[:n]
 
     def state_bytes_per_message(self) -> int:
         """Bytes of per-message arrays (what the benchmark reports)."""
@@ -106,19 +112,31 @@ class Ledger:
         end = start + k
         if end > self.MAX_MESSAGES:
             raise OverflowError(f"more than {self.MAX_MESSAGES} messages in one run")
-        if end > len(self.p):
-            self._grow(end)
+        if end > self._filled:
+            self._fill_defaults(end)
         self.send_t[start:end] = send_times
         self.n = end
         return slice(start, end)
 
+    FILL = {"ack_dt": np.nan, "processed_dt": np.nan, "origin": -1}  # defaults other than zero
+    FILL_BLOCK = 1 << 16
+
+    def _fill_defaults(self, end: int) -> None:
+        """Write the non-zero defaults up to `end` (and a block beyond), growing the arrays if needed."""
+        if end > len(self.p):
+            self._grow(end)
+        stop = min(len(self.p), max(end, self._filled + self.FILL_BLOCK))
+        for name, value in self.FILL.items():
+            getattr(self, name)[self._filled:stop] = value
+        self._filled = stop
+
     def _grow(self, need: int) -> None:
         size = max(need, 2 * len(self.p))
+        keep = self._filled
         for name in self.ARRAYS:
             old = getattr(self, name)
-            fill = {"ack_dt": np.nan, "processed_dt": np.nan, "origin": -1}.get(name, 0)
-            new = np.full(size, fill, old.dtype)
-            new[: len(old)] = old
+            new = np.zeros(size, old.dtype) if name not in self.FILL else np.empty(size, old.dtype)
+            new[:keep] = old[:keep]
             setattr(self, name, new)
 
     def resend(self, ids: Ids, t: float) -> slice:

@@ -759,3 +759,16 @@ def test_mark_processed_keeps_the_first_processing_time_of_each_message():
     ledger.mark_processed((slice(1, 5),), np.array([5.0, 6.0, 7.0, 8.0]))  # 1 and 4 a second time
     assert ledger.processed[:6].tolist() == [1, 2, 1, 1, 2, 1]
     assert ledger.processed_t[:6].tolist() == [1.0, 2.0, 6.0, 7.0, 3.0, 4.0]
+
+
+def test_defaults_hold_for_every_id_when_the_arrays_are_sized_far_ahead():
+    # The arrays are sized for the messages expected, but the NaN / -1 defaults are written only a
+    # block ahead of the ids in use (so a run that sends fewer messages touches less memory).
+    led = Ledger(expected=1_000_000)
+    ids = [(led.allocate(np.full(k, float(i))),) for i, k in enumerate((10, 70_000, 70_000, 1_000_000))]
+    assert led.n == 1_140_010 and len(led.p) >= led.n
+    assert np.isnan(led.ack_t).all() and np.isnan(led.processed_t).all() and (led.origin[:led.n] == -1).all()
+    led.ack(ids[2], 5.0)
+    assert np.allclose(led.ack_dt[70_010:140_010], 5.0 - 2.0) and np.allclose(led.ack_t[70_010:140_010], 5.0)
+    assert np.isnan(led.ack_t[140_010:]).all()
+    assert len(led.ack_t) == led.n

@@ -9,6 +9,7 @@ cache used for truncation (KIP-101).
 from __future__ import annotations
 
 import bisect
+from array import array
 
 from ..ledger import Ids, ids_sub
 
@@ -51,8 +52,9 @@ class ReplicaLog:
 
     def __init__(self):
         self.batches: list[LogBatch] = []
-        self.ends: list[int] = []  # end offset per batch, for bisect
-        self.written: list[float] = []  # local page-cache write time per batch
+        # per batch, as packed arrays (8 bytes an entry rather than a pointer to a boxed number)
+        self.ends = array("q")  # end offset per batch, for bisect
+        self.written = array("d")  # local page-cache write time per batch
         self.leo = 0  # log end offset: the end of the last batch (kept by append and truncate_to)
         self.hw = 0
         self.hw_checkpoint = 0  # the HW as last written to the checkpoint file
