@@ -13,6 +13,7 @@ are the same with and without keys (common random numbers).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 
 import numpy as np
 
@@ -29,6 +30,7 @@ class ArrivalStream:
         self.mean_gap = 1.0 / rate
         self.end = end
         self._buf = np.empty(0)
+        self._times: list[float] = []  # _buf as Python floats: peeks and counts without numpy calls
         self._pos = 0
         self._last = start  # last time drawn so far
         self._exhausted = False  # no arrival after `end`
@@ -50,6 +52,7 @@ class ArrivalStream:
         times = np.asarray(times, dtype=float)
         order = np.argsort(times, kind="stable")
         stream._buf = times[order]
+        stream._times = stream._buf.tolist()
         stream._pos = 0
         stream._last = float(stream._buf[-1]) if len(stream._buf) else 0.0
         stream._exhausted = True
@@ -73,19 +76,22 @@ class ArrivalStream:
                 keys = self.key_rng.integers(len(self.key_partitions), size=_BLOCK)[:len(times)]
                 self._parts = np.concatenate((self._parts[self._pos:], self.key_partitions[keys]))
             self._buf = np.concatenate((self._buf[self._pos:], times))
+            self._times = self._buf.tolist()
             self._pos = 0
 
     def peek(self, k: int = 0) -> float:
         """Time of the (k+1)-th next arrival, inf if the stream ends before it."""
         self._fill(k + 1)
         i = self._pos + k
-        return float(self._buf[i]) if i < len(self._buf) else math.inf
+        times = self._times
+        return times[i] if i < len(times) else math.inf
 
     def count_until(self, t: float, limit: int) -> int:
         """How many of the next `limit` arrivals happen at or before t."""
         self._fill(limit)
-        window = self._buf[self._pos:self._pos + limit]
-        return int(np.searchsorted(window, t, side="right"))
+        pos = self._pos
+        times = self._times
+        return bisect_right(times, t, pos, min(pos + limit, len(times))) - pos
 
     def window(self, k: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(times, partitions) of the next k arrivals, without taking them (fewer at the end)."""
@@ -106,6 +112,7 @@ class ArrivalStream:
             return
         self._fill(1)
         self._buf[self._pos:] += by
+        self._times = self._buf.tolist()
         self._last += by
         self._trim()
 
@@ -124,6 +131,7 @@ class ArrivalStream:
     def stop(self) -> None:
         """No more sends (end of production or close())."""
         self._buf = self._buf[:self._pos]
+        del self._times[self._pos:]
         self._parts = self._parts[:self._pos]
         self._exhausted = True
 
@@ -131,5 +139,6 @@ class ArrivalStream:
         if self._exhausted or (len(self._buf) and self._buf[-1] > self.end):
             keep = max(int(np.searchsorted(self._buf, self.end, side="right")), self._pos)
             self._buf = self._buf[:keep]
+            del self._times[keep:]
             self._parts = self._parts[:keep]
             self._exhausted = True

@@ -75,6 +75,8 @@ class Producer:
         self.alive = True
         self.closing = False
         self.closed = self.env.event()
+        self._available: list[int] = []
+        self._available_version = -1
         self.metadata = ClientMetadata(self.env, self.network, NODE, self.brokers, app.partitions,
                                        s["retry_backoff"], self._metadata_updated)
         self.accumulator = RecordAccumulator(
@@ -89,7 +91,12 @@ class Producer:
         self.env.process(self.sender.run())
 
     def _available_partitions(self) -> list[int]:
-        return [p for p, leader in enumerate(self.metadata.leaders) if leader is not None]
+        """Partitions with a known leader (rebuilt only when the client's metadata changed)."""
+        md = self.metadata
+        if self._available_version != md.version:
+            self._available = [p for p, leader in enumerate(md.leaders) if leader is not None]
+            self._available_version = md.version
+        return self._available
 
     def _metadata_updated(self) -> None:
         self.accumulator.metadata_ready(self.env.now)
