@@ -26,7 +26,7 @@ DEFAULT = {
     "consumer.enable.auto.commit": True, "chaos.broker.crash.mtbf": 60, "chaos.broker.crash.duration": 5,
     "chaos.broker.latency_spike.mtbf": 30, "chaos.broker.latency_spike.duration": 2,
     "chaos.broker.partition.mtbf": 300, "chaos.broker.partition.duration": 5,
-    "sim.seed": 1,
+    "sim.seed": 1, "sim.trace.limit": 10_000,
 }
 
 
@@ -82,6 +82,8 @@ def bench(messages: int = 1_000_000, overrides: dict | None = None) -> dict:
         "peak_rss_bytes": rss_after,
         "rss_growth_bytes_per_message": round(max(0, rss_after - rss_before) / sent, 2) if sent else None,
         "ledger_bytes_per_message": ledger_bytes,
+        "trace_events": len(cluster.trace.events),
+        "trace_dropped": cluster.trace.dropped,
         "drained": bool(cluster.drained),
     }
 
@@ -134,6 +136,8 @@ def report(r: dict) -> str:
         f"peak RSS                    {r['peak_rss_bytes'] / 2**20:.1f} MiB "
         f"({r['rss_growth_bytes_per_message']} bytes per message of growth)",
         f"ledger state per message    {r['ledger_bytes_per_message']} bytes",
+        f"trace                       {r['trace_events']:,} events kept, {r['trace_dropped']:,} over the cap "
+        f"(sim.trace.limit {r['workload']['sim.trace.limit']:,})",
     ]) + "\n"
 
 

@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also the same sweep on 1 worker and on a local pool of --jobs workers")
     bench.add_argument("--jobs", type=int, default=2, metavar="N", help="workers for --sweep (default 2)")
     bench.add_argument("--json", metavar="PATH", help="also write the measurements as JSON ('-' for stdout)")
+    bench.add_argument("--trace-limit", type=int, metavar="N",
+                       help="sim.trace.limit for the main run (default 10,000 events; 0 turns the trace off)")
     demo = sub.add_parser("demo", help="where Kafka loses and duplicates messages, and what safety costs: "
                                        "three stages, replications, intervals, plots")
     demo.add_argument("--replications", type=int, default=6, metavar="N", help="per configuration (default 6)")
@@ -251,8 +253,10 @@ def cmd_bench(args) -> int:
         raise KafkasimInputError(f"--messages = {args.messages}: must be >= 1000")
     if args.jobs < 2:
         raise KafkasimInputError(f"--jobs = {args.jobs}: must be >= 2 (it is compared with 1 worker)")
+    if args.trace_limit is not None and args.trace_limit < 0:
+        raise KafkasimInputError(f"--trace-limit = {args.trace_limit}: must be >= 0 (0 turns the trace off)")
     _check_output_path("--json", args.json)
-    result = bench(args.messages)
+    result = bench(args.messages, None if args.trace_limit is None else {"sim.trace.limit": args.trace_limit})
     if args.json != "-":
         print(report(result), end="")
     if args.scaling:

@@ -47,3 +47,26 @@ def test_a_run_leaves_no_reference_cycles_behind_per_message():
             assert gc.collect() < 200, extra  # a few per fault are fine, none per message
         finally:
             gc.enable()
+
+
+def test_bench_command_caps_or_turns_off_the_trace(capsys):
+    import json
+
+    from sim.cli import main
+
+    for limit, kept in ((0, 0), (3, 3)):
+        assert main(["bench", "--messages", "20000", "--trace-limit", str(limit), "--json", "-"]) == 0
+        r = json.loads(capsys.readouterr().out)
+        assert r["workload"]["sim.trace.limit"] == limit
+        assert r["trace_events"] == kept and r["trace_dropped"] > 0  # the faults of a 1 s run trace more than 3
+        assert r["messages"] > 15_000 and r["drained"]
+
+
+def test_bench_bad_arguments_are_one_line_and_exit_2(capsys):
+    from sim.cli import main
+
+    for args, fragment in ((["--trace-limit", "-1"], "--trace-limit = -1"), (["--messages", "10"], "--messages = 10"),
+                           (["--sweep", "--jobs", "1"], "--jobs = 1")):
+        assert main(["bench", *args]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and fragment in err, err
