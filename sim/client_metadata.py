@@ -28,6 +28,9 @@ class ClientMetadata:
         self.retry_backoff = retry_backoff
         self.timeout = max(retry_backoff, 0.05)
         self.on_update = on_update
+        # called just before the metadata changes: the producer appends the sends made up to now,
+        # so that the partitioner saw, for each of them, the leaders known when it was made
+        self.before_change = None
         self.alive = True
         self.known = False  # a first answer came: the topic and its partitions are known
         self.wanted = True
@@ -44,6 +47,8 @@ class ClientMetadata:
     def invalidate(self, p: int) -> None:
         """NOT_LEADER or a dead connection: forget the leader and ask again."""
         if self.leaders[p] is not None:
+            if self.before_change is not None:
+                self.before_change()
             self.leaders[p] = None
             self.version += 1
         self.request_update()
@@ -95,6 +100,8 @@ class ClientMetadata:
         """snapshot: tuple of (leader, leader_epoch) per partition, from one broker's cache."""
         if not self.alive or token != self._pending:
             return
+        if self.before_change is not None:
+            self.before_change()
         self._pending = None
         self.known = True
         missing = False

@@ -54,7 +54,8 @@ class Cluster:
         for b in self.brokers:
             b.start()
         self.producer = ProducerApp(env, cfg, self.network, self.brokers, self.ledger,
-                                    rng["workload"], rng["producer"], arrivals, key_rng=rng["keys"])
+                                    rng["workload"], rng["producer"], arrivals, key_rng=rng["keys"],
+                                    partitioner_rng=rng["partitioner"])
         self.end = cfg.seconds("workload.duration")
         self.consumer = ConsumerGroup(self, self.end)
         scripted = list(cfg.faults)

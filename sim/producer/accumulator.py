@@ -341,8 +341,10 @@ class RecordAccumulator:
         self.queued.add(batch.partition)
 
     def release(self, batch: ProducerBatch, now: float) -> None:
-        """A batch completed: its buffer returns to the pool, maybe unblocking send(); flush() may end."""
-        self.catch_up(now)
+        """A batch completed: its buffer returns to the pool, maybe unblocking send(); flush() may end.
+
+        Sends made since the sender last looked need not be appended first: they only fill batches
+        already open, since the sender wakes whenever a send opens a new batch (next_change)."""
         self.used -= 1
         self.incomplete.pop(batch.serial, None)
         if self.blocked == MEMORY:

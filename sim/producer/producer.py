@@ -80,13 +80,14 @@ class Producer:
         self.metadata = ClientMetadata(self.env, self.network, NODE, self.brokers, app.partitions,
                                        s["retry_backoff"], self._metadata_updated)
         self.accumulator = RecordAccumulator(
-            arrivals=app.arrivals, ledger=self.ledger, rng=self.rng, partitions=app.partitions,
+            arrivals=app.arrivals, ledger=self.ledger, rng=app.partitioner_rng, partitions=app.partitions,
             batch_size=s["batch_size"], message_bytes=self.message_bytes, linger=s["linger"],
             delivery_timeout=s["delivery_timeout"], buffer_memory=s["buffer_memory"],
             max_block=s["max_block"], callback_checked=self.callback_checked,
             available_partitions=self._available_partitions, max_request_size=s["max_request_size"],
             metadata_known=lambda: self.metadata.known, leader_epoch=lambda p: self.metadata.epochs[p],
             on_failure=self.report_failure)
+        self.metadata.before_change = lambda: self.accumulator.catch_up(self.env.now)
         self.sender = Sender(self)
         self.env.process(self.sender.run())
 
@@ -151,12 +152,16 @@ class Producer:
 class ProducerApp(ClientApp):
     """The application that produces: Poisson send() calls for the workload's duration."""
 
-    def __init__(self, env, cfg, network, brokers, ledger, workload_rng, producer_rng, arrivals=None, key_rng=None):
+    def __init__(self, env, cfg, network, brokers, ledger, workload_rng, producer_rng, arrivals=None, key_rng=None,
+                 partitioner_rng=None):
         super().__init__(env)
         self.network = network
         self.brokers = brokers
         self.ledger = ledger
-        self.rng = producer_rng
+        self.rng = producer_rng  # retry and reconnect jitter
+        # the sticky partitioner's choices, on a stream of their own: how often the sender retries
+        # (and so draws jitter) must not change which partitions the sends go to
+        self.partitioner_rng = partitioner_rng if partitioner_rng is not None else producer_rng
         self.settings = producer_settings(cfg)
         self.partitions = cfg["topic.partitions"]
         self.message_bytes = cfg["workload.message.bytes"]
