@@ -51,22 +51,18 @@ def _names(peers, node: str) -> bool:
     return group_of(node) in peers or node in peers or node.split(":", 1)[0] in peers
 
 
-class _Burst:
-    """Messages on one link that arrive together (one SimPy event for all of them)."""
+class _Burst(Event):
+    """Messages on one link that arrive together: one SimPy event for all of them (the event is
+    the burst itself, its callback the plain function _Burst.arrive: no other object per burst)."""
 
-    __slots__ = ("net", "arrival", "done", "msgs")
-
-    def __init__(self, net, arrival: float, msg):
-        self.net = net
-        self.arrival = arrival
-        self.done = False
-        self.msgs = [msg]
-
-    def arrive(self, _event) -> None:
+    def arrive(self) -> None:
         self.done = True
         arrive = self.net._arrive
         for msg in self.msgs:
             arrive(msg)
+
+
+_BURST_ARRIVE = _Burst.arrive
 
 
 def call_at(env, delay: float, callback) -> None:
@@ -198,14 +194,17 @@ class Network:
         if tail is not None and not tail.done and arrival <= tail.arrival:
             tail.msgs.append(msg)  # one connection: it cannot overtake what was sent before it
             return
-        burst = self._tail[key] = _Burst(self, arrival, msg)
         env = self.env
-        ev = Event.__new__(Event)  # call_at, inlined: this is the network's hottest line
-        ev.env = env
-        ev.callbacks = [burst.arrive]
-        ev._value = None
-        ev._ok = True
-        env.schedule(ev, NORMAL, arrival - env.now)
+        burst = self._tail[key] = _Burst.__new__(_Burst)  # a bare SimPy event (call_at, inlined)
+        burst.env = env
+        burst.callbacks = [_BURST_ARRIVE]
+        burst._value = None
+        burst._ok = True
+        burst.net = self
+        burst.arrival = arrival
+        burst.done = False
+        burst.msgs = [msg]
+        env.schedule(burst, NORMAL, arrival - env.now)
 
     def _hold(self, msg) -> None:
         self.held.setdefault((msg[1], msg[2]), []).append(msg)
