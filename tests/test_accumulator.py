@@ -325,3 +325,45 @@ def test_a_record_larger_than_buffer_memory_fails_at_send():
     acc, ledger = accumulator([1 * MS], linger=0.0, buffer_memory=1000)
     acc.catch_up(1 * MS)
     assert ledger.fail[0] == F_RECORD_TOO_LARGE
+
+
+def _drained_after_25_records(buffer_memory=32 * 1024 * 1024, linger=5 * MS):
+    """Records every 0.1 ms to a sticky partition p: 25 records (two batches, drained), so the
+    partitioner moves on after 7 more records (2 x 16384 bytes = 32 records of 1034 bytes)."""
+    times = [i * 0.1 * MS for i in range(100)]
+    acc, _ = accumulator(times, partitions=3, linger=linger, buffer_memory=buffer_memory)
+    acc.catch_up(2.45 * MS)
+    p = acc.sticky.partition()
+    assert [b.count for b in acc.deques[p]] == [15, 10]
+    acc.pop_head(p)
+    acc.pop_head(p)
+    assert acc.sticky.until_switch() == 7
+    return acc, p
+
+
+def test_a_partitioner_switch_alone_is_not_a_change_the_sender_must_wake_for():
+    # The next 7 records (2.5-3.1 ms) open a batch on p that lingers until 7.5 ms; the switch at the 8th
+    # (3.2 ms) makes nothing ready. The partition picked next is known ahead (the draw is made ahead),
+    # so next_change looks past the switch: there a batch opens at 3.2 ms and fills at 4.7 ms (the 16th).
+    acc, p = _drained_after_25_records()
+    nxt = acc.sticky.next_choice()
+    assert nxt != p  # (seed 0 picks another partition: the same one again is not looked past)
+    assert acc.next_change(2.45 * MS) == pytest.approx(4.7 * MS)
+    acc.catch_up(4.7 * MS)  # what happened is what was predicted
+    assert acc.sticky.partition() == nxt
+    assert [b.count for b in acc.deques[p]] == [7] and acc.head_ready_at(p, 4.7 * MS) == pytest.approx(7.5 * MS)
+    assert [b.count for b in acc.deques[nxt]] == [15, 1] and acc.head_ready_at(nxt, 4.7 * MS) == pytest.approx(4.7 * MS)
+
+
+def test_with_the_pool_exhausted_the_switch_itself_is_the_next_change():
+    # two buffers in the pool, both held by the drained (not yet completed) batches: the batch the
+    # switch opens would block send(), so the sender must look at the switch (3.2 ms) itself
+    acc, _p = _drained_after_25_records(buffer_memory=2 * 16384)
+    assert acc.next_change(2.45 * MS) == pytest.approx(3.2 * MS)
+
+
+def test_looking_past_a_switch_keeps_the_linger_of_the_batch_opened_before_it():
+    # linger 1 ms: the batch opened on p at 2.5 ms is ready at 3.5 ms, before anything after the
+    # switch (3.2 ms) changes (the next partition's batch would linger until 4.2 ms)
+    acc, _p = _drained_after_25_records(linger=1 * MS)
+    assert acc.next_change(2.45 * MS) == pytest.approx(3.5 * MS)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.cluster import Cluster
 from sim.consumer.coordinator import range_assign
 from sim.result import RunResult
 from sim.run import drain
+from sim.workload import ArrivalStream
 
-from simtest import cluster
+from simtest import cluster, config
 
 STEADY = [0.1 + 0.01 * i for i in range(1500)]
 BASE = dict(producer__linger__ms=0, workload__duration=20)
@@ -108,10 +110,15 @@ def test_exceeding_max_poll_interval_leaves_the_group_and_the_next_poll_reads_ag
 
 
 def test_a_member_past_max_poll_interval_keeps_processing_while_another_reads_the_same_records():
+    # keyed sends alternating between the partitions: both get records all the time (sticky runs of
+    # 32 records could leave partition 0 idle at 5.0)
     faults = [{"at": 5.0, "action": "consumer_stall", "target": "consumer:0", "duration": 6}]
-    c = cluster(STEADY, faults=faults, topic__partitions=2, consumer__app__members=2,
-                consumer__max__poll__interval__ms=2000, consumer__enable__auto__commit=False,
-                consumer__app__commit="sync", consumer__app__record__processing__ms=5, **BASE)
+    cfg = config(faults=faults, topic__partitions=2, consumer__app__members=2,
+                 consumer__max__poll__interval__ms=2000, consumer__enable__auto__commit=False,
+                 consumer__app__commit="sync", consumer__app__record__processing__ms=5, **BASE)
+    arrivals = ArrivalStream.from_times(STEADY, end=cfg.seconds("workload.duration"),
+                                        partitions=[i % 2 for i in range(len(STEADY))])
+    c = Cluster(cfg, arrivals=arrivals)
     c.env.run(until=5.5)
     work = member(c, 0).processing.thread.work  # the poll member 0 is stuck in (the stall hit its next record)
     assert work is not None and 6.0 < work.start + float(work.ends[-1]) - 5.0 < 6.1

@@ -273,22 +273,49 @@ class RecordAccumulator:
 
     def _next_change_sticky(self) -> float:
         """Either the open batch overflows (the next record opens a new batch, so the old one is
-        ready), a first batch opens and then lingers or fills, or the partitioner switches."""
+        ready), a first batch opens and then lingers or fills, or the partitioner switches.
+
+        A switch by itself makes nothing ready, so when it comes first the answer is what the
+        partition picked next will do -- known ahead, since the pick is drawn ahead and the
+        leaders it is drawn among can only change with a metadata update, which appends the
+        sends made before it and wakes the sender. (Without this look-ahead a third of the
+        sender's wake-ups sent nothing.) When the pool has no free buffer, the new batch would
+        block send(): the sender must look at the switch itself."""
+        sticky = self.sticky
+        p = sticky.partition()
+        t, switch_at, linger_end = self._sticky_change(p, 0, sticky.until_switch())
+        if switch_at is None or self.used >= self.pool_slots:
+            return t
+        nxt = sticky.next_choice()
+        if nxt == p:
+            return t  # the same partition again: its open batch goes on filling (rare; not looked into)
+        # after the switch: the next partition's first change, or the linger of a batch opened before it
+        return min(self._sticky_change(nxt, switch_at, sticky.full_until_switch())[0], linger_end)
+
+    def _sticky_change(self, p: int, first: int, until_switch: int) -> tuple[float, int | None, float]:
+        """When sends from the `first`-th next one on, all going to p, first change something:
+        (time, None, inf), or, if a switch comes first, (its time, index of the first send after
+        it, the linger deadline of a batch these sends open -- it still counts after the switch)."""
         arrivals = self.arrivals
-        p = self.sticky.partition()
-        dq = self.deques[p]
-        until_switch = self.sticky.until_switch()
         last = self._open_batch(p)
         if last is None:
-            t0 = arrivals.peek(0)
-            if dq:
-                return t0  # opening a second batch makes the first one ready
-            k = min(self.capacity - (1 if self.exact_fit else 0), until_switch)
-            return min(t0 + self.linger, arrivals.peek(k))
+            t0 = arrivals.peek(first)
+            if self.deques[p]:
+                return t0, None, math.inf  # opening a second batch makes the first one ready
+            fill = self.capacity - (1 if self.exact_fit else 0)
+            if until_switch < fill:
+                t_switch = arrivals.peek(first + until_switch)
+                if t_switch <= t0 + self.linger:
+                    return t_switch, first + until_switch, t0 + self.linger
+                return t0 + self.linger, None, math.inf
+            return min(t0 + self.linger, arrivals.peek(first + fill)), None, math.inf
         room = self.capacity - last.count
         if room <= until_switch and self.exact_fit:
-            return arrivals.peek(room - 1)  # exact fit: full when the last record lands
-        return arrivals.peek(min(room, until_switch))
+            return arrivals.peek(first + room - 1), None, math.inf  # exact fit: full when the last record lands
+        if room <= until_switch:
+            return arrivals.peek(first + room), None, math.inf  # the next record overflows: a new batch opens
+        return arrivals.peek(first + until_switch), first + until_switch, math.inf  # (an open batch's
+        # linger is the sender's to watch: the batch is queued)
 
     def _next_change_keyed(self) -> float:
         """The first future send that fills or overflows its partition's batch, or opens a lingering one."""

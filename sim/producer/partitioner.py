@@ -108,6 +108,7 @@ class StickyPartitioner:
         self.available_partitions = available_partitions  # -> partitions with a known leader
         self.current: int | None = None  # picked on first use and at every switch
         self.produced = 0  # bytes sent to the current partition since it was picked
+        self._u = float(rng.random())  # the next pick, drawn ahead: choices[int(u * len(choices))]
 
     def partition(self) -> int:
         if self.current is None:
@@ -116,9 +117,19 @@ class StickyPartitioner:
 
     def switch(self) -> None:
         """Kafka's BuiltInPartitioner picks the next partition at once, among those with a leader."""
-        choices = self.available_partitions() or range(self.partitions)
-        self.current = choices[int(self.rng.integers(len(choices)))]
+        self.current = self.next_choice()
+        self._u = float(self.rng.random())
         self.produced = 0
+
+    def next_choice(self) -> int:
+        """The partition the next switch picks if the leaders it knows stay as they are now (the
+        uniform draw is made ahead, so the sender can tell when it must look again)."""
+        choices = self.available_partitions() or range(self.partitions)
+        return choices[int(self._u * len(choices))]
+
+    def full_until_switch(self) -> int:
+        """Records a newly picked partition takes before the next switch (2 x batch.size bytes)."""
+        return max(1, -(-(2 * self.batch_size) // self.record_bytes))
 
     def until_switch(self) -> int:
         """Records until the partitioner must move on (2 x batch.size bytes)."""
