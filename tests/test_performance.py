@@ -6,16 +6,17 @@ from sim.bench import bench
 
 
 def test_simulated_messages_per_raw_simpy_event_stays_above_the_tripwire():
-    # Measured 0.041-0.045 on the benchmark workload (docs/performance.md). The tripwire sits at well
+    # Measured 0.069-0.073 on the benchmark workload (docs/performance.md). The tripwire sits at well
     # under half of that, so a noisy machine does not fail it; the milestone (0.2) is not
     # reached yet, so it cannot be the bar here.
     r = bench(60_000)
     assert r["drained"]
-    assert r["messages_per_raw_simpy_event"] > 0.015, r
+    assert r["messages_per_raw_simpy_event"] > 0.03, r
     assert r["ledger_bytes_per_message"] <= 32
     # SimPy events per message do not depend on the machine: 0.748 when every produce response woke
-    # the sender's loop, 0.678 since only responses that can change what it sends do.
-    assert r["events_per_message"] < 0.72, r["events_per_message"]
+    # the sender's loop, 0.678 once only responses that can change what it sends did, 0.629 since a
+    # partitioner switch that makes nothing ready no longer wakes it either.
+    assert r["events_per_message"] < 0.66, r["events_per_message"]
 
 
 def test_many_partitions_do_not_multiply_the_cost_per_message():
