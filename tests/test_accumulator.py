@@ -146,6 +146,19 @@ def test_freed_buffer_unblocks_send_and_delays_later_records():
     assert acc.arrivals.peek() == pytest.approx(150 * MS)  # the application thread was stuck 50 ms
 
 
+def test_a_buffer_released_after_a_send_found_the_pool_empty_does_not_undo_the_block():
+    # The sender had not looked since record 31 (30 ms) found no buffer; a batch completing at 80 ms
+    # frees one. send() still blocked from 30 ms to 80 ms: the release appends the pending sends first.
+    times = [i * MS for i in range(31)] + [100 * MS]
+    acc, ledger = accumulator(times, linger=1.0, buffer_memory=2 * 16384, max_block=1.0)
+    acc.catch_up(29 * MS)
+    first = acc.pop_head(0)
+    acc.release(first, 80 * MS)
+    acc.catch_up(80 * MS)
+    assert ledger.n == 31 and ledger.send_t[30] == pytest.approx(80 * MS)
+    assert acc.arrivals.peek() == pytest.approx(150 * MS)  # the application thread was stuck 50 ms
+
+
 def test_sticky_partitioner_moves_on_after_twice_batch_size_of_unfull_batches():
     # KIP-794: partition switch after batch.size bytes only on a full batch, else at 2 x batch.size
     times = [i * MS for i in range(60)]
@@ -360,6 +373,12 @@ def test_with_the_pool_exhausted_the_switch_itself_is_the_next_change():
     # switch opens would block send(), so the sender must look at the switch (3.2 ms) itself
     acc, _p = _drained_after_25_records(buffer_memory=2 * 16384)
     assert acc.next_change(2.45 * MS) == pytest.approx(3.2 * MS)
+    # one buffer free is not enough either: the batch opened at 2.5 ms takes it, the one after the
+    # switch would find none
+    acc, _p = _drained_after_25_records(buffer_memory=3 * 16384)
+    assert acc.next_change(2.45 * MS) == pytest.approx(3.2 * MS)
+    acc, _p = _drained_after_25_records(buffer_memory=4 * 16384)
+    assert acc.next_change(2.45 * MS) == pytest.approx(4.7 * MS)
 
 
 def test_looking_past_a_switch_keeps_the_linger_of_the_batch_opened_before_it():

@@ -279,13 +279,13 @@ class RecordAccumulator:
         partition picked next will do -- known ahead, since the pick is drawn ahead and the
         leaders it is drawn among can only change with a metadata update, which appends the
         sends made before it and wakes the sender. (Without this look-ahead a third of the
-        sender's wake-ups sent nothing.) When the pool has no free buffer, the new batch would
-        block send(): the sender must look at the switch itself."""
+        sender's wake-ups sent nothing.) With fewer than two free buffers in the pool, a batch
+        opened on the way could block send(): the sender must look at the switch itself."""
         sticky = self.sticky
         p = sticky.partition()
         t, switch_at, linger_end = self._sticky_change(p, 0, sticky.until_switch())
-        if switch_at is None or self.used >= self.pool_slots:
-            return t
+        if switch_at is None or self.pool_slots - self.used < 2:
+            return t  # (the batches opened before and after the switch could find no buffer)
         nxt = sticky.next_choice()
         if nxt == p:
             return t  # the same partition again: its open batch goes on filling (rare; not looked into)
@@ -370,8 +370,12 @@ class RecordAccumulator:
     def release(self, batch: ProducerBatch, now: float) -> None:
         """A batch completed: its buffer returns to the pool, maybe unblocking send(); flush() may end.
 
-        Sends made since the sender last looked need not be appended first: they only fill batches
-        already open, since the sender wakes whenever a send opens a new batch (next_change)."""
+        The sends made since the sender last looked must find the pool as it was before this
+        release. Between two looks they open at most two batches without waking the sender (a
+        first batch that lingers, and the first batch after a switch looked past), so with two
+        buffers free none of them can block and they need not be appended first."""
+        if self.pool_slots - self.used < 2:
+            self.catch_up(now)
         self.used -= 1
         self.incomplete.pop(batch.serial, None)
         if self.blocked == MEMORY:
