@@ -368,13 +368,15 @@ def test_a_partitioner_switch_alone_is_not_a_change_the_sender_must_wake_for():
     assert [b.count for b in acc.deques[nxt]] == [15, 1] and acc.head_ready_at(nxt, 4.7 * MS) == pytest.approx(4.7 * MS)
 
 
-def test_with_the_pool_exhausted_the_switch_itself_is_the_next_change():
-    # two buffers in the pool, both held by the drained (not yet completed) batches: the batch the
-    # switch opens would block send(), so the sender must look at the switch (3.2 ms) itself
+def test_with_the_pool_nearly_exhausted_the_sender_looks_where_send_could_block():
+    # two buffers in the pool, both held by the drained (not yet completed) batches: the send at
+    # 2.5 ms that opens p's next batch blocks, and the sender must look then
     acc, _p = _drained_after_25_records(buffer_memory=2 * 16384)
-    assert acc.next_change(2.45 * MS) == pytest.approx(3.2 * MS)
-    # one buffer free is not enough either: the batch opened at 2.5 ms takes it, the one after the
-    # switch would find none
+    assert acc.next_change(2.45 * MS) == pytest.approx(2.5 * MS)
+    acc.catch_up(2.5 * MS)
+    assert acc.blocked_since == pytest.approx(2.5 * MS)
+    # one buffer free: the batch opened at 2.5 ms takes it, the one after the switch (3.2 ms) would
+    # find none, so the sender looks at the switch itself
     acc, _p = _drained_after_25_records(buffer_memory=3 * 16384)
     assert acc.next_change(2.45 * MS) == pytest.approx(3.2 * MS)
     acc, _p = _drained_after_25_records(buffer_memory=4 * 16384)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sim.bench import bench
 
 
@@ -71,3 +73,60 @@ def test_bench_bad_arguments_are_one_line_and_exit_2(capsys):
         assert main(["bench", *args]) == 2
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and fragment in err, err
+
+
+def _without_wakeup_shortcuts(monkeypatch):
+    """The sender loop as it was before its shortcuts: every produce response wakes it, every batch
+    completion appends the pending sends first, and a sticky switch is always looked at."""
+    from sim.producer.accumulator import RecordAccumulator
+    from sim.producer.sender import Sender
+
+    release = RecordAccumulator.release
+
+    def release_after_catching_up(self, batch, now):
+        self.catch_up(now)
+        release(self, batch, now)
+
+    def no_look_ahead(self):
+        sticky = self.sticky
+        return self._sticky_change(sticky.partition(), 0, sticky.until_switch())[0]
+
+    monkeypatch.setattr(Sender, "_quiet", lambda self, req, results: False)
+    monkeypatch.setattr(RecordAccumulator, "release", release_after_catching_up)
+    monkeypatch.setattr(RecordAccumulator, "_next_change_sticky", no_look_ahead)
+
+
+@pytest.mark.parametrize("overrides", [
+    # buffer.memory far below what the rate needs: send() blocks and unblocks all the time
+    {"producer.buffer.memory": 65536, "producer.linger.ms": 20, "workload.rate": 5000},
+    {"producer.buffer.memory": 32768, "producer.linger.ms": 0, "workload.rate": 3000},
+    # keyed sends under memory pressure
+    {"producer.buffer.memory": 65536, "producer.linger.ms": 10, "workload.rate": 5000, "workload.keys": 50,
+     "topic.partitions": 6},
+    # re-sends after failures (no retries, crashes)
+    {"producer.retries": 0, "producer.enable.idempotence": False, "producer.app.resend": True,
+     "chaos.broker.crash.mtbf": 2, "workload.rate": 3000},
+    # the benchmark's faults, with flushes of every kind of wait
+    {"topic.partitions": 12, "chaos.broker.crash.mtbf": 2, "chaos.broker.partition.mtbf": 3,
+     "chaos.broker.latency_spike.mtbf": 1, "workload.rate": 8000},
+], ids=["memory-linger", "memory-no-linger", "keyed-memory", "resend", "faults"])
+def test_the_sender_loop_shortcuts_change_no_result(monkeypatch, overrides):
+    # The shortcuts only skip passes of the sender loop that could not change anything, so every
+    # outcome, metric and trace event must be what the loop without them gives.
+    import json
+
+    from sim import api
+
+    def result():
+        faults = [{"at": 2, "action": "crash", "target": "leader", "duration": 2},
+                  {"at": 3.5, "action": "consumer_crash", "duration": 1}]
+        data = json.loads(api.run(overrides={"workload.duration": 6, "faults": faults, **overrides}).to_json())
+        del data["wall_s"]
+        return data
+
+    fast = result()
+    with monkeypatch.context() as m:
+        _without_wakeup_shortcuts(m)
+        slow = result()
+    assert fast["sent"] > 2_000 and fast["drained"]
+    assert fast == slow

@@ -345,3 +345,57 @@ def test_not_enough_replicas_after_append_is_retried_with_the_same_sequence():
     h.respond(0.2, P.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
     h.run(0.25)
     assert batches(h) == [[(0, 0, 0, 1)], [(0, 0, 0, 1)]] and times(h)[-1] == 0.202
+
+
+def test_a_re_send_follows_the_sends_the_application_made_before_the_failure():
+    # linger 50 ms: the send at 100 ms goes out at 150 ms; the send at 200 ms opens a batch that lingers
+    # (the sender has no reason to look). The first batch fails at 211 ms with no retries left and the
+    # callback re-sends its record then: it comes after the send made at 200 ms, in the same batch.
+    h = Harness([0.100, 0.200], producer__linger__ms=50, producer__retries=0, producer__app__resend=True,
+                producer__enable__idempotence=False, producer__acks="1")
+    h.respond(0.21, P.NOT_ENOUGH_REPLICAS)
+    h.run(0.5)
+    assert [round(float(t), 3) for t in h.ledger.send_t[:h.ledger.n]] == [0.1, 0.2, 0.211]
+    assert list(h.ledger.origin[:h.ledger.n]) == [-1, -1, 0]
+    assert times(h) == [0.153, 0.251]  # (a new connection first); the second batch, opened at 200 ms, lingers to 250
+    assert [b[0][3] for b in batches(h)] == [1, 2]
+
+
+def test_keyed_sends_that_use_up_the_pool_block_until_a_buffer_returns():
+    # BufferPoolTest, keyed: three buffers; p0's batch is in flight; sends to p1, p2, p3 at 250, 260, 270 ms
+    # each open a lingering batch, and the third finds no buffer. send() blocks from 270 ms until p0's
+    # answer (sent at 300 ms) returns its buffer at 301 ms, so the send due at 400 ms moves to 431 ms.
+    h = Harness([0.10, 0.25, 0.26, 0.27, 0.40], keys=[0, 1, 2, 3, 1], partitions=4,
+                producer__buffer__memory=3 * 16384, producer__linger__ms=100, producer__retry__backoff__ms=0)
+    h.run(0.28)
+    acc = h.producer.accumulator
+    assert acc.blocked == "memory" and acc.blocked_since == pytest.approx(0.27)
+    h.respond(0.3, None)
+    h.run(0.35)
+    assert [round(float(t), 4) for t in h.ledger.send_t[:h.ledger.n]] == [0.1, 0.25, 0.26, 0.301]
+    assert acc.arrivals.peek() == pytest.approx(0.431)
+
+
+def test_the_answer_that_returns_the_only_buffer_wakes_the_sender_for_the_waiting_send():
+    # one buffer (buffer.memory = batch.size), linger 0: the send at 150 ms waits for the buffer of the
+    # batch sent at 100 ms; its answer (sent at 200 ms) returns it at 201 ms and the send goes out at once
+    h = Harness([0.100, 0.150], producer__buffer__memory=16384, producer__linger__ms=0)
+    h.respond(0.2, None)
+    h.run(0.3)
+    assert [round(float(t), 3) for t in h.ledger.send_t[:h.ledger.n]] == [0.1, 0.201]
+    assert times(h) == [0.103, 0.202]
+
+
+def test_the_answer_that_ends_a_flush_wakes_the_sender_for_the_sends_made_behind_it():
+    # flush() at 120 ms with the 100 ms batch in flight: the sends at 130 and 140 ms wait until its
+    # answer at 201 ms, then happen 81 ms late (211 and 221 ms) and go out at once
+    h = Harness([0.100, 0.130, 0.140], producer__linger__ms=0)
+
+    def flusher(env):
+        yield env.timeout(0.120)
+        h.producer.flush()
+    h.env.process(flusher(h.env))
+    h.respond(0.2, None)
+    h.run(0.3)
+    assert [round(float(t), 3) for t in h.ledger.send_t[:h.ledger.n]] == [0.1, 0.211, 0.221]
+    assert times(h) == [0.103, 0.212, 0.222]

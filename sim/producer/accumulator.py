@@ -280,7 +280,7 @@ class RecordAccumulator:
         leaders it is drawn among can only change with a metadata update, which appends the
         sends made before it and wakes the sender. (Without this look-ahead a third of the
         sender's wake-ups sent nothing.) With fewer than two free buffers in the pool, a batch
-        opened on the way could block send(): the sender must look at the switch itself."""
+        opened on the way could block send(): then the look-ahead is not made."""
         sticky = self.sticky
         p = sticky.partition()
         t, switch_at, linger_end = self._sticky_change(p, 0, sticky.until_switch())
@@ -300,8 +300,10 @@ class RecordAccumulator:
         last = self._open_batch(p)
         if last is None:
             t0 = arrivals.peek(first)
-            if self.deques[p]:
-                return t0, None, math.inf  # opening a second batch makes the first one ready
+            if self.deques[p] or self.used >= self.pool_slots:
+                # opening a second batch makes the first one ready; without a free buffer, the
+                # send that opens it blocks (and memory pressure makes every batch ready)
+                return t0, None, math.inf
             fill = self.capacity - (1 if self.exact_fit else 0)
             if until_switch < fill:
                 t_switch = arrivals.peek(first + until_switch)
@@ -325,6 +327,10 @@ class RecordAccumulator:
             if not len(times):
                 return math.inf
             t = keyed_change_in(self, times, parts)
+            if self.pool_slots - self.used < len(times):  # these sends could use up the pool
+                m = keyed_fit(self, parts)
+                if m < len(times):
+                    t = min(t, float(times[m]))  # the send that finds no buffer blocks
             if t < math.inf or len(times) < want:
                 return t
             want *= 4
@@ -371,10 +377,11 @@ class RecordAccumulator:
         """A batch completed: its buffer returns to the pool, maybe unblocking send(); flush() may end.
 
         The sends made since the sender last looked must find the pool as it was before this
-        release. Between two looks they open at most two batches without waking the sender (a
-        first batch that lingers, and the first batch after a switch looked past), so with two
-        buffers free none of them can block and they need not be appended first."""
-        if self.pool_slots - self.used < 2:
+        release. Between two looks, sticky sends open at most two batches without waking the
+        sender (a first batch that lingers, and the first batch after a switch looked past), so
+        with two buffers free none of them can block and they need not be appended first. Keyed
+        sends can open a batch on every partition: they are always appended first."""
+        if self.keyed or self.pool_slots - self.used < 2:
             self.catch_up(now)
         self.used -= 1
         self.incomplete.pop(batch.serial, None)

@@ -110,6 +110,7 @@ class Producer:
         """The callback got an exception: an application that re-sends sends the records again."""
         app = self.app
         if self.settings["resend"] and app.sending and self.alive and not self.closing and cause in RESENDABLE:
+            self.accumulator.catch_up(self.env.now)  # sends made before the failure come first
             self.accumulator.resend(ids, ids_count(ids), partition, self.env.now)
             self.sender.wakeup()
 

@@ -212,17 +212,20 @@ class Sender:
         if not reqs or reqs[0] is not req:
             return  # an earlier response was lost: on one TCP stream nothing overtakes it (the request times out)
         full = len(reqs) >= self.max_in_flight
+        acc = self.acc
+        waiting = acc.blocked is not None or bool(acc.flushes)  # completions can end send()'s wait
         reqs.popleft()
         now = self.env.now
         for wire, err in zip(req.batches, results, strict=True):
             self._complete(wire.batch, err, now)
-        if full or not self._quiet(req, results):
+        if full or waiting or not self._quiet(req, results):
             self.alarm.notify()
 
     def _quiet(self, req: P.ProduceRequest, results) -> bool:
         """Could this response change what the loop sends, or when? A plain success with a free
-        in-flight slot before it cannot: the loop keeps its wake-up time (Kafka's sender handles
-        every response in its own poll; this saves a pass of the loop that would send nothing)."""
+        in-flight slot before it, while send() was not waiting for memory or a flush, cannot: the
+        loop keeps its wake-up time (Kafka's sender handles every response in its own poll; this
+        saves a pass of the loop that would send nothing)."""
         acc = self.acc
         if self.stalled[req.broker] or self.max_in_flight == 1 or acc.blocked is not None or acc.closing \
                 or acc.flushes or any(err is not None for err in results):
