@@ -98,6 +98,9 @@ class Marker:
     def mark(self, work: Work, i0: int, i1: int) -> None:
         if i1 <= i0:
             return
+        if not work.skipped:
+            self._mark_run(work, i0, i1)
+            return
         times = work.start + work.ends
         ledger, stats = self.ledger, self.stats
         idx = 0
@@ -111,6 +114,28 @@ class Marker:
             idx += k
             if idx >= i1:
                 break
+
+
+    def _mark_run(self, work: Work, i0: int, i1: int) -> None:
+        """Records i0..i1-1, none skipped: one ledger update for all of them (adjacent id ranges of
+        consecutive batches merged), not one per batch."""
+        slices: list[slice] = []
+        idx = 0
+        for _p, batch, lo, hi in work.records:
+            k = hi - lo
+            a, b = max(i0, idx), min(i1, idx + k)
+            if a < b:
+                for sl in ids_sub(batch.ids, lo + a - idx, lo + b - idx):
+                    if slices and slices[-1].stop == sl.start:
+                        slices[-1] = slice(slices[-1].start, sl.stop)
+                    else:
+                        slices.append(sl)
+            idx += k
+            if idx >= i1:
+                break
+        stats = self.stats
+        stats["redeliveries"] += self.ledger.mark_processed(tuple(slices), work.start + work.ends[i0:i1])
+        stats["records_processed"] += i1 - i0
 
 
 def _without(a: int, b: int, holes: list[int]):
