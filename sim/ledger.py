@@ -151,9 +151,10 @@ class Ledger:
 
     # -- producer side ----------------------------------------------------------------
     def ack(self, ids: Ids, t: float) -> None:
+        p, ack_dt, send_t = self.p, self.ack_dt, self.send_t
         for s in ids:
-            self.p[s] = P_ACK
-            self.ack_dt[s] = t - self.send_t[s]
+            p[s] = P_ACK
+            np.subtract(t, send_t[s], out=ack_dt[s], casting="same_kind")  # no temporary array
 
     def fail_send(self, ids: Ids, seen: bool, cause: int) -> None:
         if not 0 < cause < len(FAIL_CAUSES):

@@ -93,9 +93,9 @@ class Network:
         self._tail: dict[tuple[str, str], list] = {}  # per link: [arrival, delivered?, messages]
         self.held: dict[tuple[str, str], list] = {}  # messages waiting for a cut link to heal
         self.held_count = 0
-        self._delays = np.empty(0)
+        self._delays: list[float] = []  # a block of delays drawn at once, as Python floats
         self._d = 0
-        self._uniform = np.empty(0)
+        self._uniform: list[float] = []
         self._u = 0
         self.sent = 0
         self.dropped = 0
@@ -179,10 +179,10 @@ class Network:
             return True
         d = self._d
         if d >= len(self._delays):
-            self._delays = self._make_delays()
+            self._delays = self._make_delays().tolist()
             d = 0
         self._d = d + 1
-        self._schedule(msg, now + float(self._delays[d]))
+        self._schedule(msg, now + self._delays[d])
         return True
 
     def _schedule(self, msg, arrival: float) -> None:
@@ -229,7 +229,7 @@ class Network:
     # -- bulk random draws -------------------------------------------------------------
     def _draw_delay(self) -> float:
         if self._d >= len(self._delays):
-            self._delays = self._make_delays()
+            self._delays = self._make_delays().tolist()
             self._d = 0
         d = self._delays[self._d]
         self._d += 1
@@ -248,7 +248,7 @@ class Network:
 
     def _draw_uniform(self) -> float:
         if self._u >= len(self._uniform):
-            self._uniform = self.rng.random(_BLOCK)
+            self._uniform = self.rng.random(_BLOCK).tolist()
             self._u = 0
         u = self._uniform[self._u]
         self._u += 1

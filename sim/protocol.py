@@ -46,7 +46,7 @@ class ProduceRequest:
     """One ProduceRequest: at most one batch (a WireBatch) per partition, to one leader."""
 
     __slots__ = ("rid", "src", "conn", "broker", "batches", "acks", "timeout", "sent_at", "reply", "disconnect",
-                 "tcp_ack", "seq")
+                 "tcp_ack", "seq", "first_deadline")
 
     def __init__(self, rid, src, conn, broker, batches, acks, timeout, sent_at, reply, disconnect, seq=0):
         self.rid = rid
@@ -61,6 +61,7 @@ class ProduceRequest:
         self.reply = reply  # callable(request, results) on the client
         self.disconnect = disconnect  # callable(broker id): the connection was reset
         self.tcp_ack = None  # acks=0 only: callable(broker id, conn), the receiving kernel's TCP ack
+        self.first_deadline = min((w.batch.deadline for w in batches), default=float("inf"))  # sender's view
 
 
 class ConnectProbe:

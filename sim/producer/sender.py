@@ -431,6 +431,12 @@ class Sender:
             if reqs:
                 t = min(t, reqs[0].sent_at + self.request_timeout)
                 for req in reqs:
+                    first = req.first_deadline  # the earliest delivery deadline of its batches (fixed)
+                    if first >= t:
+                        continue
+                    if first > now:
+                        t = first  # (a batch already completed elsewhere only makes this wake early)
+                        continue
                     for wire in req.batches:
                         if wire.batch.state != DONE:
                             t = min(t, wire.batch.deadline)
