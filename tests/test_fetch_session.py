@@ -127,3 +127,14 @@ def test_every_replica_ends_with_every_record_whatever_the_session_size(partitio
         assert leo == len([i for i in range(3000) if i % partitions == p])
         assert all(b.logs[p].leo == leo for b in c.brokers)
         assert c.brokers[leader].logs[p].hw == leo
+
+
+def test_a_parked_fetch_is_answered_after_fetch_wait_max_when_nothing_happens():
+    # after the last send (0.5 s) nothing changes: each fetch from follower 1 waits at the leader for
+    # replica.fetch.wait.max.ms (0.5 s), is answered empty (1 ms) and the next one arrives 1 ms later
+    c = keyed_cluster([0.5], [0], broker__replica__fetch__wait__max__ms=500)
+    seen = record_fetches(c)
+    c.env.run(until=6.0)
+    idle = [t for t, f, _full, _parts in seen if f == 1 and t > 2.0]
+    assert len(idle) >= 7
+    assert [round(b - a, 6) for a, b in zip(idle, idle[1:], strict=False)] == [0.502] * (len(idle) - 1)

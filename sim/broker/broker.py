@@ -20,6 +20,7 @@ from ..ledger import GONE_TRUNCATED, GONE_UNCLEAN
 from ..network import broker_node
 from ..producer.batch import records_per_batch
 from ..records import BATCH_OVERHEAD, batch_bytes
+from ..timer import LazyTimer
 from .fetch_session import FetchSession
 from .fetcher import SESSION_ERROR, ReplicaFetcher
 from .lifecycle import BrokerLifecycle
@@ -139,7 +140,8 @@ class Broker(BrokerLifecycle):
         self.conns: dict[str, ClientConnection] = {}
         self._fsync_block = 0.0
         self._response_not_before: dict = {}  # produce request -> when its fsyncs finish
-        self.parked_replica: dict[int, tuple] = {}  # follower id -> (request, deadline)
+        self.parked_replica: dict[int, tuple] = {}  # follower id -> (request, when it expires)
+        self._park_timers: dict[int, LazyTimer] = {}  # follower id -> its parked fetch's expiry timer
         self.fetch_sessions: dict[int, FetchSession] = {}  # follower id -> its fetch session here
         self.parked_consumer: list = []  # (request, deadline)
         self.deadlines = DeadlineQueue(self.env)
@@ -423,14 +425,34 @@ class Broker(BrokerLifecycle):
         logs = self.logs
         leading = self.leading
         ready = ready or any(parts[p][0] < logs[p].leo for p in sess.inflight if p in leading and p in parts)
-        parked = self.parked_replica.pop(follower, None)
-        if parked is not None:
-            parked[1].cancel()
+        self.parked_replica.pop(follower, None)
         if ready:
             self._respond_replica_fetch(req)
         else:
-            deadline = self.deadlines.add(now + self.fetch_wait_max, self.deliver, self._replica_fetch_expired, (req,))
-            self.parked_replica[follower] = (req, deadline)
+            at = now + self.fetch_wait_max
+            self.parked_replica[follower] = (req, at)
+            self._park_timer(follower).arm(at)
+
+    def _park_timer(self, follower: int) -> LazyTimer:
+        """One timer per follower for fetch.wait.max.ms of its parked fetch: a fetch parks after
+        almost every answer, so a heap entry per park (then cancelled) would cost more than this
+        timer, which fires only when the fetch parked longest ago could have expired."""
+        timer = self._park_timers.get(follower)
+        if timer is None:
+            timer = self._park_timers[follower] = LazyTimer(self.env, lambda: self._park_check(follower, timer))
+        return timer
+
+    def _park_check(self, follower: int, timer: LazyTimer) -> None:
+        if self._park_timers.get(follower) is not timer:
+            return  # a timer of an earlier incarnation of this broker
+        parked = self.parked_replica.get(follower)
+        if parked is None:
+            return
+        req, at = parked
+        if self.env.now >= at:
+            self.deliver(self._replica_fetch_expired, (req,))
+        else:
+            timer.arm(at)
 
     def _news(self, p: int) -> None:
         """Something changed for p on this leader (append, HW, leadership, ISR): every fetch session
@@ -490,8 +512,7 @@ class Broker(BrokerLifecycle):
         for follower in sorted(self.parked_replica):
             sess = sessions.get(follower)
             if sess is not None and p in sess.parts:
-                req, deadline = self.parked_replica.pop(follower)
-                deadline.cancel()
+                req, _at = self.parked_replica.pop(follower)
                 self._respond_replica_fetch(req)
 
     def _respond_replica_fetch(self, req) -> None:
