@@ -142,6 +142,9 @@ class Broker(BrokerLifecycle):
         self._response_not_before: dict = {}  # produce request -> when its fsyncs finish
         self.parked_replica: dict[int, tuple] = {}  # follower id -> (request, when it expires)
         self._park_timers: dict[int, LazyTimer] = {}  # follower id -> its parked fetch's expiry timer
+        # acks=all requests in purgatory, in arrival order, with the time request.timeout.ms runs out
+        self._purgatory: deque = deque()
+        self._purgatory_timer = timer = LazyTimer(self.env, lambda: self._expire_purgatory(timer))
         self.fetch_sessions: dict[int, FetchSession] = {}  # follower id -> its fetch session here
         self.parked_consumer: list = []  # (request, deadline)
         self.deadlines = DeadlineQueue(self.env)
@@ -323,7 +326,7 @@ class Broker(BrokerLifecycle):
         if self._fsync_block:
             self._response_not_before[req] = now + self._fsync_block
         if delayed.pending:
-            delayed.deadline = self.deadlines.add(now + req.timeout, self.deliver, delayed.expire, ())
+            self._park_produce(delayed, now + req.timeout)
         for ld in touched:
             ld.maybe_advance_hw()  # may complete the delayed produce at once (ISR = leader only)
         if req.acks == "0":
@@ -336,6 +339,31 @@ class Broker(BrokerLifecycle):
             return
         if delayed.pending == 0 and not delayed.responded:
             self.respond_produce(req, results)
+
+    def _park_produce(self, delayed: DelayedProduce, at: float) -> None:
+        """Purgatory until `at` (DelayedProduce's timeout). Requests arrive with one and the same
+        request.timeout.ms, so their expiries come in arrival order: a queue and one lazy timer do
+        (a heap entry per request, cancelled when it completes, cost more)."""
+        q = self._purgatory
+        while q and q[0][1].responded:
+            q.popleft()  # completed: nothing to expire
+        if q and at < q[-1][0]:
+            delayed.deadline = self.deadlines.add(at, self.deliver, delayed.expire, ())  # out of order
+            return
+        q.append((at, delayed))
+        self._purgatory_timer.arm(at)
+
+    def _expire_purgatory(self, timer: LazyTimer) -> None:
+        if timer is not self._purgatory_timer:
+            return  # a timer of an earlier incarnation of this broker
+        q = self._purgatory
+        now = self.env.now
+        while q and (q[0][1].responded or q[0][0] <= now):
+            _at, delayed = q.popleft()
+            if not delayed.responded:
+                self.deliver(delayed.expire, ())
+        if q:
+            timer.arm(q[0][0])
 
     def _append_as_leader(self, ld: PartitionLeader, batch, now: float) -> LogBatch:
         p = ld.p
