@@ -281,7 +281,9 @@ _ALL = [
     _key("network.latency.sigma", "float", 0.6,
          "Shape of the lognormal delay (sigma of the underlying normal); unused by the other distributions.",
          minimum=0, origin=MODEL),
-    _key("network.packet.loss", "float", 0.0, "Probability that a request or a response is dropped.",
+    _key("network.packet.loss", "float", 0.0, "Probability that a request or a response is dropped (a whole message, "
+         "not retransmitted as TCP would: a lost replica fetch stalls replication for replica.socket.timeout.ms, so "
+         "rates above about 1e-4 are far more severe than real packet loss).",
          unit="probability", minimum=0, maximum=1, max_exclusive=True, origin=MODEL),
 
     _enum("chaos.preset", "none", ("none", "datacenter"),
