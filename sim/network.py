@@ -177,12 +177,7 @@ class Network:
         if self.isolated and not self.link_up(src, dst):
             self._hold(msg)
             return True
-        d = self._d
-        if d >= len(self._delays):
-            self._delays = self._make_delays().tolist()
-            d = 0
-        self._d = d + 1
-        self._schedule(msg, now + self._delays[d])
+        self._schedule(msg, now + self._draw_delay())
         return True
 
     def _schedule(self, msg, arrival: float) -> None:
@@ -233,7 +228,7 @@ class Network:
             self._d = 0
         d = self._delays[self._d]
         self._d += 1
-        return float(d)
+        return d
 
     def _make_delays(self) -> np.ndarray:
         m = self.mean
@@ -252,4 +247,4 @@ class Network:
             self._u = 0
         u = self._uniform[self._u]
         self._u += 1
-        return float(u)
+        return u

@@ -316,8 +316,8 @@ class RecordAccumulator:
             return arrivals.peek(first + room - 1), None, math.inf  # exact fit: full when the last record lands
         if room <= until_switch:
             return arrivals.peek(first + room), None, math.inf  # the next record overflows: a new batch opens
-        return arrivals.peek(first + until_switch), first + until_switch, math.inf  # (an open batch's
-        # linger is the sender's to watch: the batch is queued)
+        # the switch comes first; the open batch's linger is the sender's to watch (the batch is queued)
+        return arrivals.peek(first + until_switch), first + until_switch, math.inf
 
     def _next_change_keyed(self) -> float:
         """The first future send that fills or overflows its partition's batch, or opens a lingering one."""
