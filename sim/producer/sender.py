@@ -132,7 +132,7 @@ class Sender:
             self.stalled[node] = False
             while len(self.inflight[node]) < self.max_in_flight and self._writable(node) and any(
                     acc.head_ready_at(p, now) <= now and self._drainable(p, now) for p in parts):
-                batches = self._drain(node, self._node_partitions()[node], now)
+                batches = self._drain(node, self._node_partitions()[node], parts, now)
                 if not batches:
                     self.stalled[node] = True  # wait for a response, not in a busy loop as Kafka's sender does
                     break
@@ -144,9 +144,11 @@ class Sender:
         return bool(dq) and p not in self.muted and not self.acc.backing_off(p, now) \
             and (self.idem is None or not self.idem.should_stop_drain(dq[0]))
 
-    def _drain(self, node: int, parts: list[int], now: float) -> list[ProducerBatch]:
+    def _drain(self, node: int, parts: list[int], queued: list[int], now: float) -> list[ProducerBatch]:
         """RecordAccumulator.drainBatchesForOneNode: each partition's head batch, round robin from
-        where the last drain stopped, up to max.request.size (a single larger batch goes alone)."""
+        where the last drain stopped, up to max.request.size (a single larger batch goes alone).
+        parts: every partition the node leads; queued: those of them with a queued batch (both in
+        partition order)."""
         acc = self.acc
         out: list[ProducerBatch] = []
         size = 0
@@ -154,7 +156,7 @@ class Sender:
         start = self.drain_index[node] % n
         # Only partitions with a queued batch can give one: walking just those, in the same cyclic
         # order from `start`, drains exactly what walking every partition of the node would.
-        positions = sorted(j for p in acc.queued_partitions() if (j := bisect_left(parts, p)) < n and parts[j] == p)
+        positions = [bisect_left(parts, p) for p in queued]
         k = bisect_left(positions, start)
         for j in positions[k:] + positions[:k]:
             p = parts[j]
