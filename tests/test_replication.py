@@ -186,3 +186,34 @@ def test_a_short_pause_only_delays():
     first = int(np.searchsorted(sent_at, 1.0))
     assert c.ledger.ack_t[first] == pytest.approx(1.5 + 4 * MS, abs=2 * MS)
     assert c.trace.of("fenced") == [] and c.controller.leader_of(0) == 0
+
+
+def test_end_offset_for_epoch_answers_as_the_leader_epoch_cache_does():
+    from sim.broker.replica_log import LogBatch, ReplicaLog
+    log = ReplicaLog()
+    assert log.end_offset_for_epoch(0) == (-1, -1)  # no epochs at all: undefined
+    log.append(LogBatch(0, 10, [slice(0, 10)], 2), 0.0)
+    log.append(LogBatch(10, 5, [slice(10, 15)], 4), 0.0)
+    assert log.end_offset_for_epoch(4) == (4, 15)  # the latest epoch ends at the LEO
+    assert log.end_offset_for_epoch(2) == (2, 10)
+    assert log.end_offset_for_epoch(3) == (2, 10)  # an epoch never seen here: the one before it
+    # older than every epoch here: nothing was written here in it, so it ends where the first starts
+    assert log.end_offset_for_epoch(1) == (1, 0)
+
+
+def test_a_replica_whose_copy_was_empty_rejoins_the_isr_after_a_failover():
+    # six partitions and the sticky partitioner: partition 0 gets no record before broker 0, its
+    # leader at epoch 0, crashes at 1 s; broker 1 leads it at epoch 1 with an epoch cache that has no
+    # epoch 0. Broker 0's fetch (offset 0, last epoch 0) is no divergence (KIP-320): it replicates.
+    c = cluster([0.1 + 0.01 * i for i in range(2500)], topic__partitions=6,
+                faults=[{"at": 1.0, "action": "crash", "target": "broker:0", "duration": 5.0}], **RF3)
+    c.env.run(until=1.0)
+    assert c.brokers[0].logs[0].leo == 0
+    c.env.run(until=25.0)
+    assert 0 in c.controller.parts[0].isr
+    b0, b1 = c.brokers[0], c.brokers[1]
+    assert b0.logs[0].leo == b1.logs[0].leo > 0
+    assert c.trace.of("truncate") == []
+    # and the follower long-polls instead of fetching in a loop: about two fetches per produce request
+    fetches = c.brokers[0].fetchers[1].token
+    assert fetches < 2 * c.producer.stats["requests"]

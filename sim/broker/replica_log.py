@@ -141,15 +141,19 @@ class ReplicaLog:
         return out
 
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
-        """OffsetsForLeaderEpoch: (largest epoch <= epoch, the offset where it ends here)."""
+        """OffsetsForLeaderEpoch (LeaderEpochFileCache.endOffsetFor): (largest epoch <= epoch, the
+        offset where it ends here); for an epoch older than every epoch here, (that epoch, the start
+        of the first one) -- nothing was written here in it; with no epochs at all, (-1, -1)."""
         epochs = self.epochs
+        if not epochs:
+            return -1, -1
         found = -1
         for idx in range(len(epochs) - 1, -1, -1):
             if epochs[idx][0] <= epoch:
                 found = idx
                 break
         if found < 0:
-            return -1, -1
+            return epoch, epochs[0][1]
         end = epochs[found + 1][1] if found + 1 < len(epochs) else self.leo
         return epochs[found][0], end
 
