@@ -10,12 +10,20 @@ Eligible Leader Replicas (KIP-966, broker.eligible.leader.replicas.version = 1) 
 first live ELR member; then, if unclean.leader.election.enable, any live replica; else the
 partition is offline. Without ELR the ISR never becomes empty: its last member stays even
 when fenced, and is elected again when it returns -- whatever its log lost meanwhile.
+
+Leader balancing (auto.leader.rebalance.enable, QuorumController.maybeBalancePartitionLeaders):
+after a change that leaves some partition led by another replica than its first (preferred)
+one, a check runs leader.imbalance.check.interval.seconds later, and again that long after
+every later change while the imbalance lasts; it moves each such leadership back to the
+preferred replica when that replica is unfenced and in the ISR (ISR unchanged, epoch + 1).
+The old leader follows and truncates what the new one lacks -- acks=1 data it had acknowledged.
 """
 
 from __future__ import annotations
 
 import math
 
+from .network import call_at
 from .timer import Alarm
 
 NODE = "controller"
@@ -64,6 +72,10 @@ class Controller:
         self.unclean_elections = 0
         self.unclean_epochs: set[tuple[int, int]] = set()  # (partition, leader epoch) from unclean elections
         self._alarm = Alarm(self.env)
+        self.auto_rebalance = bool(cfg["broker.auto.leader.rebalance.enable"])
+        self.imbalance_check = cfg.seconds("broker.leader.imbalance.check.interval.seconds")
+        self._balance_scheduled = False
+        self.preferred_elections = 0
 
     def start(self) -> None:
         """The cluster is already running at t=0: every broker knows its roles."""
@@ -189,6 +201,40 @@ class Controller:
         st.partition_epoch += 1
         self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
 
+    # -- leader balancing ----------------------------------------------------------------------
+    MAX_ELECTIONS_PER_IMBALANCE = 1000  # QuorumController: more wait for a check 10 ms later
+
+    def _maybe_schedule_balance(self) -> None:
+        """QuorumController.maybeScheduleNextBalancePartitionLeaders, called after every change."""
+        if not self.auto_rebalance or self._balance_scheduled:
+            return
+        if all(st.leader == st.replicas[0] for st in self.parts):
+            return
+        self._balance_scheduled = True
+        call_at(self.env, self.imbalance_check, self._balance)
+
+    def _balance(self, _event=None, *, limit: int = MAX_ELECTIONS_PER_IMBALANCE) -> None:
+        """Preferred-leader elections for the imbalanced partitions whose first replica may lead."""
+        self._balance_scheduled = False
+        changed = []
+        for p, st in enumerate(self.parts):
+            preferred = st.replicas[0]
+            if st.leader == preferred or self.fenced[preferred] or preferred not in st.isr:
+                continue
+            if len(changed) == limit:
+                self._balance_scheduled = True
+                call_at(self.env, 0.010, self._balance)
+                break
+            st.leader = preferred
+            st.leader_epoch += 1
+            st.partition_epoch += 1
+            self.elections += 1
+            self.preferred_elections += 1
+            self.trace.add(self.env.now, "preferred_election", p, preferred)
+            self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
+            changed.append(p)
+        self._publish(changed)
+
     def was_unclean(self, p: int, leader_epoch: int) -> bool:
         return (p, leader_epoch) in self.unclean_epochs
 
@@ -217,6 +263,7 @@ class Controller:
         return frozenset(b for b, f in enumerate(self.fenced) if f)
 
     def _publish(self, changed, always: bool = False) -> None:
+        self._maybe_schedule_balance()
         if not changed and not always:
             return
         prev = self.version

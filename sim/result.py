@@ -74,6 +74,7 @@ class RunResult:
             "brokers": {
                 "elections": cluster.controller.elections,
                 "unclean_elections": cluster.controller.unclean_elections,
+                "preferred_elections": cluster.controller.preferred_elections,
                 "truncated_records": sum(b.stats["truncated_records"] for b in cluster.brokers),
                 "lost_on_power_loss": sum(b.stats["lost_on_power_loss"] for b in cluster.brokers),
             },
@@ -144,7 +145,8 @@ class RunResult:
                      f"{co['commits_sent']} commits ({co['commits_failed']} failed), {co['rebalances']} rebalances, "
                      f"{co['restarts']} restarts, lag max {co['lag_max']} mean {co['lag_mean']:.1f} records")
         br = d["brokers"]
-        lines.append(f"brokers: {br['elections']} leader elections ({br['unclean_elections']} unclean), "
+        lines.append(f"brokers: {br['elections']} leader elections ({br['unclean_elections']} unclean, "
+                     f"{br.get('preferred_elections', 0)} preferred), "
                      f"{br['truncated_records']} records truncated, {br['lost_on_power_loss']} lost on power loss")
         if d["faults"]:
             lines.append("faults: " + "; ".join(f"t={t:g}s {a} {tg}" for t, a, tg, _ in d["faults"]))

@@ -10,10 +10,10 @@ the plot. It only reads the model's state.
 from __future__ import annotations
 
 RELEVANT = frozenset({"fault", "leader", "isr", "truncate", "page_cache_lost", "crash", "power_loss", "started",
-                      "fenced", "unfenced", "registered", "unclean_election", "elr_election", "shutdown", "stopped",
-                      "heal", "pause", "resume", "heal_all", "become_leader"})
-PARTITION_EVENTS = {"leader": 2, "isr": 2, "unclean_election": 2, "elr_election": 2, "truncate": 3,
-                    "page_cache_lost": 3, "become_leader": 3}  # event kind -> index of its partition field
+                      "fenced", "unfenced", "registered", "unclean_election", "elr_election", "preferred_election",
+                      "shutdown", "stopped", "heal", "pause", "resume", "heal_all", "become_leader"})
+PARTITION_EVENTS = {"leader": 2, "isr": 2, "unclean_election": 2, "elr_election": 2, "preferred_election": 2,
+                    "truncate": 3, "page_cache_lost": 3, "become_leader": 3}  # kind -> index of its partition field
 
 
 class ReplicaState:

@@ -55,7 +55,7 @@ UNMODELLED_KEYS = {
         "num.io.threads", "num.recovery.threads.per.data.dir", "num.replica.fetchers", "background.threads",
         "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "socket.request.max.bytes",
         "socket.listen.backlog.size", "queued.max.requests", "message.max.bytes", "compression.type",
-        "auto.create.topics.enable", "auto.leader.rebalance.enable", "delete.topic.enable", "broker.rack",
+        "auto.create.topics.enable", "delete.topic.enable", "broker.rack",
         "unclean.leader.election.interval.ms", "producer.id.expiration.ms",
         "replica.selector.class", "replica.socket.timeout.ms", "replica.socket.receive.buffer.bytes",
         "log.flush.offset.checkpoint.interval.ms", "log.flush.start.offset.checkpoint.interval.ms",
@@ -63,6 +63,7 @@ UNMODELLED_KEYS = {
         "super.users", "allow.everyone.if.no.acl.found", "connections.max.idle.ms", "max.connections",
         "max.connections.per.ip", "metric.reporters", "auto.include.jmx.reporter", "config.providers",
         "principal.builder.class", "log.segment.delete.delay.ms", "log.segment.ms",
+        "leader.imbalance.per.broker.percentage",  # ZooKeeper controller only; removed in Kafka 4.0
     ),
 }
 UNMODELLED_PREFIXES = {
@@ -72,7 +73,7 @@ UNMODELLED_PREFIXES = {
                "log.cleaner.", "log.index.", "log.message.", "log.local.", "remote.log.", "controller.", "metadata.",
                "group.coordinator.", "group.consumer.", "group.share.", "group.streams.", "group.max.size", "offsets.",
                "transaction.", "share.", "quota.", "zookeeper.", "listener.name.",
-               "leader.imbalance.", "delegation.token.", "compression.", "kafka.metrics."),
+               "delegation.token.", "compression.", "kafka.metrics."),
 }
 
 

@@ -120,6 +120,13 @@ _ALL = [
     _ms("broker.replica.high.watermark.checkpoint.interval.ms", 5000,
         "How often the HW of each partition is written to disk; a restarted broker starts from that value.", 1,
         LONG_MAX),
+    _bool("broker.auto.leader.rebalance.enable", True,
+          "Every leader.imbalance.check.interval.seconds while some partition is led by another replica than "
+          "its first (preferred) one, the controller moves leadership back to the preferred replica if it is "
+          "alive and in the ISR (a clean election; the old leader truncates what the new one lacks)."),
+    _int("broker.leader.imbalance.check.interval.seconds", 300,
+         "Delay of the controller's preferred-leader check after a metadata change left a partition "
+         "imbalanced, and between checks while it stays so.", 1, LONG_MAX, unit="s"),
     _int("broker.eligible.leader.replicas.version", 0,
          "KIP-966 feature level: 1 keeps replicas that left the ISR below min.insync.replicas as Eligible "
          "Leader Replicas (the ISR may then empty); 0 (the 4.0 default) = off.", 0, 1),

@@ -8,7 +8,7 @@ takes over (a leader election of the offsets partition) and loads the group as l
 persisted: committed offsets and the last completed generation, with every member's
 session timer restarted. Simplifications: committed offsets are never lost (the offsets
 partition is written with acks=all and its loss is not modelled), the coordinator does
-not move back when its first broker returns (no preferred-leader election), and the
+not move back when its first broker returns (leader balancing is not applied to it), and the
 takeover happens when a request or a timer first looks after the fencing.
 
 Membership (eager rebalances): a JoinGroup from a new member, a LeaveGroup or an expired
