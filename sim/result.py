@@ -77,6 +77,8 @@ class RunResult:
                 "preferred_elections": cluster.controller.preferred_elections,
                 "truncated_records": sum(b.stats["truncated_records"] for b in cluster.brokers),
                 "lost_on_power_loss": sum(b.stats["lost_on_power_loss"] for b in cluster.brokers),
+                "appended_batches": sum(b.stats["appended_batches"] for b in cluster.brokers),
+                "replica_fetches": sum(b.stats["replica_fetches"] for b in cluster.brokers),
             },
             "network": {"messages": cluster.network.sent, "dropped": cluster.network.dropped},
             "drained": bool(cluster.drained),

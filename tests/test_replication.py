@@ -217,3 +217,17 @@ def test_a_replica_whose_copy_was_empty_rejoins_the_isr_after_a_failover():
     # and the follower long-polls instead of fetching in a loop: about two fetches per produce request
     fetches = c.brokers[0].fetchers[1].token
     assert fetches < 2 * c.producer.stats["requests"]
+
+
+def test_a_truncation_that_removes_nothing_still_drops_an_epoch_never_written_to():
+    # broker led epoch 1 from offset 10 and lost leadership before appending to it; the new leader
+    # (epoch 2) never saw epoch 1, answers "diverging at epoch 0, ending at 10", and the follower
+    # truncates to 10 = its LEO: UnifiedLog.truncateTo still trims the epoch cache from the LEO, so
+    # the next fetch names epoch 0 and replicates (keeping epoch 1 would get the same answer forever)
+    from sim.broker.replica_log import LogBatch, ReplicaLog
+    log = ReplicaLog()
+    log.append(LogBatch(0, 10, [slice(0, 10)], 0), 0.0)
+    log.assign_epoch(1)
+    assert log.epochs == [(0, 0), (1, 10)]
+    assert log.truncate_to(10) == []
+    assert log.epochs == [(0, 0)] and log.leo == 10 and log.latest_epoch == 0

@@ -125,7 +125,8 @@ class Broker(BrokerLifecycle):
         self.incarnation = 0
         self.fetch_sessions_started = 0  # ids for this broker's fetch sessions, unique across restarts
         self.up_since = self.env.now
-        self.stats = {"appended_records": 0, "truncated_records": 0, "lost_on_power_loss": 0}
+        self.stats = {"appended_records": 0, "appended_batches": 0, "truncated_records": 0, "lost_on_power_loss": 0,
+                      "replica_fetches": 0}
         self._reset_runtime()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -374,7 +375,9 @@ class Broker(BrokerLifecycle):
         self.pstates[p].record(lb)
         self._fsync_block += self.page_cache.on_append(log, now)
         self.ledger.mark_appended(batch.ids)
-        self.stats["appended_records"] += batch.count
+        stats = self.stats
+        stats["appended_records"] += batch.count
+        stats["appended_batches"] += 1
         self._wake_replica_fetches(p)
         return lb
 

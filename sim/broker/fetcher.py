@@ -110,6 +110,7 @@ class ReplicaFetcher:
             return
         self.token += 1
         self.outstanding = self.token
+        b.stats["replica_fetches"] += 1
         self.sent_at = now
         leader = b.peers[self.leader_id]
         b.network.send(b.node, leader.node, leader.on_replica_fetch, self._request())

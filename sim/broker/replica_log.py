@@ -86,6 +86,10 @@ class ReplicaLog:
     def truncate_to(self, offset: int) -> list[LogBatch]:
         """Remove everything at or above offset; returns the removed records as batches."""
         if offset >= self.leo:
+            # nothing to remove, but an epoch this replica started as leader without appending to it
+            # goes (UnifiedLog.truncateTo: the cache is always truncated, from the LEO)
+            while self.epochs and self.epochs[-1][1] >= self.leo:
+                self.epochs.pop()
             return []
         i = bisect.bisect_right(self.ends, offset)  # first batch ending after offset
         removed = self.batches[i:]

@@ -1,0 +1,51 @@
+"""No busy loops: under every kind of fault, replica fetchers long-poll instead of spinning.
+
+A follower sends a fetch when it has an answer to its last one. A leader holds a fetch until it
+has data (replica.fetch.wait.max.ms, 500 ms), so each batch a leader appends answers at most one
+fetch per follower, and an idle follower fetches twice a second; after an error it backs off
+(replica.fetch.backoff.ms, 1 s). A protocol bug that answers a fetch at once with something the
+follower cannot act on -- a divergence that truncates nothing, say -- makes the pair fetch every
+round trip instead (about 500 times a second here), which this bound catches: two such bugs in the
+leader-epoch cache were found this way.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.config import load_config
+from sim.run import finish, start
+
+CHAOS = {
+    "crash": {"chaos.preset": "datacenter", "chaos.broker.crash.mtbf": 20},
+    "crash+partition, 60 partitions": {"topic.partitions": 60, "chaos.broker.crash.mtbf": 15,
+                                       "chaos.broker.partition.mtbf": 30},
+    "power loss, acks=1": {"topic.partitions": 12, "chaos.broker.power_loss.mtbf": 20, "producer.acks": "1"},
+    "pause+latency": {"topic.partitions": 12, "chaos.broker.pause.mtbf": 5, "chaos.broker.pause.duration": 20,
+                      "chaos.broker.latency_spike.mtbf": 5},
+    "HW truncation (pre-0.11)": {"topic.partitions": 6, "broker.model.truncation": "high-watermark",
+                                 "chaos.broker.power_loss.mtbf": 15, "producer.acks": "1"},
+    "unclean election": {"topic.partitions": 24, "topic.unclean.leader.election.enable": True,
+                         "chaos.broker.crash.mtbf": 10, "chaos.broker.partition.mtbf": 20},
+    "cluster power outage": {"topic.partitions": 30, "chaos.cluster.power_outage.mtbf": 30,
+                             "chaos.broker.crash.mtbf": 20},
+    "ELR": {"topic.partitions": 24, "broker.eligible.leader.replicas.version": 1, "topic.min.insync.replicas": 2,
+            "chaos.broker.crash.mtbf": 8, "chaos.broker.power_loss.mtbf": 20},
+}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("faults", list(CHAOS))
+def test_replica_fetches_stay_within_one_per_append_per_follower_plus_idle_polls(faults, seed):
+    cfg = load_config(overrides={"topic.replication.factor": 3, **CHAOS[faults], "workload.duration": 30,
+                                 "sim.seed": seed})
+    c = start(cfg)
+    finish(c)
+    fetches = sum(b.stats["replica_fetches"] for b in c.brokers)
+    appends = sum(b.stats["appended_batches"] for b in c.brokers)
+    n = cfg["cluster.brokers"]
+    followers = cfg["topic.replication.factor"] - 1
+    pairs = n * (n - 1)  # (follower, leader) fetcher pairs
+    idle = pairs * c.env.now * 3  # two long polls a second, one backed-off retry a second
+    assert appends > 0
+    assert fetches <= followers * appends + idle, (fetches, appends, c.env.now)
