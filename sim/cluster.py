@@ -36,7 +36,8 @@ class Cluster:
         self.rng = rng = make_streams(cfg["sim.seed"], spawn_key)
         self.network = Network(env, rng["network"], latency_ms=cfg["network.latency.ms"],
                                distribution=cfg["network.latency.distribution"],
-                               sigma=cfg["network.latency.sigma"], packet_loss=cfg["network.packet.loss"])
+                               sigma=cfg["network.latency.sigma"], packet_loss=cfg["network.packet.loss"],
+                               loss_model=cfg["network.loss.model"], rto_min_ms=cfg["network.tcp.rto.min.ms"])
         expected = cfg["workload.rate"] * cfg.seconds("workload.duration") * 1.1 + 1024
         self.ledger = Ledger(expected)
         self.trace = Trace(cfg["sim.trace.limit"])

@@ -1,8 +1,17 @@
 """Network: the links between clients, brokers and the controller.
 
-Each message takes a one-way delay drawn from the configured distribution and may be
-dropped (`network.packet.loss`: a lost request or response). A link behaves like one TCP
-connection: messages between the same two nodes arrive in the order they were sent.
+Each message takes a one-way delay drawn from the configured distribution. A link behaves
+like one TCP connection: messages between the same two nodes arrive in the order they were sent.
+
+Packet loss (`network.packet.loss`, or a `packet_loss` fault) loses a transmission of a message
+with that probability. With `network.loss.model = "retransmit"` (the default) TCP sends it again
+after its retransmission timeout -- RTT + tcp_rto_min (200 ms) at first, doubling with every
+further loss up to 120 s -- and what was sent after it on the same link waits behind it (head-of-
+line blocking); only when TCP gives up (about 15 minutes) is the message lost, with everything
+queued behind it. Simplifications: one message is one segment (its loss is one draw), the RTO is
+fixed rather than measured, and there is no fast retransmit (a loss always costs a full RTO).
+With `network.loss.model = "drop"` the message is simply gone: the request times out at the
+client -- the abstraction of "a lost request" or "a lost response" used by scripted scenarios.
 
 A cut link (a broker isolated from brokers, the controller or clients) does not lose what
 is sent over it: TCP retransmits. A message sent or in flight while the link is cut arrives
@@ -31,6 +40,7 @@ BROKERS, CONTROLLER, CLIENTS = "brokers", "controller", "clients"
 GROUPS = (BROKERS, CONTROLLER, CLIENTS)
 _BLOCK = 4096
 TCP_GIVE_UP = 924.6  # s until Linux gives up retransmitting (tcp_retries2 = 15, RTO 0.2 s .. 120 s)
+TCP_RTO_MAX = 120.0  # s, Linux TCP_RTO_MAX
 
 
 def broker_node(broker_id: int) -> str:
@@ -65,6 +75,20 @@ class _Burst(Event):
 _BURST_ARRIVE = _Burst.arrive
 
 
+class _Stall:
+    """A link whose first unacknowledged message TCP is retransmitting, and what waits behind it."""
+
+    __slots__ = ("queue", "token", "due", "fast", "fast_used", "backoff")
+
+    def __init__(self, msg):
+        self.queue = [msg]
+        self.token = 0  # the retransmission timer that counts (earlier ones were superseded)
+        self.due = math.inf
+        self.fast = False  # the pending retransmission is a fast one
+        self.fast_used = False  # at most one fast retransmission of the same message
+        self.backoff = 0.0
+
+
 def call_at(env, delay: float, callback) -> None:
     """Call callback(event) after delay: a bare SimPy event, without Timeout's checks and closures."""
     ev = Event.__new__(Event)
@@ -79,7 +103,8 @@ class Network:
     """Delivers callbacks between named nodes with latency, loss and partitions."""
 
     def __init__(self, env: simpy.Environment, rng: np.random.Generator, *, latency_ms: float,
-                 distribution: str = "lognormal", sigma: float = 0.6, packet_loss: float = 0.0):
+                 distribution: str = "lognormal", sigma: float = 0.6, packet_loss: float = 0.0,
+                 loss_model: str = "retransmit", rto_min_ms: float = 200.0):
         self.env = env
         self.rng = rng
         self.mean = latency_ms / 1000.0
@@ -99,6 +124,12 @@ class Network:
         self._u = 0
         self.sent = 0
         self.dropped = 0
+        self.retransmit = loss_model == "retransmit"
+        rtt = 2.0 * self.mean
+        self.rto = rtt + rto_min_ms / 1000.0  # Linux: srtt + max(4 rttvar, tcp_rto_min)
+        self.fast_retransmit = 1.25 * rtt  # RACK: a later segment SACKed, plus a reordering window of rtt / 4
+        self._stalled: dict[tuple[str, str], _Stall] = {}  # links waiting for a retransmission
+        self.retransmissions = 0
 
     def register(self, name: str, node) -> None:
         """Deliveries to `name` go through node.deliver(fn, args) (down, paused, ...)."""
@@ -167,10 +198,22 @@ class Network:
     def send(self, src: str, dst: str, fn: Callable, *args) -> bool:
         """Deliver fn(*args) at dst after a network delay; False if the packet was lost."""
         self.sent += 1
+        if self._stalled:
+            st = self._stalled.get((src, dst))
+            if st is not None:  # behind a message TCP is retransmitting: it waits, in order
+                node = self.nodes.get(dst)
+                self._queue_behind(st, (src, dst),
+                                   (self.env.now, src, dst, fn, args, None if node is None else node.incarnation))
+                return True
         loss = self._link_loss(src, dst) if self.losses else self.packet_loss
         if loss and self._draw_uniform() < loss:
-            self.dropped += 1
-            return False
+            if not self.retransmit:
+                self.dropped += 1
+                return False
+            node = self.nodes.get(dst)
+            msg = (self.env.now, src, dst, fn, args, None if node is None else node.incarnation)
+            self._stall(msg)
+            return True
         node = self.nodes.get(dst)
         now = self.env.now
         msg = (now, src, dst, fn, args, None if node is None else node.incarnation)
@@ -179,6 +222,58 @@ class Network:
             return True
         self._schedule(msg, now + self._draw_delay())
         return True
+
+    # -- TCP retransmission -------------------------------------------------------------
+    def _stall(self, msg) -> None:
+        """A transmission of msg was lost: TCP sends it again after the RTO, or sooner once later
+        data on the link reveals the gap (fast retransmit); until then the link waits for it."""
+        key = (msg[1], msg[2])
+        st = self._stalled[key] = _Stall(msg)
+        st.backoff = min(2.0 * self.rto, TCP_RTO_MAX)
+        self._retransmit_after(key, st, self.rto, fast=False)
+
+    def _retransmit_after(self, key: tuple[str, str], st: _Stall, delay: float, *, fast: bool) -> None:
+        st.token += 1
+        st.due = self.env.now + delay
+        st.fast = fast
+        token = st.token
+        call_at(self.env, delay, lambda _event: self._retransmit(key, token))
+
+    def _queue_behind(self, st: _Stall, key: tuple[str, str], msg) -> None:
+        st.queue.append(msg)
+        if not st.fast_used:  # the first segment after the gap: its SACK shows the loss
+            st.fast_used = True
+            delay = self.fast_retransmit
+            if self.env.now + delay < st.due:
+                self._retransmit_after(key, st, delay, fast=True)
+
+    def _retransmit(self, key: tuple[str, str], token: int) -> None:
+        st = self._stalled.get(key)
+        if st is None or st.token != token:
+            return  # superseded by an earlier (fast) retransmission
+        now = self.env.now
+        if now - st.queue[0][0] > TCP_GIVE_UP:
+            del self._stalled[key]  # tcp_retries2 retransmissions made and none got through: the connection is dead
+            self.dropped += len(st.queue)
+            return
+        self.retransmissions += 1
+        src, dst = key
+        if self.isolated and not self.link_up(src, dst):
+            del self._stalled[key]
+            for msg in st.queue:
+                self._hold(msg)  # the link is cut as well: all of it goes after the heal
+            return
+        loss = self._link_loss(src, dst) if self.losses else self.packet_loss
+        if loss and self._draw_uniform() < loss:
+            if st.fast:  # a lost fast retransmission: the retransmission timer takes over
+                self._retransmit_after(key, st, self.rto, fast=False)
+            else:  # exponential backoff
+                self._retransmit_after(key, st, st.backoff, fast=False)
+                st.backoff = min(2.0 * st.backoff, TCP_RTO_MAX)
+            return
+        del self._stalled[key]
+        for msg in st.queue:
+            self._schedule(msg, now + self._draw_delay())  # _schedule keeps them in order
 
     def _schedule(self, msg, arrival: float) -> None:
         src, dst = msg[1], msg[2]

@@ -80,7 +80,8 @@ class RunResult:
                 "appended_batches": sum(b.stats["appended_batches"] for b in cluster.brokers),
                 "replica_fetches": sum(b.stats["replica_fetches"] for b in cluster.brokers),
             },
-            "network": {"messages": cluster.network.sent, "dropped": cluster.network.dropped},
+            "network": {"messages": cluster.network.sent, "dropped": cluster.network.dropped,
+                        "retransmissions": cluster.network.retransmissions},
             "drained": bool(cluster.drained),
             "faults": [[round(t, 6), action, target, list(targets) if isinstance(targets, list) else targets]
                        for t, action, target, targets in cluster.faults.applied],

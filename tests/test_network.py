@@ -58,7 +58,7 @@ def test_lognormal_delay_has_the_configured_mean():
 
 def test_packet_loss_drops_about_that_share(log):
     env = simpy.Environment()
-    n = net(env, packet_loss=0.2)
+    n = net(env, packet_loss=0.2, loss_model="drop")
     for _ in range(5000):
         n.send("a", "b", lambda: log.append(1))
     env.run()
@@ -114,7 +114,7 @@ def test_a_message_for_a_restarted_process_is_refused(log):
 
 def test_packet_loss_on_a_link_drops_only_between_the_named_peers(log):
     env = simpy.Environment()
-    n = net(env)
+    n = net(env, loss_model="drop")
     token = n.impair("broker:0", ["producer"], loss=1.0)
     n.send("producer", "broker:0", lambda: log.append("producer->b0"))
     n.send("broker:0", "producer", lambda: log.append("b0->producer"))
@@ -170,3 +170,58 @@ def test_a_broker_can_be_cut_off_from_the_producer_alone():
     assert n.link_up("consumer", "broker:0") and n.link_up("broker:1", "broker:0")
     n.isolate("producer", ["brokers"])
     assert not n.link_up("producer", "broker:1") and n.link_up("consumer", "broker:1")
+
+
+# -- TCP retransmission (network.loss.model = "retransmit", the default): 1 ms each way, so RTT 2 ms,
+# RTO = 2 ms + tcp_rto_min 200 ms = 0.202 s, fast retransmit 1.25 RTT = 2.5 ms after the next segment
+
+def _lossy_until(env, n, t: float, peers=("producer",)):
+    token = n.impair("broker:0", peers, loss=1.0)
+    env.timeout(t).callbacks.append(lambda _e: n.unimpair("broker:0", token))
+
+
+def test_a_lost_message_is_sent_again_after_the_retransmission_timeout(log):
+    env = simpy.Environment()
+    n = net(env)
+    _lossy_until(env, n, 0.1)
+    n.send("producer", "broker:0", lambda: log.append(("a", env.now)))
+    env.run()
+    assert log == [("a", pytest.approx(0.203))]  # lost at 0, sent again at 0.202, 1 ms on the wire
+    assert n.retransmissions == 1 and n.dropped == 0
+
+
+def test_each_further_loss_doubles_the_timeout(log):
+    env = simpy.Environment()
+    n = net(env)
+    _lossy_until(env, n, 1.0)
+    n.send("producer", "broker:0", lambda: log.append(env.now))
+    env.run()
+    # sent again at 0.202 (lost), 0.202 + 0.404 = 0.606 (lost), 0.606 + 0.808 = 1.414 (through)
+    assert log == [pytest.approx(1.415)] and n.retransmissions == 3
+
+
+def test_later_messages_wait_behind_a_lost_one_and_reveal_it_sooner(log):
+    env = simpy.Environment()
+    n = net(env)
+    _lossy_until(env, n, 0.001)
+    n.send("producer", "broker:0", lambda: log.append(("a", env.now)))
+    env.timeout(0.002).callbacks.append(
+        lambda _e: n.send("producer", "broker:0", lambda: log.append(("b", env.now))))
+    n.send("broker:0", "producer", lambda: log.append(("reply-side", env.now)))  # lost too, its own link
+    env.run()
+    # b (0.002) is the next segment: fast retransmit of a at 0.002 + 0.0025; both arrive 1 ms later, in order
+    assert log[:2] == [("a", pytest.approx(0.0055)), ("b", pytest.approx(0.0055))]
+    assert log[2] == ("reply-side", pytest.approx(0.203))  # nothing followed it: the full RTO
+    assert n.retransmissions == 2
+
+
+def test_tcp_gives_up_after_about_fifteen_minutes(log):
+    env = simpy.Environment()
+    n = net(env)
+    n.impair("broker:0", ["producer"], loss=1.0)
+    n.send("producer", "broker:0", lambda: log.append(env.now))
+    env.run()
+    # RTO 0.202 s doubling to the 120 s cap: 15 retransmissions (tcp_retries2), and the 16th timer,
+    # at 926.6 s, finds more than 924.6 s passed
+    assert log == [] and n.dropped == 1 and n.retransmissions == 15
+    assert env.now == pytest.approx(0.202 * (2 ** 10 - 1) + 6 * 120)

@@ -3,6 +3,11 @@
 Timelines first: one request or one response dropped by a `packet_loss` fault window on the
 producer's link, then what retries, idempotence and max.in.flight make of it. Then whole runs
 with faults, classified per message.
+
+"Dropped" is `network.loss.model = "drop"`: the request or response is gone and only the
+client's request.timeout.ms notices -- how a lost request or response looks to Kafka (a broken
+connection, a proxy, a bug). With TCP's retransmission (the default model) the same short loss
+window only delays the message: tests/test_network.py and the last test here.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from simtest import config
 
 MS = 0.001
 ONE_PARTITION = dict(producer__acks="1", producer__linger__ms=0, producer__request__timeout__ms=500,
-                     workload__duration=3)
+                     workload__duration=3, network__loss__model="drop")
 
 
 def drop_window(start: float, end: float) -> dict:
@@ -129,7 +134,7 @@ def test_acks_0_loses_at_least_as_much_as_acks_1(acks_under_leader_crash):
 
 @pytest.fixture(scope="module")
 def lossy_links():
-    base = dict(RUN, producer__request__timeout__ms=1000)
+    base = dict(RUN, producer__request__timeout__ms=1000, network__loss__model="drop")
     return {name: run_once(config(**base, **extra, faults=LOSSY_PRODUCER_LINKS)) for name, extra in (
         ("default", {}), ("no_retries", {"producer__retries": 0}),
         ("no_idempotence", {"producer__enable__idempotence": False}))}
@@ -202,7 +207,8 @@ def test_purgatory_timeouts_with_idempotence_leave_one_copy():
 
 def test_the_same_scenario_and_seed_give_the_same_result():
     cfg = config(**dict(RUN, workload__keys=50, producer__enable__idempotence=False, producer__app__resend=True,
-                        producer__request__timeout__ms=1000, workload__duration=4), faults=LOSSY_PRODUCER_LINKS)
+                        producer__request__timeout__ms=1000, workload__duration=4, network__loss__model="drop"),
+                 faults=LOSSY_PRODUCER_LINKS)
     first, second = run_once(cfg).data, run_once(cfg).data
     first.pop("wall_s"), second.pop("wall_s")
     assert first == second and first["producer"]["retries"] > 0
@@ -237,3 +243,17 @@ def test_acks_0_notices_a_stalled_connection_by_its_unacknowledged_bytes():
     c, r = run_timeline(times, [drop_window(0.1995, 0.2005)], producer__acks="0")
     assert log_ids(c) == [0, 6, 7, 8, 9] and r["producer"]["request_timeouts"] == 1
     assert r.outcomes["lost_acked"] == 5 and r["by_stage"]["producer"]["lost_acked"] == 5
+
+
+def test_with_tcp_retransmission_a_lost_request_only_waits_for_the_retransmission_timeout():
+    # LOST_REQUEST again, with the default loss model: message 1's request (0.2 s) is lost once and
+    # sent again after the RTO (2 ms round trip + 200 ms), or sooner: message 2's request (0.21 s) is
+    # the next segment on the link, and its SACK reveals the gap one round trip and a quarter later
+    # (fast retransmit at 0.21 + 2.5 ms). Message 2 waits behind it; nothing times out or reorders.
+    c, r = run_timeline(**LOST_REQUEST, producer__enable__idempotence=False, network__loss__model="retransmit")
+    assert log_ids(c) == [0, 1, 2]
+    assert r["producer"]["request_timeouts"] == 0 and r["producer"]["retries"] == 0
+    again = 0.21 + 0.0025
+    assert c.ledger.ack_t[1] == pytest.approx(again + 2 * MS)  # there and back, 1 ms each way
+    assert c.ledger.ack_t[2] == pytest.approx(again + 2 * MS)  # delivered together with it
+    assert c.network.retransmissions == 1 and c.network.dropped == 0

@@ -288,10 +288,16 @@ _ALL = [
     _key("network.latency.sigma", "float", 0.6,
          "Shape of the lognormal delay (sigma of the underlying normal); unused by the other distributions.",
          minimum=0, origin=MODEL),
-    _key("network.packet.loss", "float", 0.0, "Probability that a request or a response is dropped (a whole message, "
-         "not retransmitted as TCP would: a lost replica fetch stalls replication for replica.socket.timeout.ms, so "
-         "rates above about 1e-4 are far more severe than real packet loss).",
-         unit="probability", minimum=0, maximum=1, max_exclusive=True, origin=MODEL),
+    _key("network.packet.loss", "float", 0.0,
+         "Probability that one transmission of a request or a response is lost; network.loss.model says "
+         "what follows.", unit="probability", minimum=0, maximum=1, max_exclusive=True, origin=MODEL),
+    _enum("network.loss.model", "retransmit", ("retransmit", "drop"),
+          "retransmit: TCP sends a lost message again after its retransmission timeout (doubling at each "
+          "further loss) and later messages on the link wait behind it; drop: the message is gone and the "
+          "request times out (the abstraction of a lost request or response).", origin=MODEL),
+    _key("network.tcp.rto.min.ms", "float", 200.0,
+         "Linux tcp_rto_min: the first retransmission timeout is the round trip plus this.", unit="ms",
+         minimum=0, origin=MODEL),
 
     _enum("chaos.preset", "none", ("none", "datacenter"),
           "Random faults: none, or rates typical of a datacenter (kafka-internals.md section 5): broker "
@@ -350,7 +356,8 @@ FAULT_ACTION_DOCS = {
     "isolate": "cut the target's network links (see from); the target can also be the producer or a consumer",
     "heal": "restore the target's network links, drop its packet_loss / latency_spike, resume a paused broker",
     "pause": "freeze the broker (a long GC or VM stall): it stops answering without crashing",
-    "packet_loss": "drop each request or response on the target's links (see from) with probability rate",
+    "packet_loss": "lose each transmission of a request or response on the target's links (see from) with "
+                   "probability rate; TCP retransmits it, or it is gone with network.loss.model = drop",
     "latency_spike": "add extra_ms to the one-way delay of every message on the target's links (see from)",
     "producer_crash": "the producer application dies; buffered and in-flight records never complete",
     "consumer_crash": "a consumer application instance dies; once restarted it rejoins the group and resumes from "
@@ -373,6 +380,7 @@ FAULT_FIELDS = {
     "from": "isolate, packet_loss, latency_spike: which peers' links: all (default) or one or a list of "
             + ", ".join(ISOLATE_FROM) + " (producer and consumer are the clients; consumer = every member)",
     "partition": "which partition leader / followers refer to (default 0)",
-    "rate": "packet_loss only (required): probability, >= 0 and <= 1, that a message on an affected link is dropped",
+    "rate": "packet_loss only (required): probability, >= 0 and <= 1, that a transmission on an affected link is "
+            "lost",
     "extra_ms": "latency_spike only (required): milliseconds, >= 0, added to each message's one-way delay",
 }
