@@ -149,6 +149,8 @@ def describe(event) -> str:
         return f"broker {rest[0]} unfenced"
     if kind in ("unclean_election", "elr_election"):
         return f"{kind.replace('_', ' ')} p{rest[0]}: broker {rest[1]}"
+    if kind == "preferred_election":
+        return f"leader balancing p{rest[0]}: back to broker {rest[1]}"
     if kind == "truncate":
         b, p, offset, n = rest
         return f"broker {b} truncates to {offset} (-{n})"

@@ -37,6 +37,7 @@ EXPECTED = {  # scenario -> (lost_acked on the unsafe side, phantom reads there,
     # past the shortened logs, so it resets and skips some of what follows (lost_skipped)
     "correlated-power-outage": ("any", None, "power_loss"),
     "zombie-leader": (None, 0, "truncation"),
+    "preferred-leader": (None, 0, "truncation"),
 }
 
 

@@ -180,6 +180,28 @@ _add(NamedScenario(
     safe=Variant("acks=all", {"producer.acks": "all"}),
 ))
 
+_add(NamedScenario(
+    name="preferred-leader",
+    title="Leader balancing moves leadership back to a preferred replica that is in the ISR but behind",
+    notice="auto.leader.rebalance.enable (on by default) hands leadership back to the first replica once it is "
+           "in the ISR -- a clean election. But the ISR only promises that the replica caught up within "
+           "replica.lag.time.max.ms, not that it has every record: the old leader truncates what the slower "
+           "preferred replica had not fetched yet. With acks=1 those writes had been acknowledged and are lost; "
+           "with acks=all they had not (the HW had not passed them) and are retried against the new leader.",
+    source="kafka-internals.md 2.8 (auto.leader.rebalance.enable, QuorumController.maybeBalancePartitionLeaders)",
+    # broker 0, the preferred leader, crashes at 2 s and restarts at 7 s; fenced at 11 s (9 s after its last
+    # heartbeat), it loses the partition to broker 1 and rejoins the ISR. The check runs 30 s after that
+    # failover, at 41 s (300 s in Kafka: shortened here), while a latency spike from 38 s keeps broker 0's
+    # fetches 0.6 s behind.
+    base={**RF3, "topic.min.insync.replicas": 2, "workload.duration": 60, "workload.rate": 500,
+          "broker.leader.imbalance.check.interval.seconds": 30,
+          "faults": [{"at": 2, "action": "crash", "target": "broker:0", "duration": 5},
+                     {"at": 38, "action": "latency_spike", "target": "broker:0", "from": "brokers",
+                      "extra_ms": 300, "duration": 5}]},
+    unsafe=Variant("acks=1", {"producer.acks": "1"}),
+    safe=Variant("acks=all", {"producer.acks": "all"}),
+))
+
 
 def names() -> list[str]:
     return list(CATALOG)
