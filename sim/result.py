@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .broker.replica_log import diverging_records
 from .ledger import CLASSES, P_ACK, STAGES
 from .producer.ordering import reorderings
 
@@ -15,6 +16,20 @@ LOSS_CLASSES = ("lost_acked", "failed_visible", "failed_silent", "lost_unacked")
 
 def _ms(x: float) -> float | None:
     return None if x is None or math.isnan(x) else round(x * 1000.0, 6)
+
+
+def diverged_records(cluster) -> int:
+    """Records, over every partition and replica, that differ from the leader's at the same offset."""
+    total = 0
+    for p, replicas in enumerate(cluster.assignment):
+        leader = cluster.leader_log(p)
+        if leader is None:
+            continue
+        for r in replicas:
+            log = cluster.brokers[r].logs[p]
+            if log is not leader:
+                total += diverging_records(leader, log)
+    return total
 
 
 def _processed_latency(ledger) -> dict:
@@ -79,6 +94,7 @@ class RunResult:
                 "lost_on_power_loss": sum(b.stats["lost_on_power_loss"] for b in cluster.brokers),
                 "appended_batches": sum(b.stats["appended_batches"] for b in cluster.brokers),
                 "replica_fetches": sum(b.stats["replica_fetches"] for b in cluster.brokers),
+                "diverged_records": diverged_records(cluster),
             },
             "network": {"messages": cluster.network.sent, "dropped": cluster.network.dropped,
                         "retransmissions": cluster.network.retransmissions},
@@ -151,6 +167,9 @@ class RunResult:
         lines.append(f"brokers: {br['elections']} leader elections ({br['unclean_elections']} unclean, "
                      f"{br.get('preferred_elections', 0)} preferred), "
                      f"{br['truncated_records']} records truncated, {br['lost_on_power_loss']} lost on power loss")
+        if br.get("diverged_records"):
+            lines.append(f"REPLICAS DIVERGED: {br['diverged_records']} records differ from the leader's at the same "
+                         "offsets (replication will not repair them)")
         if d["faults"]:
             lines.append("faults: " + "; ".join(f"t={t:g}s {a} {tg}" for t, a, tg, _ in d["faults"]))
         return "\n".join(lines) + "\n"

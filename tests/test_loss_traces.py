@@ -104,3 +104,45 @@ def test_s4_last_replica_standing_outcome(elr, lost):
     assert r.outcomes["lost_acked"] == lost  # every record committed before 3 s
     assert r["acked_missing_from_log"]["by_cause"] == ({"power_loss": lost} if lost else {})
     assert sum(r.outcomes.values()) == r["sent"] == len(S4_SENDS)
+
+
+# -- S2: KIP-101 scenario 2, replica divergence after both replicas lose power ----------------------
+# Broker 0 leads, broker 1 follows; the flusher wakes every second and writes pages dirty for a second.
+# m2 (sent at 1.9985) is appended by broker 0 at 1.9995 and by broker 1 at 2.0005, so the write-back at
+# 3 s puts it on broker 0's disk only. Both lose power at 3.5 s; broker 1 is back first (quick restart)
+# and is elected once broker 0 is fenced (11.001 s); m3 (15 s) goes to the dead broker 0 first, times out
+# (2 s) and lands at offset 1 on broker 1. Broker 0 is back at 23.55 s.
+S2_SENDS = [0.1, 1.9985, 15.0, 27.0]
+
+
+def s2(truncation: str):
+    from sim.scenarios.catalog import CATALOG
+    s = CATALOG["kip101-divergence"]
+    return config(**{k.replace(".", "__"): v for k, v in s.base.items() if k != "faults"},
+                  broker__model__truncation=truncation, faults=s.base["faults"])
+
+
+def first_id_at(log, offset):
+    for b in log.batches:
+        if b.base <= offset < b.end:
+            return b.ids[0].start + (offset - b.base)
+    return None
+
+
+@pytest.mark.parametrize("truncation, b0_offset_1, diverged", [("high-watermark", 1, 1), ("leader-epoch", 2, 0)])
+def test_s2_both_replicas_lose_power_and_the_logs_diverge_without_leader_epochs(truncation, b0_offset_1, diverged):
+    c = Cluster(s2(truncation), arrivals=ArrivalStream.from_times(S2_SENDS))
+    c.env.run(until=3.6)
+    # after the power loss: broker 0 kept m2 (on disk since the 3 s write-back), broker 1 did not
+    assert [b.logs[0].leo for b in c.brokers] == [2, 1]
+    assert c.brokers[0].logs[0].hw_checkpoint == 2  # and broker 0's checkpoint says m2 was committed
+    c.env.run(until=20.0)
+    assert c.controller.parts[0].as_tuple()[1:4] == (1, 1, (1,))
+    assert first_id_at(c.brokers[1].logs[0], 1) == 2  # m3 took offset 1 on the new leader
+    c.env.run(until=25.0)
+    b0, b1 = c.brokers[0].logs[0], c.brokers[1].logs[0]
+    assert first_id_at(b0, 1) == b0_offset_1 and first_id_at(b1, 1) == 2
+    assert b0.leo == b1.leo == 2 and 0 in c.controller.parts[0].isr  # in sync, as far as Kafka can tell
+    r = RunResult.from_cluster(simulate(s2(truncation), arrivals=ArrivalStream.from_times(S2_SENDS)), 0.0)
+    assert r["brokers"]["diverged_records"] == diverged
+    assert r.outcomes["lost_acked"] == 1 and r["acked_missing_from_log"]["by_cause"] == {"power_loss": 1}

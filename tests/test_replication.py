@@ -231,3 +231,18 @@ def test_a_truncation_that_removes_nothing_still_drops_an_epoch_never_written_to
     assert log.epochs == [(0, 0), (1, 10)]
     assert log.truncate_to(10) == []
     assert log.epochs == [(0, 0)] and log.leo == 10 and log.latest_epoch == 0
+
+
+def test_diverging_records_counts_offsets_where_a_follower_holds_another_message():
+    from sim.broker.replica_log import LogBatch, ReplicaLog, diverging_records
+    shared = [LogBatch(0, 3, [slice(0, 3)], 0), LogBatch(3, 2, [slice(3, 5)], 0)]
+    leader, follower = ReplicaLog(), ReplicaLog()
+    for b in shared:
+        leader.append(b, 0.0)
+        follower.append(b, 0.0)  # a fetched batch is the leader's own object
+    assert diverging_records(leader, follower) == 0
+    leader.append(LogBatch(5, 4, [slice(10, 12), slice(20, 22)], 1), 0.0)  # ids 10, 11, 20, 21
+    follower.append(LogBatch(5, 2, [slice(10, 12)], 0), 0.0)  # the same first two records, split differently
+    follower.append(LogBatch(7, 3, [slice(30, 33)], 0), 0.0)  # then others at offsets 7, 8 (and 9: beyond)
+    assert diverging_records(leader, follower) == 2
+    assert diverging_records(follower, leader) == 2

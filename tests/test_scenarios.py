@@ -16,7 +16,11 @@ def runs():
     return {name: run_named(name) for name in CATALOG}
 
 
-@pytest.mark.parametrize("name", list(CATALOG))
+LOSS = [name for name, s in CATALOG.items() if s.contrast == "loss"]
+DIVERGENCE = [name for name, s in CATALOG.items() if s.contrast == "divergence"]
+
+
+@pytest.mark.parametrize("name", LOSS)
 def test_unsafe_side_loses_acknowledged_data_and_safe_side_does_not(runs, name):
     unsafe, safe = (r.result for r in runs[name])
     assert unsafe["acked_missing_from_log"]["total"] > 0
@@ -25,11 +29,27 @@ def test_unsafe_side_loses_acknowledged_data_and_safe_side_does_not(runs, name):
     for r in (unsafe, safe):
         assert sum(r.outcomes.values()) == r["sent"] and r["drained"]
         assert r.outcomes["unconsumed"] == 0
+        assert r["brokers"]["diverged_records"] == 0
+
+
+@pytest.mark.parametrize("name", DIVERGENCE)
+def test_unsafe_side_leaves_replicas_diverged_and_safe_side_does_not(runs, name):
+    unsafe, safe = (r.result for r in runs[name])
+    assert unsafe["brokers"]["diverged_records"] > 0
+    assert safe["brokers"]["diverged_records"] == 0
+    for r in (unsafe, safe):
+        assert sum(r.outcomes.values()) == r["sent"] and r["drained"]
+        assert r.outcomes["unconsumed"] == 0
+
+
+def test_every_scenario_says_what_tells_its_sides_apart():
+    assert set(LOSS) | set(DIVERGENCE) == set(CATALOG) and DIVERGENCE
 
 
 EXPECTED = {  # scenario -> (lost_acked on the unsafe side, phantom reads there, why); "any": not pinned
     "jepsen-2013": (None, 0, "unclean_election"),
     "kip101-hw-truncation": (1, 0, "truncation"),
+    "kip101-divergence": (1, 0, "power_loss"),  # both sides: the divergence is what differs
     "last-replica-standing": (29, 0, "power_loss"),
     "unclean-wrong-replica": (49, 0, "unclean_election"),
     "phantom-read": (0, None, "power_loss"),

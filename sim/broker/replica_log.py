@@ -170,3 +170,42 @@ class ReplicaLog:
                 yield b.base, b.ids
             else:
                 yield b.base, ids_sub(b.ids, 0, upto - b.base)
+
+
+def diverging_records(leader: ReplicaLog, follower: ReplicaLog) -> int:
+    """Records the follower holds at an offset where the leader holds another message: logs that
+    diverged (KIP-101 scenario 2) and that replication will never repair. Compared over the offsets
+    both logs have; batches a follower fetched are the leader's own objects, so a walk over the
+    batches costs one identity check each where nothing diverged."""
+    a, b = leader.batches, follower.batches
+    end = min(leader.leo, follower.leo)
+    i = j = 0
+    diverged = 0
+    while i < len(a) and j < len(b):
+        x, y = a[i], b[j]
+        if x.base >= end or y.base >= end:
+            break
+        if x is y or (x.base == y.base and x.count == y.count and x.ids == y.ids):
+            i += 1
+            j += 1
+            continue
+        # record by record over the overlap of the two batches
+        lo, hi = max(x.base, y.base), min(x.end, y.end, end)
+        for off in range(lo, hi):
+            if _id_at(x, off) != _id_at(y, off):
+                diverged += 1
+        if x.end <= y.end:
+            i += 1
+        if y.end <= x.end:
+            j += 1
+    return diverged
+
+
+def _id_at(batch: LogBatch, offset: int) -> int:
+    k = offset - batch.base
+    for s in batch.ids:
+        n = s.stop - s.start
+        if k < n:
+            return s.start + k
+        k -= n
+    raise IndexError(offset)

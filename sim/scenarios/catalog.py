@@ -27,6 +27,9 @@ class NamedScenario:
     partition: int = 0  # whose replicas the timeline shows
     sends: tuple | None = None  # scripted send times; None = the Poisson workload
     extra: dict = field(default_factory=dict)
+    # what tells the two sides apart: "loss" (acknowledged records lost on the unsafe side only) or
+    # "divergence" (replicas left holding different records at the same offsets on the unsafe side only)
+    contrast: str = "loss"
 
 
 def _steady(start: float, stop: float, step: float) -> tuple:
@@ -85,6 +88,41 @@ _add(NamedScenario(
                    {"broker.model.truncation": "high-watermark"}),
     safe=Variant("truncate by leader epoch (KIP-101)", {"broker.model.truncation": "leader-epoch"}),
     sends=(0.1, 1.0, 2.0),
+))
+
+_add(NamedScenario(
+    name="kip101-divergence",
+    title="S2 KIP-101: both replicas lose power; the one back first leads and writes where the other kept a record",
+    notice="Broker 0 (leader) and broker 1 both had record 1, but the OS had written it back to disk only on "
+           "broker 0 when the power failed, so broker 1 comes back without it, is elected, and takes the next "
+           "record at offset 1. Losing record 1 is within Kafka's durability contract (every replica lost "
+           "power). The bug is what follows: truncating to its own HW (2), broker 0 keeps its record 1 and "
+           "fetches on from offset 2 -- the two logs now differ at offset 1 for good, and whichever leads "
+           "decides what consumers see. Truncating by leader epoch (KIP-101), broker 0 learns that epoch 0 "
+           "ended at offset 1 on the leader and drops its copy: the replicas agree.",
+    source="KIP-101 scenario 2",
+    # 1 ms links; the flusher wakes every second and writes pages dirty for a second or more. Record 1 is
+    # sent at 1.9985 s: broker 0 appends it at 1.9995 s, broker 1 at 2.0005 s, so the write-back at 3 s
+    # takes broker 0's copy (written before 2.0) and not broker 1's. Both lose power at 3.5 s; broker 1 is
+    # back at 4.5 s (quick restart: it stays in the ISR, as before KRaft); broker 0 is fenced at 11 s, which
+    # makes broker 1 the leader, and is back at 23.5 s. Record 2 (sent at 15 s) first goes to the dead
+    # machine, times out after request.timeout.ms (2 s here) and is retried against broker 1.
+    base={"cluster.brokers": 2, "topic.partitions": 1, "topic.replication.factor": 2, **CONSTANT_1MS,
+          "producer.linger.ms": 0, "producer.acks": "all", "producer.request.timeout.ms": 2000,
+          "workload.duration": 30, "consumer.auto.offset.reset": "earliest",
+          "broker.model.quick.restart.keeps.isr": True, "broker.model.startup.ms": 50,
+          "broker.replica.high.watermark.checkpoint.interval.ms": 100,
+          "broker.vm.dirty_writeback_centisecs": 100, "broker.vm.dirty_expire_centisecs": 100,
+          "faults": [
+              {"at": 3.5, "action": "power_loss", "target": "broker:0", "duration": 20},
+              {"at": 3.5, "action": "power_loss", "target": "broker:1", "duration": 1},
+              {"at": 0.05, "action": "consumer_crash", "duration": 28},
+          ]},
+    unsafe=Variant("truncate to the high watermark (before KIP-101)",
+                   {"broker.model.truncation": "high-watermark"}),
+    safe=Variant("truncate by leader epoch (KIP-101)", {"broker.model.truncation": "leader-epoch"}),
+    sends=(0.1, 1.9985, 15.0, 27.0),
+    contrast="divergence",
 ))
 
 _add(NamedScenario(

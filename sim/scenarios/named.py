@@ -68,6 +68,8 @@ def side_by_side(runs: list[NamedRun]) -> str:
     causes = [", ".join(f"{k} {v}" for k, v in r.result["acked_missing_from_log"]["by_cause"].items()) or "-"
               for r in runs]
     lines.append(f"  {'  why':<24}" + "".join(f"{c[:width]:>{width + 2}}" for c in causes))
+    lines.append(f"  {'replicas diverged':<24}" +
+                 "".join(f"{r.result['brokers']['diverged_records']:>{width + 2}}" for r in runs))
     lat = [r.result["latency"]["ack_p99_ms"] for r in runs]
     lines.append(f"  {'ack latency p99 (ms)':<24}" +
                  "".join(f"{(f'{x:.1f}' if x is not None else '-'):>{width + 2}}" for x in lat))
