@@ -29,12 +29,14 @@ KINDS = {
     "broker.latency_spike": ("latency_spike", "broker"),
     "producer.crash": ("producer_crash", "producer"),
     "consumer.crash": ("consumer_crash", "consumer"),  # every member of the group, independently
+    "broker.disk_failure": ("disk_failure", "broker"),  # (last: the generators of the kinds above keep their seeds)
 }
 
 # Reference section 5 ("suggested injection defaults", marked unverified there: assumptions to sweep).
 PRESETS = {
     "none": {},
-    "datacenter": {"broker.crash": 60 * DAY, "broker.power_loss": YEAR / 1.5, "cluster.power_outage": YEAR},
+    "datacenter": {"broker.crash": 60 * DAY, "broker.power_loss": YEAR / 1.5, "cluster.power_outage": YEAR,
+                   "broker.disk_failure": YEAR / 0.03},  # disks: 2-4 % a year (Schroeder & Gibson, FAST 2007)
 }
 
 

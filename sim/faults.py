@@ -82,6 +82,9 @@ class FaultInjector:
             elif action == "power_loss":
                 broker.crash(power_loss=True)
                 self._undo_later(fault, broker.restart)
+            elif action == "disk_failure":
+                broker.fail_disk()
+                self._undo_later(fault, broker.restart)
             elif action == "shutdown":
                 broker.shutdown()
                 self._undo_later(fault, broker.restart)

@@ -29,8 +29,9 @@ F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_FATAL, F_PRODUCER
 F_METADATA_TIMEOUT, F_RECORD_TOO_LARGE = 6, 7  # send() failed before the record reached the accumulator
 
 # Why a copy left a replica's log (bit flags); the first that applies names the durability loss.
-GONE_POWER_LOSS, GONE_TRUNCATED, GONE_UNCLEAN = 1, 2, 4
-GONE_CAUSES = ((GONE_POWER_LOSS, "power_loss"), (GONE_UNCLEAN, "unclean_election"), (GONE_TRUNCATED, "truncation"))
+GONE_POWER_LOSS, GONE_TRUNCATED, GONE_UNCLEAN, GONE_DISK = 1, 2, 4, 8
+GONE_CAUSES = ((GONE_POWER_LOSS, "power_loss"), (GONE_DISK, "disk_failure"), (GONE_UNCLEAN, "unclean_election"),
+               (GONE_TRUNCATED, "truncation"))
 
 CLASSES = ("duplicated", "delivered", "lost_acked", "failed_visible", "failed_silent",
            "lost_unacked", "unconsumed")

@@ -92,6 +92,7 @@ class RunResult:
                 "preferred_elections": cluster.controller.preferred_elections,
                 "truncated_records": sum(b.stats["truncated_records"] for b in cluster.brokers),
                 "lost_on_power_loss": sum(b.stats["lost_on_power_loss"] for b in cluster.brokers),
+                "lost_on_disk_failure": sum(b.stats["lost_on_disk_failure"] for b in cluster.brokers),
                 "appended_batches": sum(b.stats["appended_batches"] for b in cluster.brokers),
                 "replica_fetches": sum(b.stats["replica_fetches"] for b in cluster.brokers),
                 "diverged_records": diverged_records(cluster),
@@ -166,7 +167,8 @@ class RunResult:
         br = d["brokers"]
         lines.append(f"brokers: {br['elections']} leader elections ({br['unclean_elections']} unclean, "
                      f"{br.get('preferred_elections', 0)} preferred), "
-                     f"{br['truncated_records']} records truncated, {br['lost_on_power_loss']} lost on power loss")
+                     f"{br['truncated_records']} records truncated, {br['lost_on_power_loss']} lost on power loss"
+                     + (f", {br['lost_on_disk_failure']} on failed disks" if br.get("lost_on_disk_failure") else ""))
         if br.get("diverged_records"):
             lines.append(f"REPLICAS DIVERGED: {br['diverged_records']} records differ from the leader's at the same "
                          "offsets (replication will not repair them)")

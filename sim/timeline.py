@@ -9,11 +9,12 @@ the plot. It only reads the model's state.
 
 from __future__ import annotations
 
-RELEVANT = frozenset({"fault", "leader", "isr", "truncate", "page_cache_lost", "crash", "power_loss", "started",
+RELEVANT = frozenset({"fault", "leader", "isr", "truncate", "page_cache_lost", "disk_lost", "crash", "power_loss",
+                      "started", "disk_failure",
                       "fenced", "unfenced", "registered", "unclean_election", "elr_election", "preferred_election",
                       "shutdown", "stopped", "heal", "pause", "resume", "heal_all", "become_leader"})
 PARTITION_EVENTS = {"leader": 2, "isr": 2, "unclean_election": 2, "elr_election": 2, "preferred_election": 2,
-                    "truncate": 3, "page_cache_lost": 3, "become_leader": 3}  # kind -> index of its partition field
+                    "truncate": 3, "page_cache_lost": 3, "disk_lost": 3, "become_leader": 3}  # kind -> partition field
 
 
 class ReplicaState:
@@ -154,6 +155,11 @@ def describe(event) -> str:
     if kind == "truncate":
         b, p, offset, n = rest
         return f"broker {b} truncates to {offset} (-{n})"
+    if kind == "disk_lost":
+        b, p, _offset, n = rest
+        return f"broker {b} disk lost: p{p} (-{n})"
+    if kind == "disk_failure":
+        return f"broker {rest[0]} disk failure"
     if kind == "page_cache_lost":
         b, p, offset, n = rest
         return f"broker {b} page cache lost: {offset} (-{n})"

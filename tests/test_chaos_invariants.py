@@ -36,6 +36,8 @@ CHAOS = {
                              "chaos.broker.crash.mtbf": 20},
     "ELR": {"topic.partitions": 24, "broker.eligible.leader.replicas.version": 1, "topic.min.insync.replicas": 2,
             "chaos.broker.crash.mtbf": 8, "chaos.broker.power_loss.mtbf": 20},
+    "disk failure": {"topic.partitions": 12, "chaos.broker.disk_failure.mtbf": 15,
+                     "chaos.broker.disk_failure.duration": 5, "chaos.broker.crash.mtbf": 20},
 }
 
 

@@ -126,7 +126,7 @@ class Broker(BrokerLifecycle):
         self.fetch_sessions_started = 0  # ids for this broker's fetch sessions, unique across restarts
         self.up_since = self.env.now
         self.stats = {"appended_records": 0, "appended_batches": 0, "truncated_records": 0, "lost_on_power_loss": 0,
-                      "replica_fetches": 0}
+                      "lost_on_disk_failure": 0, "replica_fetches": 0}
         self._reset_runtime()
 
     # -- lifecycle ---------------------------------------------------------------------

@@ -3,6 +3,8 @@
 - crash(): the process dies (kill -9, OOM); the page cache survives, the kernel resets its
   connections, and the next start is an unclean one (log recovery).
 - crash(power_loss=True): the machine dies too; every log keeps only its on-disk prefix.
+- fail_disk(): the log disk fails: the broker halts (Kafka stops when its last log directory
+  goes offline) and every replica on it is gone; a restart comes up on a new, empty disk.
 - shutdown(): a controlled shutdown; the controller moves the broker's leaderships away
   first, the logs are flushed, and the next start is clean.
 - restart(): the machine boots, the process starts (broker.model.startup.ms), recovers the
@@ -13,7 +15,7 @@
 
 from __future__ import annotations
 
-from ..ledger import GONE_POWER_LOSS
+from ..ledger import GONE_DISK, GONE_POWER_LOSS
 from ..records import record_bytes
 
 CONTROLLED_SHUTDOWN_TIMEOUT = 5.0  # s to wait for the controller before stopping anyway
@@ -47,6 +49,24 @@ class BrokerLifecycle:
             self.clean_shutdown = False
             self._lose_page_cache(now)
             self.trace.add(now, "power_loss", self.id)
+
+    def fail_disk(self) -> None:
+        """The log disk fails: the process halts and every replica it held is lost with the disk."""
+        now = self.env.now
+        self.crash()
+        self.clean_shutdown = False
+        self.trace.add(now, "disk_failure", self.id)
+        for p in self.partitions:
+            log = self.logs[p]
+            removed = log.truncate_to(0)
+            log.hw_checkpoint = 0
+            if removed:
+                lost = sum(b.count for b in removed)
+                self.stats["lost_on_disk_failure"] += lost
+                for b in removed:
+                    self.ledger.mark_gone(b.ids, GONE_DISK)
+                self.trace.add(now, "disk_lost", self.id, p, 0, lost)
+            self.pstates[p].rebuild(log)
 
     def _stop_process(self) -> None:
         self.up = False

@@ -301,13 +301,15 @@ _ALL = [
 
     _enum("chaos.preset", "none", ("none", "datacenter"),
           "Random faults: none, or rates typical of a datacenter (kafka-internals.md section 5): broker "
-          "process crash every 60 d per broker, power loss 1.5 per machine-year, a whole-cluster power "
-          "outage once a year; each chaos.* key below overrides its preset value.", origin=MODEL),
+          "process crash every 60 d per broker, power loss 1.5 per machine-year, a disk failure 3 per 100 "
+          "disk-years (one log disk per broker), a whole-cluster power outage once a year; each chaos.* key "
+          "below overrides its preset value.", origin=MODEL),
     *[_key(f"chaos.{name}.mtbf", "duration", None, f"Mean time between {what}, per {per} (unset: the preset's, "
            "none by default).", unit="s", minimum=0, min_exclusive=True, optional=True, origin=MODEL)
       for name, what, per in (
           ("broker.crash", "broker process crashes (page cache kept)", "broker"),
           ("broker.power_loss", "power losses of a broker's machine (page cache lost)", "broker"),
+          ("broker.disk_failure", "failures of a broker's log disk (its replicas lost)", "broker"),
           ("cluster.power_outage", "power outages of every broker at once", "cluster"),
           ("broker.partition", "network partitions cutting a broker off from everything", "broker"),
           ("broker.pause", "long stop-the-world pauses of a broker (GC, VM stall)", "broker"),
@@ -320,6 +322,7 @@ _ALL = [
       for name, default, what in (
           ("broker.crash", 60.0, "time until a crashed broker is restarted"),
           ("broker.power_loss", 300.0, "time until a machine that lost power boots again"),
+          ("broker.disk_failure", 14400.0, "time until a failed disk is replaced and the broker restarted"),
           ("cluster.power_outage", 1800.0, "length of a whole-cluster power outage"),
           ("broker.partition", 30.0, "length of a network partition"),
           ("broker.pause", 0.5, "length of a long pause"),
@@ -343,7 +346,7 @@ _ALL = [
 SCHEMA: dict[str, Key] = {key.name: key for key in _ALL}
 
 # [[faults]] tables: what can be scripted, in the order the docs list them.
-BROKER_ACTIONS = ("crash", "power_loss", "shutdown", "restart", "isolate", "heal", "pause")
+BROKER_ACTIONS = ("crash", "power_loss", "disk_failure", "shutdown", "restart", "isolate", "heal", "pause")
 NETWORK_ACTIONS = ("packet_loss", "latency_spike")  # impair a node's links; brokers or clients
 CLIENT_NETWORK_ACTIONS = ("isolate", "heal") + NETWORK_ACTIONS  # also allowed on producer / consumer
 CONSUMER_ACTIONS = ("consumer_crash", "consumer_error", "consumer_stall")
@@ -351,6 +354,8 @@ FAULT_ACTIONS = BROKER_ACTIONS + NETWORK_ACTIONS + ("producer_crash",) + CONSUME
 FAULT_ACTION_DOCS = {
     "crash": "broker process dies (kill -9); its page cache survives and the OS keeps writing it back",
     "power_loss": "broker machine loses power; unflushed page-cache data is lost",
+    "disk_failure": "the broker's log disk fails: the broker halts and every replica it held is gone; a restart "
+                    "comes up on a new, empty disk and rebuilds its replicas from the leaders",
     "shutdown": "controlled shutdown: leadership moves away, the logs are flushed, the process stops",
     "restart": "a crashed, shut down or powered-off broker starts again (log recovery, then it rejoins)",
     "isolate": "cut the target's network links (see from); the target can also be the producer or a consumer",
@@ -374,9 +379,9 @@ FAULT_FIELDS = {
               "consumer (= consumer:0) or consumer:N (a group member) for consumer_crash, consumer_error and "
               "consumer_stall (the default there); producer, consumer or consumer:N also for isolate, heal, "
               "packet_loss and latency_spike",
-    "duration": "optional, > 0: undo the fault after this long (crash, power_loss, shutdown, producer/consumer "
-                "crash -> restart; isolate, pause, packet_loss, latency_spike -> heal); how long a consumer_stall "
-                "lasts (required there); not allowed on restart, heal and consumer_error",
+    "duration": "optional, > 0: undo the fault after this long (crash, power_loss, disk_failure, shutdown, "
+                "producer/consumer crash -> restart; isolate, pause, packet_loss, latency_spike -> heal); how long "
+                "a consumer_stall lasts (required there); not allowed on restart, heal and consumer_error",
     "from": "isolate, packet_loss, latency_spike: which peers' links: all (default) or one or a list of "
             + ", ".join(ISOLATE_FROM) + " (producer and consumer are the clients; consumer = every member)",
     "partition": "which partition leader / followers refer to (default 0)",
