@@ -62,6 +62,7 @@ class Controller:
         self.min_isr = cfg["topic.min.insync.replicas"]
         self.elr_enabled = bool(cfg["broker.eligible.leader.replicas.version"])
         self.quick_restart_keeps_isr = bool(cfg["broker.model.quick.restart.keeps.isr"])
+        self.check_broker_epochs = bool(cfg["broker.model.isr.broker.epochs"])
         self.session_timeout = cfg.seconds("broker.broker.session.timeout.ms")
         n = cfg["cluster.brokers"]
         self.fenced = [False] * n
@@ -238,9 +239,16 @@ class Controller:
     def was_unclean(self, p: int, leader_epoch: int) -> bool:
         return (p, leader_epoch) in self.unclean_epochs
 
-    def on_alter_partition(self, b: int, p: int, leader_epoch: int, partition_epoch: int, new_isr, reply) -> None:
+    def on_alter_partition(self, b: int, p: int, leader_epoch: int, partition_epoch: int, new_isr, reply,
+                           broker_epochs: dict | None = None) -> None:
         st = self.parts[p]
         ok = st.leader == b and leader_epoch == st.leader_epoch and partition_epoch == st.partition_epoch
+        if ok and self.check_broker_epochs and broker_epochs is not None:
+            # KIP-903: a replica joins only with the broker epoch it has now (INELIGIBLE_REPLICA otherwise)
+            stale = [r for r in new_isr if r != b and r not in st.isr and broker_epochs.get(r) != self.incarnation[r]]
+            if stale:
+                self.trace.add(self.env.now, "isr_refused", p, tuple(stale))
+                ok = False
         if ok:
             # a broker joins the ISR only while unfenced
             isr = tuple(r for r in st.replicas if r in new_isr and (r == b or not self.fenced[r] or r in st.isr))

@@ -10,11 +10,12 @@ the plot. It only reads the model's state.
 from __future__ import annotations
 
 RELEVANT = frozenset({"fault", "leader", "isr", "truncate", "page_cache_lost", "disk_lost", "crash", "power_loss",
-                      "started", "disk_failure",
+                      "started", "disk_failure", "isr_refused",
                       "fenced", "unfenced", "registered", "unclean_election", "elr_election", "preferred_election",
                       "shutdown", "stopped", "heal", "pause", "resume", "heal_all", "become_leader"})
-PARTITION_EVENTS = {"leader": 2, "isr": 2, "unclean_election": 2, "elr_election": 2, "preferred_election": 2,
-                    "truncate": 3, "page_cache_lost": 3, "disk_lost": 3, "become_leader": 3}  # kind -> partition field
+# event kind -> index of its partition field
+PARTITION_EVENTS = {"leader": 2, "isr": 2, "isr_refused": 2, "unclean_election": 2, "elr_election": 2,
+                    "preferred_election": 2, "truncate": 3, "page_cache_lost": 3, "disk_lost": 3, "become_leader": 3}
 
 
 class ReplicaState:
@@ -155,6 +156,8 @@ def describe(event) -> str:
     if kind == "truncate":
         b, p, offset, n = rest
         return f"broker {b} truncates to {offset} (-{n})"
+    if kind == "isr_refused":
+        return f"ISR p{rest[0]} + {list(rest[1])} refused: stale epoch"
     if kind == "disk_lost":
         b, p, _offset, n = rest
         return f"broker {b} disk lost: p{p} (-{n})"

@@ -146,3 +146,41 @@ def test_s2_both_replicas_lose_power_and_the_logs_diverge_without_leader_epochs(
     r = RunResult.from_cluster(simulate(s2(truncation), arrivals=ArrivalStream.from_times(S2_SENDS)), 0.0)
     assert r["brokers"]["diverged_records"] == diverged
     assert r.outcomes["lost_acked"] == 1 and r["acked_missing_from_log"]["by_cause"] == {"power_loss": 1}
+
+
+# -- S5: KIP-903, a stale AlterPartition adds a broker that came back with an empty disk -------------
+# RF 2, broker 0 leads. Broker 1 is cut off from it from 1 s to 3 s and leaves the ISR (2.001 s); it
+# catches up right after 3 s and broker 0 asks to add it back, over a controller link slowed by 2 s.
+# Broker 1's disk fails at 3.5 s; it is back, empty, at 4.05 s (quick re-registration) and cut off from
+# broker 0 again from 3.9 s. The request reaches the controller at 5.005 s. Broker 0 dies at 6 s and is
+# fenced at 15.001 s (its last heartbeat, sent at 4 s, arrived 2 s late).
+def s5(check_epochs: bool):
+    from sim.scenarios.catalog import CATALOG
+    s = CATALOG["kip903-stale-broker-epoch"]
+    cfg = config(**{k.replace(".", "__"): v for k, v in s.base.items() if k != "faults"},
+                 broker__model__isr__broker__epochs=check_epochs, faults=s.base["faults"])
+    return cfg, list(s.sends)
+
+
+@pytest.mark.parametrize("check_epochs", [False, True])
+def test_s5_a_stale_alter_partition_and_an_empty_disk(check_epochs):
+    cfg, sends = s5(check_epochs)
+    c = Cluster(cfg, arrivals=ArrivalStream.from_times(sends))
+    c.env.run(until=5.0)
+    assert c.controller.parts[0].isr == (0,) and c.brokers[1].logs[0].leo == 0  # back, empty, cut off
+    c.env.run(until=5.01)
+    refused = [e for e in c.trace.of("isr_refused") if e[2] == 0]
+    if check_epochs:  # the request names broker 1's broker epoch from before its restart
+        assert [e[3] for e in refused] == [(1,)] and c.controller.parts[0].isr == (0,)
+    else:
+        assert refused == [] and c.controller.parts[0].isr == (0, 1)
+    c.env.run(until=15.01)
+    assert c.controller.leader_of(0) == (None if check_epochs else 1)  # offline, or the empty broker 1
+    r = RunResult.from_cluster(simulate(cfg, arrivals=ArrivalStream.from_times(sends)), 0.0)
+    acked_before_crash = int(((c.ledger.p[:c.ledger.n] == 1) & (c.ledger.ack_t < 6.0)).sum())
+    assert acked_before_crash > 30
+    if check_epochs:
+        assert r.outcomes["lost_acked"] == 0 and r.outcomes["delivered"] == len(sends)
+    else:  # broker 0 came back, followed the empty leader and truncated everything it had
+        assert r.outcomes["lost_acked"] == acked_before_crash
+        assert r["acked_missing_from_log"]["by_cause"] == {"disk_failure": acked_before_crash}

@@ -50,6 +50,7 @@ EXPECTED = {  # scenario -> (lost_acked on the unsafe side, phantom reads there,
     "jepsen-2013": (None, 0, "unclean_election"),
     "kip101-hw-truncation": (1, 0, "truncation"),
     "kip101-divergence": (1, 0, "power_loss"),  # both sides: the divergence is what differs
+    "kip903-stale-broker-epoch": (None, 0, "disk_failure"),
     "last-replica-standing": (29, 0, "power_loss"),
     "unclean-wrong-replica": (49, 0, "unclean_election"),
     "phantom-read": (0, None, "power_loss"),

@@ -147,6 +147,7 @@ class Broker(BrokerLifecycle):
         self._purgatory: deque = deque()
         self._purgatory_timer = timer = LazyTimer(self.env, lambda: self._expire_purgatory(timer))
         self.fetch_sessions: dict[int, FetchSession] = {}  # follower id -> its fetch session here
+        self.follower_epochs: dict[int, int] = {}  # follower id -> the broker epoch of its last fetch (KIP-903)
         self.parked_consumer: list = []  # (request, deadline)
         self.deadlines = DeadlineQueue(self.env)
 
@@ -409,6 +410,7 @@ class Broker(BrokerLifecycle):
         """
         now = self.env.now
         follower = req.follower
+        self.follower_epochs[follower] = req.broker_epoch
         old = self.fetch_sessions.get(follower)
         if req.full:
             sess = FetchSession(req.session)
@@ -648,8 +650,9 @@ class Broker(BrokerLifecycle):
             return
         ld.pending_isr = new_isr
         self._news(ld.p)
+        epochs = {r: self.follower_epochs.get(r, -1) for r in new_isr if r != self.id}
         self.network.send(self.node, "controller", self.controller.on_alter_partition, self.id, ld.p,
-                          ld.epoch, ld.partition_epoch, new_isr, self.on_alter_partition_response)
+                          ld.epoch, ld.partition_epoch, new_isr, self.on_alter_partition_response, epochs)
         self.deadlines.add(self.env.now + ALTER_PARTITION_RETRY, self.deliver, self._alter_expired, (ld, new_isr))
 
     def _alter_expired(self, ld: PartitionLeader, new_isr: tuple) -> None:

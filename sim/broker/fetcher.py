@@ -27,10 +27,11 @@ SESSION_ERROR = "fetch_session_error"  # the leader has no such session (FETCH_S
 
 
 class FetchRequest:
-    __slots__ = ("follower", "token", "parts", "reply", "session", "seq", "full", "removed")
+    __slots__ = ("follower", "token", "parts", "reply", "session", "seq", "full", "removed", "broker_epoch")
 
-    def __init__(self, follower, token, parts, reply, session=0, seq=0, full=True, removed=()):
+    def __init__(self, follower, token, parts, reply, session=0, seq=0, full=True, removed=(), broker_epoch=0):
         self.follower = follower
+        self.broker_epoch = broker_epoch  # the follower's registration (KIP-903: FetchRequest's ReplicaEpoch)
         self.token = token
         self.parts = parts  # {p: (fetch offset, last fetched epoch, leader epoch)}, changed ones only
         self.reply = reply
@@ -131,7 +132,8 @@ class ReplicaFetcher:
             self.seq = 0
             self.sent = {p: self._entry(p) for p in sorted(self.parts)}
             self.dirty.clear()
-            return FetchRequest(b.id, self.token, dict(self.sent), self._on_response, self.session, 0, True)
+            return FetchRequest(b.id, self.token, dict(self.sent), self._on_response, self.session, 0, True, (),
+                                b.incarnation)
         self.seq += 1
         changed, removed = {}, []
         for p in sorted(self.dirty):
@@ -144,7 +146,7 @@ class ReplicaFetcher:
                 removed.append(p)
         self.dirty.clear()
         return FetchRequest(b.id, self.token, changed, self._on_response, self.session, self.seq, False,
-                            tuple(removed))
+                            tuple(removed), b.incarnation)
 
     def _on_response(self, token: int, resp) -> None:
         if token != self.outstanding or not self._alive():

@@ -139,6 +139,10 @@ _ALL = [
     _key("broker.model.recovery.mb.per.s", "float", 200.0,
          "Speed of log recovery after an unclean shutdown: the unflushed part of every log is re-read at "
          "this rate before the broker starts.", unit="MB/s", minimum=0, min_exclusive=True, origin=MODEL),
+    _bool("broker.model.isr.broker.epochs", True,
+          "Kafka 3.5+ (KIP-903): a leader's AlterPartition names the broker epoch each joining replica fetched "
+          "with, and the controller refuses a replica that has registered again since (a stale request could "
+          "otherwise add a broker that restarted with an empty log); false = before 3.5.", origin=MODEL),
     _bool("broker.model.hw.frozen.below.min.isr", True,
           "Kafka 3.7+ (KAFKA-15583): the HW does not advance while the ISR is smaller than "
           "min.insync.replicas; false = the older rule (the HW follows whatever ISR there is).", origin=MODEL),

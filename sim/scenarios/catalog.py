@@ -148,6 +148,40 @@ _add(NamedScenario(
 ))
 
 _add(NamedScenario(
+    name="kip903-stale-broker-epoch",
+    title="S5 KIP-903: a delayed AlterPartition puts a broker that restarted with an empty disk back in the ISR",
+    notice="Broker 1 fell out of the ISR, caught up, and broker 0 (the leader) asked the controller to add it "
+           "back; that request was slow. Meanwhile broker 1's disk failed and it came back empty. Before Kafka "
+           "3.5 the controller cannot tell the request is stale and adds the empty broker 1 to the ISR; when "
+           "broker 0 dies, broker 1 is a clean choice for leader, and everything broker 0 acknowledged is gone. "
+           "With KIP-903 the request names the broker epoch broker 1 fetched with, which its new registration "
+           "has replaced, and the controller refuses it: the partition waits for broker 0 instead.",
+    source="KIP-903",
+    # 1 ms links, ten sends a second, RF 2, ZooKeeper-era quick re-registration (as in KIP-903's example):
+    # broker 1 is cut off from broker 0 from 1 s to 3 s and leaves the ISR; it catches up at 3.003 s, when
+    # broker 0 sends the AlterPartition, which a latency spike on broker 0's controller link delays by 2 s.
+    # Broker 1's disk fails at 3.5 s; it restarts on an empty disk at 4 s and registers again, but cannot
+    # fetch (cut off from broker 0 from 3.9 s to 40 s). The request arrives at 5.003 s. Broker 0 dies at
+    # 6 s; the controller fences it 9 s after its last heartbeat; it is back at 45 s.
+    base={"cluster.brokers": 2, "topic.partitions": 1, "topic.replication.factor": 2, **CONSTANT_1MS,
+          "producer.linger.ms": 0, "producer.acks": "all", "workload.duration": 60,
+          "broker.replica.lag.time.max.ms": 1000, "consumer.auto.offset.reset": "earliest",
+          "broker.model.quick.restart.keeps.isr": True, "broker.model.startup.ms": 50,
+          "faults": [
+              {"at": 1.0, "action": "isolate", "target": "broker:1", "from": "brokers", "duration": 2.0},
+              {"at": 2.9, "action": "latency_spike", "target": "broker:0", "from": "controller",
+               "extra_ms": 2000, "duration": 10.0},
+              {"at": 3.5, "action": "disk_failure", "target": "broker:1", "duration": 0.5},
+              {"at": 3.9, "action": "isolate", "target": "broker:1", "from": "brokers", "duration": 36.1},
+              {"at": 6.0, "action": "crash", "target": "broker:0", "duration": 39.0},
+              {"at": 0.05, "action": "consumer_crash", "duration": 55},
+          ]},
+    unsafe=Variant("no broker epochs in AlterPartition (before Kafka 3.5)", {"broker.model.isr.broker.epochs": False}),
+    safe=Variant("broker epochs checked (KIP-903, Kafka 3.5+)", {"broker.model.isr.broker.epochs": True}),
+    sends=_steady(0.1, 6.0, 0.1),
+))
+
+_add(NamedScenario(
     name="unclean-wrong-replica",
     title="S7 an unclean election takes the first live replica, not the one holding the committed data",
     notice="Broker 1 fell out of sync early, broker 2 much later: broker 2 holds records broker 1 never saw. When "
