@@ -38,6 +38,7 @@ CHAOS = {
             "chaos.broker.crash.mtbf": 8, "chaos.broker.power_loss.mtbf": 20},
     "disk failure": {"topic.partitions": 12, "chaos.broker.disk_failure.mtbf": 15,
                      "chaos.broker.disk_failure.duration": 5, "chaos.broker.crash.mtbf": 20},
+    "packet loss 2% + crash": {"topic.partitions": 12, "network.packet.loss": 0.02, "chaos.broker.crash.mtbf": 20},
 }
 
 
