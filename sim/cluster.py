@@ -80,14 +80,22 @@ class Cluster:
         return broker.logs[p]
 
     def settled(self) -> bool:
-        """Every broker up to date, every partition led, fully replicated (HW = LEO), consumed to its HW."""
+        """Every broker up to date, every partition led, fully replicated (HW = LEO), no follower left with
+        a divergence to truncate, consumed to its HW."""
         version = self.controller.version
         if not all(b.up and b.serving and b.meta_version == version for b in self.brokers):
             return False
         hws = []
-        for p in range(len(self.assignment)):
+        for p, replicas in enumerate(self.assignment):
             log = self.leader_log(p)
             if log is None or log.hw < log.leo:
                 return False
+            for r in replicas:  # a follower out of the ISR may still hold records the leader replaced
+                b = self.brokers[r]
+                follower = b.logs[p]
+                # (before KIP-101 a fetch names no epoch: what it cannot see stays diverged for good)
+                epoch = -1 if b.hw_truncation else follower.latest_epoch
+                if follower is not log and Broker._divergence(log, follower.leo, epoch) is not None:
+                    return False
             hws.append(log.hw)
         return self.consumer.caught_up(hws)

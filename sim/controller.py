@@ -91,10 +91,13 @@ class Controller:
         if incarnation > self.incarnation[b]:
             if not self.fenced[b] and not self.quick_restart_keeps_isr:
                 return  # KRaft: a new incarnation registers only once the old session has expired
+            bounced = not self.fenced[b]
             self.incarnation[b] = incarnation
             self.trace.add(self.env.now, "registered", b, clean)
             if not clean and self.elr_enabled:
                 self._forget_unclean(b)
+            if bounced:
+                self._bounce(b)
         elif incarnation < self.incarnation[b]:
             return
         self.last_heartbeat[b] = self.env.now
@@ -117,6 +120,24 @@ class Controller:
                 else:
                     deadline = min(deadline, expiry)
             yield self._alarm.wait(deadline if deadline < math.inf else now + self.session_timeout)
+
+    def _bounce(self, b: int) -> None:
+        """A broker that restarted before it was fenced (quick re-registration) leads nothing it led
+        before in the same epoch (ZooKeeper controller since KIP-380: a bounce is a failure followed by
+        a startup): its leaderships go to another live ISR member, or back to it in a new epoch. It
+        keeps its ISR memberships, as this mode promises."""
+        changed = []
+        for p, st in enumerate(self.parts):
+            if st.leader != b:
+                continue
+            others = [r for r in st.replicas if r != b and r in st.isr and not self.fenced[r]]
+            st.leader = others[0] if others else b
+            st.leader_epoch += 1
+            st.partition_epoch += 1
+            self.elections += 1
+            self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
+            changed.append(p)
+        self._publish(changed)
 
     def _fence(self, b: int) -> None:
         self._publish(self._take_out(b))

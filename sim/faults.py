@@ -84,7 +84,7 @@ class FaultInjector:
                 self._undo_later(fault, broker.restart)
             elif action == "disk_failure":
                 broker.fail_disk()
-                self._undo_later(fault, broker.restart)
+                self._undo_later(fault, lambda broker=broker: broker.restart(replace_disk=True))
             elif action == "shutdown":
                 broker.shutdown()
                 self._undo_later(fault, broker.restart)
@@ -143,6 +143,6 @@ class FaultInjector:
         for broker in c.brokers:
             broker.resume()
             if not broker.up:
-                broker.restart()
+                broker.restart(replace_disk=True)  # the drain brings every broker back, on a new disk if need be
         c.consumer.restart()
         c.trace.add(self.env.now, "heal_all")

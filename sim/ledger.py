@@ -28,7 +28,8 @@ FAIL_CAUSES = ("", "delivery_timeout", "retries_exhausted", "buffer_exhausted", 
 F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_FATAL, F_PRODUCER_CRASH = 1, 2, 3, 4, 5
 F_METADATA_TIMEOUT, F_RECORD_TOO_LARGE = 6, 7  # send() failed before the record reached the accumulator
 
-# Why a copy left a replica's log (bit flags); the first that applies names the durability loss.
+# Why a copy left a replica's log (bit flags); the first that applies names the durability loss. A replica
+# writing the record again clears them (Ledger.clear_gone): only removals since then can explain a loss.
 GONE_POWER_LOSS, GONE_TRUNCATED, GONE_UNCLEAN, GONE_DISK = 1, 2, 4, 8
 GONE_CAUSES = ((GONE_POWER_LOSS, "power_loss"), (GONE_DISK, "disk_failure"), (GONE_UNCLEAN, "unclean_election"),
                (GONE_TRUNCATED, "truncation"))
@@ -174,6 +175,12 @@ class Ledger:
         """Copies of these records left a replica's log (power loss, truncation, ...)."""
         for s in ids:
             self.gone[s] |= flag
+
+    def clear_gone(self, ids: Ids) -> None:
+        """A replica wrote these records again (re-replicated): earlier removals caused no loss; a loss
+        from now on is named by the removals that come after."""
+        for s in ids:
+            self.gone[s] = 0
 
     def mark_appended(self, ids: Ids) -> None:
         for s in ids:

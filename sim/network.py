@@ -8,8 +8,9 @@ with that probability. With `network.loss.model = "retransmit"` (the default) TC
 after its retransmission timeout -- RTT + tcp_rto_min (200 ms) at first, doubling with every
 further loss up to 120 s -- and what was sent after it on the same link waits behind it (head-of-
 line blocking); only when TCP gives up (about 15 minutes) is the message lost, with everything
-queued behind it. Simplifications: one message is one segment (its loss is one draw), the RTO is
-fixed rather than measured, and there is no fast retransmit (a loss always costs a full RTO).
+queued behind it. A lost message is also sent again 1.25 RTT after the next message on the link,
+whose acknowledgement reveals the gap (fast retransmit, RACK). Simplifications: one message is one
+segment (its loss is one draw), the RTO is fixed rather than measured.
 With `network.loss.model = "drop"` the message is simply gone: the request times out at the
 client -- the abstraction of "a lost request" or "a lost response" used by scripted scenarios.
 
@@ -118,6 +119,7 @@ class Network:
         self._tail: dict[tuple[str, str], list] = {}  # per link: [arrival, delivered?, messages]
         self.held: dict[tuple[str, str], list] = {}  # messages waiting for a cut link to heal
         self.held_count = 0
+        self.power_lost_at: dict[str, float] = {}  # node -> when its machine last lost power
         self._delays: list[float] = []  # a block of delays drawn at once, as Python floats
         self._d = 0
         self._uniform: list[float] = []
@@ -151,10 +153,23 @@ class Network:
             if not self.link_up(*key):
                 continue
             for msg in self.held.pop(key):
-                if now - msg[0] > TCP_GIVE_UP:
+                if now - msg[0] > TCP_GIVE_UP or self._sender_died(msg):
                     self.dropped += 1
                 else:
                     self._schedule(msg, now + self._draw_delay())
+
+    def machine_down(self, node: str) -> None:
+        """node's machine lost power: what its kernel was still retransmitting (held over a cut link, or
+        waiting for a retransmission) dies with it; messages already on the wire still arrive."""
+        self.power_lost_at[node] = self.env.now
+        for key in [k for k in self.held if k[0] == node]:
+            self.dropped += len(self.held.pop(key))
+        for key in [k for k in self._stalled if k[0] == node]:
+            self.dropped += len(self._stalled.pop(key).queue)
+
+    def _sender_died(self, msg) -> bool:
+        lost = self.power_lost_at.get(msg[1])
+        return lost is not None and msg[0] <= lost
 
     def link_up(self, a: str, b: str) -> bool:
         iso = self.isolated
@@ -218,7 +233,7 @@ class Network:
         now = self.env.now
         msg = (now, src, dst, fn, args, None if node is None else node.incarnation)
         if self.isolated and not self.link_up(src, dst):
-            self._hold(msg)
+            self._hold_behind(msg)
             return True
         self._schedule(msg, now + self._draw_delay())
         return True
@@ -261,7 +276,7 @@ class Network:
         if self.isolated and not self.link_up(src, dst):
             del self._stalled[key]
             for msg in st.queue:
-                self._hold(msg)  # the link is cut as well: all of it goes after the heal
+                self._hold_behind(msg)  # the link is cut as well: all of it goes after the heal
             return
         loss = self._link_loss(src, dst) if self.losses else self.packet_loss
         if loss and self._draw_uniform() < loss:
@@ -296,7 +311,19 @@ class Network:
         burst.msgs = [msg]
         env.schedule(burst, NORMAL, arrival - env.now)
 
+    def _hold_behind(self, msg) -> None:
+        """Hold a message sent over a cut link -- behind whatever is still in flight on it, which is
+        held when it arrives (one TCP stream: nothing overtakes what was sent before it)."""
+        tail = self._tail.get((msg[1], msg[2]))
+        if tail is not None and not tail.done:
+            tail.msgs.append(msg)
+        else:
+            self._hold(msg)
+
     def _hold(self, msg) -> None:
+        if self.power_lost_at and self._sender_died(msg):
+            self.dropped += 1  # nobody is left to retransmit it
+            return
         self.held.setdefault((msg[1], msg[2]), []).append(msg)
         self.held_count += 1
 

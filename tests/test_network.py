@@ -225,3 +225,37 @@ def test_tcp_gives_up_after_about_fifteen_minutes(log):
     # at 926.6 s, finds more than 924.6 s passed
     assert log == [] and n.dropped == 1 and n.retransmissions == 15
     assert env.now == pytest.approx(0.202 * (2 ** 10 - 1) + 6 * 120)
+
+
+def test_a_message_sent_over_a_cut_link_stays_behind_one_still_in_flight(log):
+    # A is on the wire when the link is cut and is held when it arrives; B, sent during the cut, is
+    # held too -- behind A, as on one TCP stream -- and after the heal A comes first
+    for model in ("drop", "retransmit"):
+        env = simpy.Environment()
+        n = net(env, loss_model=model)
+        got = []
+        n.send("broker:1", "broker:0", lambda got=got: got.append("A"))
+        env.run(until=0.0005)
+        n.isolate("broker:0", ["brokers"])
+        n.send("broker:1", "broker:0", lambda got=got: got.append("B"))
+        env.run(until=0.5)
+        n.heal("broker:0")
+        env.run(until=1.0)
+        assert got == ["A", "B"], model
+
+
+def test_what_a_machine_was_still_retransmitting_dies_with_it(log):
+    env = simpy.Environment()
+    n = net(env)
+    n.send("broker:0", "broker:1", lambda: log.append("on the wire"))  # arrives at 0.001, link still up
+    n.isolate("broker:1", ["brokers"])
+    n.send("broker:0", "broker:1", lambda: log.append("held"))  # held for the heal, by broker 0's kernel
+    tok = n.impair("broker:0", ["controller"], loss=1.0)
+    n.send("broker:0", "controller", lambda: log.append("lost once"))  # waiting for its retransmission
+    n.unimpair("broker:0", tok)
+    env.run(until=0.1)
+    n.machine_down("broker:0")  # power loss: nobody left to retransmit
+    n.heal()
+    env.run(until=2.0)
+    assert log == []  # ("on the wire" reached a cut link at 0.001 and was held too)
+    assert n.dropped == 3

@@ -246,3 +246,17 @@ def test_diverging_records_counts_offsets_where_a_follower_holds_another_message
     follower.append(LogBatch(7, 3, [slice(30, 33)], 0), 0.0)  # then others at offsets 7, 8 (and 9: beyond)
     assert diverging_records(leader, follower) == 2
     assert diverging_records(follower, leader) == 2
+
+
+def test_a_leader_that_restarts_before_it_is_fenced_does_not_lead_on_in_the_same_epoch():
+    # ZooKeeper-era quick re-registration: broker 0 (leader) loses its disk at 1 s and is back at 1.5 s;
+    # a bounce is a failure and a startup (KIP-380): partition 0 goes to broker 1 in a new epoch, so the
+    # followers keep what they had instead of accepting an empty log in the old epoch
+    faults = [{"at": 1.0, "action": "disk_failure", "target": "broker:0", "duration": 0.5}]
+    cfg = config(broker__model__quick__restart__keeps__isr=True, broker__model__startup__ms=50,
+                 faults=faults, **dict(RF3, workload__duration=12))
+    c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
+    changes = [(e[3], e[4]) for e in c.trace.of("leader") if e[2] == 0]
+    assert changes[0] == (1, 1)
+    r = RunResult.from_cluster(c, 0.0)
+    assert r.outcomes["lost_acked"] == 0 and r["brokers"]["diverged_records"] == 0

@@ -117,6 +117,7 @@ class Broker(BrokerLifecycle):
         self.host_up = True  # the machine (its page cache)
         self.booting = None  # a start in progress
         self.clean_shutdown = True  # how the process last stopped (reported when it registers)
+        self.disk_failed = False  # the log disk failed and has not been replaced: the broker cannot start
         self.shutting_down = False
         self.serving = True  # accepts clients; after a restart only once registered with the controller
         self.paused = False
@@ -603,6 +604,8 @@ class Broker(BrokerLifecycle):
                 batches, leader_hw = result[1], result[2]
                 for b in batches:
                     if b.base == log.leo:
+                        if b.gone:  # written again after a replica lost it: that loss is repaired
+                            self.ledger.clear_gone(b.ids)
                         log.append(b, now)
                         self.pstates[p].record(b)
                         blocked += self.page_cache.on_append(log, now)
@@ -640,6 +643,7 @@ class Broker(BrokerLifecycle):
             self.stats["truncated_records"] += lost
             for b in removed:
                 self.ledger.mark_gone(b.ids, why)
+                b.gone = True
             self.pstates[p].rebuild(self.logs[p])
             self.trace.add(self.env.now, "truncate", self.id, p, offset, lost)
 

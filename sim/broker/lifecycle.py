@@ -47,6 +47,7 @@ class BrokerLifecycle:
         if power_loss and self.host_up:
             self.host_up = False
             self.clean_shutdown = False
+            self.network.machine_down(self.node)
             self._lose_page_cache(now)
             self.trace.add(now, "power_loss", self.id)
 
@@ -55,6 +56,7 @@ class BrokerLifecycle:
         now = self.env.now
         self.crash()
         self.clean_shutdown = False
+        self.disk_failed = True  # a restart already scheduled (an earlier crash's) cannot start it now
         self.trace.add(now, "disk_failure", self.id)
         for p in self.partitions:
             log = self.logs[p]
@@ -65,6 +67,7 @@ class BrokerLifecycle:
                 self.stats["lost_on_disk_failure"] += lost
                 for b in removed:
                     self.ledger.mark_gone(b.ids, GONE_DISK)
+                    b.gone = True
                 self.trace.add(now, "disk_lost", self.id, p, 0, lost)
             self.pstates[p].rebuild(log)
 
@@ -93,6 +96,7 @@ class BrokerLifecycle:
                 self.stats["lost_on_power_loss"] += lost
                 for b in removed:
                     self.ledger.mark_gone(b.ids, GONE_POWER_LOSS)
+                    b.gone = True
                 self.pstates[p].rebuild(log)
                 self.trace.add(now, "page_cache_lost", self.id, p, durable, lost)
 
@@ -124,10 +128,15 @@ class BrokerLifecycle:
         self.ctx.notify_disconnect(self)  # connections are closed
 
     # -- starting ----------------------------------------------------------------------
-    def restart(self) -> None:
-        """Boot: start the process, recover the logs if the last stop was unclean, register."""
+    def restart(self, replace_disk: bool = False) -> None:
+        """Boot: start the process, recover the logs if the last stop was unclean, register. A broker
+        whose log disk failed starts only once the disk is replaced (replace_disk: on a new, empty one)."""
         if self.up or self.booting is not None:
             return
+        if self.disk_failed:
+            if not replace_disk:
+                return
+            self.disk_failed = False
         rebooted = not self.host_up
         self.host_up = True
         delay = self.startup_time

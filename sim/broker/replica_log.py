@@ -17,9 +17,10 @@ from ..ledger import Ids, ids_sub
 class LogBatch:
     """An immutable record batch as stored: offsets, message ids, leader epoch, producer info."""
 
-    __slots__ = ("base", "count", "ids", "epoch", "producer_id", "producer_epoch", "base_seq")
+    __slots__ = ("base", "count", "ids", "epoch", "producer_id", "producer_epoch", "base_seq", "gone")
 
     def __init__(self, base, count, ids, epoch, producer_id=-1, producer_epoch=-1, base_seq=None):
+        self.gone = False  # removed from some replica's log (the ledger flagged its records)
         self.base = base
         self.count = count
         self.ids: Ids = ids

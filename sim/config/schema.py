@@ -358,8 +358,8 @@ FAULT_ACTIONS = BROKER_ACTIONS + NETWORK_ACTIONS + ("producer_crash",) + CONSUME
 FAULT_ACTION_DOCS = {
     "crash": "broker process dies (kill -9); its page cache survives and the OS keeps writing it back",
     "power_loss": "broker machine loses power; unflushed page-cache data is lost",
-    "disk_failure": "the broker's log disk fails: the broker halts and every replica it held is gone; a restart "
-                    "comes up on a new, empty disk and rebuilds its replicas from the leaders",
+    "disk_failure": "the broker's log disk fails: the broker halts and every replica it held is gone; it starts "
+                    "again only after duration (the disk replaced), on an empty disk, and rebuilds its replicas",
     "shutdown": "controlled shutdown: leadership moves away, the logs are flushed, the process stops",
     "restart": "a crashed, shut down or powered-off broker starts again (log recovery, then it rejoins)",
     "isolate": "cut the target's network links (see from); the target can also be the producer or a consumer",
