@@ -131,11 +131,14 @@ class Controller:
             if st.leader != b:
                 continue
             others = [r for r in st.replicas if r != b and r in st.isr and not self.fenced[r]]
-            st.leader = others[0] if others else b
-            st.leader_epoch += 1
-            st.partition_epoch += 1
-            self.elections += 1
-            self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
+            if others or b in st.isr:
+                st.leader = others[0] if others else b
+                st.leader_epoch += 1
+                st.partition_epoch += 1
+                self.elections += 1
+                self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
+            else:  # it left the ISR as it registered (ELR after an unclean shutdown): a normal election
+                self._elect(p, st)
             changed.append(p)
         self._publish(changed)
 
