@@ -169,6 +169,10 @@ class RunResult:
                      f"{br.get('preferred_elections', 0)} preferred), "
                      f"{br['truncated_records']} records truncated, {br['lost_on_power_loss']} lost on power loss"
                      + (f", {br['lost_on_disk_failure']} on failed disks" if br.get("lost_on_disk_failure") else ""))
+        net = d.get("network", {})
+        if net.get("retransmissions") or net.get("dropped"):
+            lines.append(f"network: {net['messages']} messages, {net.get('retransmissions', 0)} TCP retransmissions, "
+                         f"{net['dropped']} dropped")
         if br.get("diverged_records"):
             lines.append(f"REPLICAS DIVERGED: {br['diverged_records']} records differ from the leader's at the same "
                          "offsets (replication will not repair them)")
