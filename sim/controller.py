@@ -7,9 +7,11 @@ away from a broker in controlled shutdown, and publishes every change to the bro
 
 Elections (PartitionChangeBuilder): the first live ISR member in assignment order; with
 Eligible Leader Replicas (KIP-966, broker.eligible.leader.replicas.version = 1) then the
-first live ELR member; then, if unclean.leader.election.enable, any live replica; else the
-partition is offline. Without ELR the ISR never becomes empty: its last member stays even
-when fenced, and is elected again when it returns -- whatever its log lost meanwhile.
+first live ELR member, then -- ISR and ELR empty -- the last known leader once it is back
+(lastKnownElr, useLastKnownLeaderInBalancedRecovery; an unclean election: ISR = itself);
+then, if unclean.leader.election.enable, any live replica; else the partition is offline.
+Without ELR the ISR never becomes empty: its last member stays even when fenced, and is
+elected again when it returns -- whatever its log lost meanwhile.
 
 Leader balancing (auto.leader.rebalance.enable, QuorumController.maybeBalancePartitionLeaders):
 after a change that leaves some partition led by another replica than its first (preferred)
@@ -30,7 +32,7 @@ NODE = "controller"
 
 
 class PartitionState:
-    __slots__ = ("replicas", "leader", "leader_epoch", "isr", "elr", "partition_epoch")
+    __slots__ = ("replicas", "leader", "leader_epoch", "isr", "elr", "partition_epoch", "last_known_leader")
 
     def __init__(self, replicas):
         self.replicas = tuple(replicas)
@@ -39,6 +41,7 @@ class PartitionState:
         self.isr = self.replicas
         self.elr: tuple = ()
         self.partition_epoch = 0
+        self.last_known_leader = None  # with ELR: the leader when ISR and ELR emptied (lastKnownElr)
 
     def as_tuple(self):
         return (self.replicas, self.leader, self.leader_epoch, self.isr, self.partition_epoch)
@@ -198,11 +201,13 @@ class Controller:
 
     # -- elections ---------------------------------------------------------------------------
     def _elect(self, p: int, st: PartitionState) -> None:
-        """PartitionChangeBuilder.electLeader: ISR, then ELR, then unclean only when enabled."""
+        """PartitionChangeBuilder.electLeader: ISR, then ELR, then the last known leader (ELR on, both
+        empty), then unclean only when enabled."""
         live = [r for r in st.replicas if not self.fenced[r]]
         in_isr = [r for r in live if r in st.isr]
         eligible = [r for r in live if r in st.elr]
         old = st.leader
+        lkl = st.last_known_leader
         if in_isr:
             st.leader = in_isr[0]
         elif eligible:
@@ -210,6 +215,11 @@ class Controller:
             st.isr = (st.leader,)
             st.elr = tuple(r for r in st.elr if r != st.leader)
             self.trace.add(self.env.now, "elr_election", p, st.leader)
+        elif self.elr_enabled and not st.isr and not st.elr and lkl is not None and not self.fenced[lkl]:
+            st.leader = lkl  # whatever its log lost: it is elected as in an unclean election
+            st.isr = (lkl,)
+            self.unclean_elections += 1
+            self.trace.add(self.env.now, "last_known_leader_election", p, lkl)
         elif self.unclean and live:
             st.leader = live[0]
             st.isr = (live[0],)
@@ -218,6 +228,11 @@ class Controller:
             self.trace.add(self.env.now, "unclean_election", p, live[0])
         else:
             st.leader = None  # offline until an eligible replica returns
+        if st.leader is None:
+            if old is not None and self.elr_enabled:
+                st.last_known_leader = old  # PartitionChangeBuilder.maybeUpdateLastKnownLeader
+        else:
+            st.last_known_leader = None
         if st.leader != old:
             st.leader_epoch += 1
             self.elections += 1

@@ -12,10 +12,12 @@ from __future__ import annotations
 RELEVANT = frozenset({"fault", "leader", "isr", "truncate", "page_cache_lost", "disk_lost", "crash", "power_loss",
                       "started", "disk_failure", "isr_refused",
                       "fenced", "unfenced", "registered", "unclean_election", "elr_election", "preferred_election",
+                      "last_known_leader_election",
                       "shutdown", "stopped", "heal", "pause", "resume", "heal_all", "become_leader"})
 # event kind -> index of its partition field
 PARTITION_EVENTS = {"leader": 2, "isr": 2, "isr_refused": 2, "unclean_election": 2, "elr_election": 2,
-                    "preferred_election": 2, "truncate": 3, "page_cache_lost": 3, "disk_lost": 3, "become_leader": 3}
+                    "last_known_leader_election": 2, "preferred_election": 2, "truncate": 3, "page_cache_lost": 3,
+                    "disk_lost": 3, "become_leader": 3}
 
 
 class ReplicaState:
@@ -149,6 +151,8 @@ def describe(event) -> str:
         return f"controller fences broker {rest[0]}"
     if kind == "unfenced":
         return f"broker {rest[0]} unfenced"
+    if kind == "last_known_leader_election":
+        return f"last known leader p{rest[0]}: broker {rest[1]}"
     if kind in ("unclean_election", "elr_election"):
         return f"{kind.replace('_', ' ')} p{rest[0]}: broker {rest[1]}"
     if kind == "preferred_election":

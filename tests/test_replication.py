@@ -260,3 +260,22 @@ def test_a_leader_that_restarts_before_it_is_fenced_does_not_lead_on_in_the_same
     assert changes[0] == (1, 1)
     r = RunResult.from_cluster(c, 0.0)
     assert r.outcomes["lost_acked"] == 0 and r["brokers"]["diverged_records"] == 0
+
+
+def test_with_elr_the_last_known_leader_is_elected_when_every_replica_came_back_unclean():
+    # RF 3, min.insync.replicas 2, ELR on: the whole cluster loses power at 2 s. At 11.001 s the
+    # controller fences the brokers one at a time (maybeFenceOneStaleBroker): leadership hops 0 -> 1 -> 2
+    # and the partition goes leaderless with broker 2 its last leader; each broker comes back after an
+    # unclean shutdown and leaves ISR and ELR. With both empty, the controller elects the last known
+    # leader once it is back (lastKnownElr) instead of staying offline for good -- as an unclean
+    # election: whatever its log lost is lost for everyone.
+    faults = [{"at": 2.0, "action": "power_loss", "target": "all-brokers", "duration": 3.0}]
+    cfg = config(broker__eligible__leader__replicas__version=1, topic__min__insync__replicas=2, faults=faults,
+                 **dict(RF3, workload__duration=20))
+    c = simulate(cfg, arrivals=ArrivalStream.from_times(STEADY))
+    (lkl,) = [e for e in c.trace.of("last_known_leader_election") if e[2] == 0]
+    assert lkl[3] == 2 and c.controller.leader_of(0) == 2
+    assert [e[3] for e in c.trace.of("leader") if e[2] == 0][:3] == [1, 2, None]
+    assert c.controller.unclean_elections >= 1
+    r = RunResult.from_cluster(c, 0.0)
+    assert r["drained"] and sum(r.outcomes.values()) == r["sent"]
