@@ -56,6 +56,7 @@ def test_no_busy_fetch_loops_and_no_diverged_replicas(faults, seed):
     pairs = n * (n - 1)  # (follower, leader) fetcher pairs
     idle = pairs * c.env.now * 3  # two long polls a second, one backed-off retry a second
     assert appends > 0
+    assert c.drained  # every partition led again and caught up (with ELR: the last known leader, if need be)
     assert fetches <= followers * appends + idle, (fetches, appends, c.env.now)
     if cfg["broker.model.truncation"] == "leader-epoch":
         assert diverged_records(c) == 0
