@@ -135,11 +135,7 @@ class Controller:
                 continue
             others = [r for r in st.replicas if r != b and r in st.isr and not self.fenced[r]]
             if others or b in st.isr:
-                st.leader = others[0] if others else b
-                st.leader_epoch += 1
-                st.partition_epoch += 1
-                self.elections += 1
-                self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
+                self._move_leader(p, st, others[0] if others else b)
             else:  # it left the ISR as it registered (ELR after an unclean shutdown): a normal election
                 self._elect(p, st)
             changed.append(p)
@@ -265,15 +261,19 @@ class Controller:
                 self._balance_scheduled = True
                 call_at(self.env, 0.010, self._balance)
                 break
-            st.leader = preferred
-            st.leader_epoch += 1
-            st.partition_epoch += 1
-            self.elections += 1
             self.preferred_elections += 1
             self.trace.add(self.env.now, "preferred_election", p, preferred)
-            self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
+            self._move_leader(p, st, preferred)
             changed.append(p)
         self._publish(changed)
+
+    def _move_leader(self, p: int, st: PartitionState, leader: int) -> None:
+        """A new leader epoch for p, led by an ISR member; the ISR stays as it is."""
+        st.leader = leader
+        st.leader_epoch += 1
+        st.partition_epoch += 1
+        self.elections += 1
+        self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
 
     def was_unclean(self, p: int, leader_epoch: int) -> bool:
         return (p, leader_epoch) in self.unclean_epochs

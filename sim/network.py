@@ -213,25 +213,21 @@ class Network:
     def send(self, src: str, dst: str, fn: Callable, *args) -> bool:
         """Deliver fn(*args) at dst after a network delay; False if the packet was lost."""
         self.sent += 1
+        node = self.nodes.get(dst)
+        now = self.env.now
+        msg = (now, src, dst, fn, args, None if node is None else node.incarnation)
         if self._stalled:
             st = self._stalled.get((src, dst))
             if st is not None:  # behind a message TCP is retransmitting: it waits, in order
-                node = self.nodes.get(dst)
-                self._queue_behind(st, (src, dst),
-                                   (self.env.now, src, dst, fn, args, None if node is None else node.incarnation))
+                self._queue_behind(st, (src, dst), msg)
                 return True
         loss = self._link_loss(src, dst) if self.losses else self.packet_loss
         if loss and self._draw_uniform() < loss:
             if not self.retransmit:
                 self.dropped += 1
                 return False
-            node = self.nodes.get(dst)
-            msg = (self.env.now, src, dst, fn, args, None if node is None else node.incarnation)
             self._stall(msg)
             return True
-        node = self.nodes.get(dst)
-        now = self.env.now
-        msg = (now, src, dst, fn, args, None if node is None else node.incarnation)
         if self.isolated and not self.link_up(src, dst):
             self._hold_behind(msg)
             return True

@@ -638,14 +638,20 @@ class Broker(BrokerLifecycle):
         fetcher = self.fetchers.get(self.following.get(p))
         if fetcher is not None:
             fetcher.touch(p)
-        if removed:
-            lost = sum(b.count for b in removed)
-            self.stats["truncated_records"] += lost
-            for b in removed:
-                self.ledger.mark_gone(b.ids, why)
-                b.gone = True
-            self.pstates[p].rebuild(self.logs[p])
-            self.trace.add(self.env.now, "truncate", self.id, p, offset, lost)
+        self._forget_removed(p, removed, why, "truncated_records", "truncate", offset)
+
+    def _forget_removed(self, p: int, removed, why: int, stat: str, event: str, offset: int) -> None:
+        """Batches that left this replica's log of p (truncation, power loss, disk failure): the ledger
+        learns why, the producer-state window is read back from what is left, the trace says how many."""
+        if not removed:
+            return
+        lost = sum(b.count for b in removed)
+        self.stats[stat] += lost
+        for b in removed:
+            self.ledger.mark_gone(b.ids, why)
+            b.gone = True
+        self.pstates[p].rebuild(self.logs[p])
+        self.trace.add(self.env.now, event, self.id, p, offset, lost)
 
     # -- ISR changes -------------------------------------------------------------------------
     def _alter_isr(self, ld: PartitionLeader, new_isr: tuple) -> None:

@@ -62,14 +62,7 @@ class BrokerLifecycle:
             log = self.logs[p]
             removed = log.truncate_to(0)
             log.hw_checkpoint = 0
-            if removed:
-                lost = sum(b.count for b in removed)
-                self.stats["lost_on_disk_failure"] += lost
-                for b in removed:
-                    self.ledger.mark_gone(b.ids, GONE_DISK)
-                    b.gone = True
-                self.trace.add(now, "disk_lost", self.id, p, 0, lost)
-            self.pstates[p].rebuild(log)
+            self._forget_removed(p, removed, GONE_DISK, "lost_on_disk_failure", "disk_lost", 0)
 
     def _stop_process(self) -> None:
         self.up = False
@@ -91,14 +84,7 @@ class BrokerLifecycle:
             durable = self.page_cache.durable_offset(log, now, self.up_since)
             removed = log.truncate_to(durable)
             log.flushed = log.flushed_before = log.leo
-            if removed:
-                lost = sum(b.count for b in removed)
-                self.stats["lost_on_power_loss"] += lost
-                for b in removed:
-                    self.ledger.mark_gone(b.ids, GONE_POWER_LOSS)
-                    b.gone = True
-                self.pstates[p].rebuild(log)
-                self.trace.add(now, "page_cache_lost", self.id, p, durable, lost)
+            self._forget_removed(p, removed, GONE_POWER_LOSS, "lost_on_power_loss", "page_cache_lost", durable)
 
     def shutdown(self) -> None:
         """Controlled shutdown: leaderships move away, then the logs are flushed and the process stops."""
