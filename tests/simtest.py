@@ -28,3 +28,13 @@ def cluster(times=None, **overrides) -> Cluster:
     if times is not None:
         arrivals = ArrivalStream.from_times(times, end=cfg.seconds("workload.duration"))
     return Cluster(cfg, arrivals=arrivals)
+
+
+def scenario_config(name: str, faults=None, **overrides):
+    """A named scenario's shared base (sim/scenarios/catalog.py) as a Config, with overrides written
+    as for config(), and its faults unless others are given."""
+    from sim.scenarios.catalog import CATALOG
+    base = CATALOG[name].base
+    values = {key.replace(".", "__"): value for key, value in base.items() if key != "faults"}
+    values.update(overrides)
+    return config(**values, faults=base["faults"] if faults is None else faults)

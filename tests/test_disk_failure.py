@@ -15,7 +15,7 @@ from sim.run import simulate
 from sim.scenarios.catalog import CATALOG
 from sim.workload import ArrivalStream
 
-from simtest import cluster, config
+from simtest import cluster, config, scenario_config
 
 SENDS = [0.1 + 0.1 * i for i in range(150)]  # 0.1 s .. 15 s
 RF3 = dict(topic__replication__factor=3, topic__min__insync__replicas=2, producer__linger__ms=0,
@@ -46,8 +46,7 @@ def _last_replica_loses_its_disk(elr: int):
     leave the ISR, which is then {0}; broker 0's disk fails at 5 s and it is back on an empty one at 6 s."""
     s = CATALOG["last-replica-standing"]
     faults = [dict(f, action="disk_failure") if f["action"] == "power_loss" else f for f in s.base["faults"]]
-    base = {k.replace(".", "__"): v for k, v in s.base.items() if k != "faults"}
-    cfg = config(**dict(base, broker__eligible__leader__replicas__version=elr), faults=faults)
+    cfg = scenario_config("last-replica-standing", faults, broker__eligible__leader__replicas__version=elr)
     c = simulate(cfg, arrivals=ArrivalStream.from_times(s.sends))
     return c, RunResult.from_cluster(c, 0.0)
 

@@ -13,7 +13,7 @@ from sim.result import RunResult
 from sim.run import simulate
 from sim.workload import ArrivalStream
 
-from simtest import config
+from simtest import config, scenario_config
 
 
 def replicas(c, p=0):
@@ -117,10 +117,7 @@ S2_SENDS = [0.1, 1.9985, 15.0, 27.0]
 
 
 def s2(truncation: str):
-    from sim.scenarios.catalog import CATALOG
-    s = CATALOG["kip101-divergence"]
-    return config(**{k.replace(".", "__"): v for k, v in s.base.items() if k != "faults"},
-                  broker__model__truncation=truncation, faults=s.base["faults"])
+    return scenario_config("kip101-divergence", broker__model__truncation=truncation)
 
 
 def first_id_at(log, offset):
@@ -157,10 +154,8 @@ def test_s2_both_replicas_lose_power_and_the_logs_diverge_without_leader_epochs(
 # fenced at 15.001 s (its last heartbeat, sent at 4 s, arrived 2 s late).
 def s5(check_epochs: bool):
     from sim.scenarios.catalog import CATALOG
-    s = CATALOG["kip903-stale-broker-epoch"]
-    cfg = config(**{k.replace(".", "__"): v for k, v in s.base.items() if k != "faults"},
-                 broker__model__isr__broker__epochs=check_epochs, faults=s.base["faults"])
-    return cfg, list(s.sends)
+    cfg = scenario_config("kip903-stale-broker-epoch", broker__model__isr__broker__epochs=check_epochs)
+    return cfg, list(CATALOG["kip903-stale-broker-epoch"].sends)
 
 
 @pytest.mark.parametrize("check_epochs", [False, True])
