@@ -9,10 +9,9 @@ from __future__ import annotations
 import simpy
 
 from .broker.broker import Broker
-from .chaos import random_faults
+from .faults import FaultInjector, random_faults
 from .consumer import ConsumerGroup, GroupCoordinator
 from .controller import Controller
-from .faults import FaultInjector
 from .ledger import Ledger
 from .network import Network
 from .producer.producer import NODE as PRODUCER_NODE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.chaos import random_faults
+from sim.faults import random_faults
 from sim.result import RunResult
 from sim.run import simulate
 

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from .load import BROKER_TOPIC_DEFAULTS
-from .schema import (FAULT_ACTION_DOCS, FAULT_FIELDS, INT_MAX, LONG_MAX, SCHEMA, SECTIONS, Key)
+from ..faults.kinds import FAULT_KINDS, FORBIDDEN, REQUIRED, TARGET_FORMS
+from .schema import FAULT_FIELDS, INT_MAX, LONG_MAX, SCHEMA, SECTIONS, Key
 from .validate import NOT_MODELLED_YET, range_text
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "config.md"
@@ -112,14 +113,27 @@ def _section(section: str) -> list[str]:
     return rows + [""]
 
 
+def _duration(kind) -> str:
+    if kind.duration == FORBIDDEN:
+        return "not allowed"
+    return ("required" if kind.duration == REQUIRED else "optional") + (f", then {kind.ended_by}" if kind.ended_by
+                                                                        else "")
+
+
 def _faults() -> list[str]:
     rows = ["## [[faults]]", "", "Scripted faults, one `[[faults]]` table each, applied in order of `at`.", "",
             "| field | meaning |", "|---|---|"]
     rows += [f"| `{name}` | {_cell(doc)} |" for name, doc in FAULT_FIELDS.items()]
-    rows += ["", "| action | effect |", "|---|---|"]
-    rows += [f"| `{name}` | {_cell(doc)} |" for name, doc in FAULT_ACTION_DOCS.items()]
+    rows += ["", "Actions, from the table of fault kinds (`sim/faults/kinds.py`); the chaos keys draw the same kind "
+             "at random (section [chaos]):", "",
+             "| action | targets | duration | fields | chaos | effect |", "|---|---|---|---|---|---|"]
+    for kind in FAULT_KINDS.values():
+        targets = "; ".join(TARGET_FORMS[target] for target in kind.targets)
+        fields = ", ".join(f"`{param.name}`" for param in kind.params)
+        chaos = ", ".join(f"`chaos.{chaos.key}`" for chaos in kind.chaos)
+        rows.append(f"| `{kind.action}` | {targets} | {_duration(kind)} | {fields} | {chaos} | {_cell(kind.doc)} |")
     rows += ["", "Errors: a `broker:N` beyond `cluster.brokers`, `at` after `workload.duration`, a `partition` beyond",
-             "`topic.partitions`, a target that does not fit the action, `from` on an action other than isolate.",
+             "`topic.partitions`, a target that does not fit the action, a field the action does not take.",
              "Without `duration` a fault lasts until a later restart or heal, or until the drain phase heals",
              "everything.", ""]
     return rows

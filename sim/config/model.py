@@ -8,31 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from ..faults.fault import Fault
 from .schema import NEVER, SCHEMA, TIME_UNITS
 
-
-@dataclass(frozen=True)
-class Fault:
-    """One ``[[faults]]`` entry, times in seconds from the start of production."""
-
-    at: float
-    action: str
-    target: str
-    duration: float | None = None
-    isolate_from: tuple[str, ...] = ()
-    partition: int = 0
-    index: int = 0  # position in the scenario file, for messages
-    rate: float | None = None  # packet_loss: drop probability
-    extra_ms: float | None = None  # latency_spike: added one-way delay
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["isolate_from"] = list(self.isolate_from)
-        return data
+__all__ = ["Config", "Fault", "Inputs"]
 
 
 @dataclass(frozen=True)

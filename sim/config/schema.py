@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..faults.kinds import CHAOS_KINDS, FAULT_KINDS, PARAMS, PRESETS, kinds_taking, preset_doc
+
 SECTIONS = ("cluster", "topic", "broker", "producer", "consumer", "workload", "network", "chaos", "sim")
 KINDS = ("int", "float", "bool", "enum", "duration")
 ORIGINS = ("kafka", "linux", "model")
@@ -303,39 +305,18 @@ _ALL = [
          "Linux tcp_rto_min: the first retransmission timeout is the round trip plus this.", unit="ms",
          minimum=0, origin=MODEL),
 
-    _enum("chaos.preset", "none", ("none", "datacenter"),
-          "Random faults: none, or rates typical of a datacenter (kafka-internals.md section 5): broker "
-          "process crash every 60 d per broker, power loss 1.5 per machine-year, a disk failure 3 per 100 "
-          "disk-years (one log disk per broker), a whole-cluster power outage once a year; each chaos.* key "
-          "below overrides its preset value.", origin=MODEL),
-    *[_key(f"chaos.{name}.mtbf", "duration", None, f"Mean time between {what}, per {per} (unset: the preset's, "
-           "none by default).", unit="s", minimum=0, min_exclusive=True, optional=True, origin=MODEL)
-      for name, what, per in (
-          ("broker.crash", "broker process crashes (page cache kept)", "broker"),
-          ("broker.power_loss", "power losses of a broker's machine (page cache lost)", "broker"),
-          ("broker.disk_failure", "failures of a broker's log disk (its replicas lost)", "broker"),
-          ("cluster.power_outage", "power outages of every broker at once", "cluster"),
-          ("broker.partition", "network partitions cutting a broker off from everything", "broker"),
-          ("broker.pause", "long stop-the-world pauses of a broker (GC, VM stall)", "broker"),
-          ("broker.latency_spike", "latency spikes on every link of a broker", "broker"),
-          ("producer.crash", "crashes of the producing application", "producer"),
-          ("consumer.crash", "crashes of a consuming application instance (each group member)", "consumer"),
-      )],
-    *[_key(f"chaos.{name}.duration", "duration", default, f"Mean {what} (exponentially distributed).", unit="s",
-           minimum=0, min_exclusive=True, origin=MODEL)
-      for name, default, what in (
-          ("broker.crash", 60.0, "time until a crashed broker is restarted"),
-          ("broker.power_loss", 300.0, "time until a machine that lost power boots again"),
-          ("broker.disk_failure", 14400.0, "time until a failed disk is replaced and the broker restarted"),
-          ("cluster.power_outage", 1800.0, "length of a whole-cluster power outage"),
-          ("broker.partition", 30.0, "length of a network partition"),
-          ("broker.pause", 0.5, "length of a long pause"),
-          ("broker.latency_spike", 5.0, "length of a latency spike"),
-          ("producer.crash", 10.0, "time until a crashed producer application is restarted"),
-          ("consumer.crash", 10.0, "time until a crashed consumer application is restarted"),
-      )],
-    _key("chaos.broker.latency_spike.extra.ms", "float", 50.0, "One-way delay a latency spike adds to each message.",
-         unit="ms", minimum=0, origin=MODEL),
+    _enum("chaos.preset", "none", PRESETS,
+          "Random faults: none, or rates typical of a datacenter: " + preset_doc("datacenter")
+          + "; each chaos.* key below overrides its preset value.", origin=MODEL),
+    *[_key(f"chaos.{key}.mtbf", "duration", None, f"Mean time between {chaos.between}, per {chaos.per} (unset: the "
+           "preset's, none by default).", unit="s", minimum=0, min_exclusive=True, optional=True, origin=MODEL)
+      for key, (_kind, chaos) in CHAOS_KINDS.items()],
+    *[_key(f"chaos.{key}.duration", "duration", chaos.mean_duration, f"Mean {chaos.duration_doc} (exponentially "
+           "distributed).", unit="s", minimum=0, min_exclusive=True, origin=MODEL)
+      for key, (_kind, chaos) in CHAOS_KINDS.items()],
+    *[_key(f"chaos.{key}.extra.ms", "float", chaos.spike_ms, "One-way delay a latency spike adds to each message.",
+           unit="ms", minimum=0, origin=MODEL)
+      for key, (_kind, chaos) in CHAOS_KINDS.items() if chaos.spike_ms is not None],
     _int("sim.seed", 1, "Root random seed; the same config and seed reproduce a run exactly.", 0, LONG_MAX,
          origin=MODEL),
     _int("sim.trace.limit", 10_000,
@@ -349,47 +330,25 @@ _ALL = [
 
 SCHEMA: dict[str, Key] = {key.name: key for key in _ALL}
 
-# [[faults]] tables: what can be scripted, in the order the docs list them.
-BROKER_ACTIONS = ("crash", "power_loss", "disk_failure", "shutdown", "restart", "isolate", "heal", "pause")
-NETWORK_ACTIONS = ("packet_loss", "latency_spike")  # impair a node's links; brokers or clients
-CLIENT_NETWORK_ACTIONS = ("isolate", "heal") + NETWORK_ACTIONS  # also allowed on producer / consumer
-CONSUMER_ACTIONS = ("consumer_crash", "consumer_error", "consumer_stall")
-FAULT_ACTIONS = BROKER_ACTIONS + NETWORK_ACTIONS + ("producer_crash",) + CONSUMER_ACTIONS
-FAULT_ACTION_DOCS = {
-    "crash": "broker process dies (kill -9); its page cache survives and the OS keeps writing it back",
-    "power_loss": "broker machine loses power; unflushed page-cache data is lost",
-    "disk_failure": "the broker's log disk fails: the broker halts and every replica it held is gone; it starts "
-                    "again only after duration (the disk replaced), on an empty disk, and rebuilds its replicas",
-    "shutdown": "controlled shutdown: leadership moves away, the logs are flushed, the process stops",
-    "restart": "a crashed, shut down or powered-off broker starts again (log recovery, then it rejoins)",
-    "isolate": "cut the target's network links (see from); the target can also be the producer or a consumer",
-    "heal": "restore the target's network links, drop its packet_loss / latency_spike, resume a paused broker",
-    "pause": "freeze the broker (a long GC or VM stall): it stops answering without crashing",
-    "packet_loss": "lose each transmission of a request or response on the target's links (see from) with "
-                   "probability rate; TCP retransmits it, or it is gone with network.loss.model = drop",
-    "latency_spike": "add extra_ms to the one-way delay of every message on the target's links (see from)",
-    "producer_crash": "the producer application dies; buffered and in-flight records never complete",
-    "consumer_crash": "a consumer application instance dies; once restarted it rejoins the group and resumes from "
-                      "the last committed offset",
-    "consumer_error": "processing the record in hand (or the next one) fails once; consumer.app.error.policy decides",
-    "consumer_stall": "the application's processing blocks for duration (a slow downstream call) while its heartbeat "
-                      "thread runs on: past max.poll.interval.ms the member leaves the group",
-}
-ISOLATE_FROM = ("brokers", "controller", "clients", "producer", "consumer")
-FAULT_FIELDS = {
-    "at": "when the fault happens, from the start of production: seconds or a string such as 250ms, 2m (required)",
-    "action": "one of " + ", ".join(FAULT_ACTIONS) + " (required)",
-    "target": "broker:N, leader, followers, all-brokers for broker actions; producer for producer_crash; "
-              "consumer (= consumer:0) or consumer:N (a group member) for consumer_crash, consumer_error and "
-              "consumer_stall (the default there); producer, consumer or consumer:N also for isolate, heal, "
-              "packet_loss and latency_spike",
-    "duration": "optional, > 0: undo the fault after this long (crash, power_loss, disk_failure, shutdown, "
-                "producer/consumer crash -> restart; isolate, pause, packet_loss, latency_spike -> heal); how long "
-                "a consumer_stall lasts (required there); not allowed on restart, heal and consumer_error",
-    "from": "isolate, packet_loss, latency_spike: which peers' links: all (default) or one or a list of "
-            + ", ".join(ISOLATE_FROM) + " (producer and consumer are the clients; consumer = every member)",
-    "partition": "which partition leader / followers refer to (default 0)",
-    "rate": "packet_loss only (required): probability, >= 0 and <= 1, that a transmission on an affected link is "
-            "lost",
-    "extra_ms": "latency_spike only (required): milliseconds, >= 0, added to each message's one-way delay",
-}
+# [[faults]] tables: the fields every fault has, then those of some kinds only (sim/faults/kinds.py).
+FAULT_ACTIONS = tuple(FAULT_KINDS)
+
+
+def _fault_fields() -> dict[str, str]:
+    fields = {
+        "at": "when the fault happens, from the start of production: seconds or a string such as 250ms, 2m "
+              "(required)",
+        "action": "one of " + ", ".join(FAULT_ACTIONS) + " (required)",
+        "target": "what the fault hits: broker:N, leader, followers, all-brokers (leader / followers as the "
+                  "controller sees them when the fault fires), producer, consumer (= consumer:0) or consumer:N; "
+                  "which of them each action takes is in the table of actions",
+        "duration": "> 0: how long the fault lasts before what ends it (table of actions) undoes it",
+        "partition": "which partition leader / followers refer to (default 0)",
+    }
+    for name, param in PARAMS.items():
+        owners = ", ".join(kinds_taking(name))
+        fields[name] = f"{owners}{'' if param.required else ', optional'}: {param.doc}"
+    return fields
+
+
+FAULT_FIELDS = _fault_fields()

@@ -16,8 +16,8 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import Config, Fault, Inputs
-from .schema import (BROKER_ACTIONS, CLIENT_NETWORK_ACTIONS, CONSUMER_ACTIONS, FAULT_ACTIONS, FAULT_FIELDS, INT_MAX,
-                     ISOLATE_FROM, NETWORK_ACTIONS, SCHEMA, Key)
+from ..faults.kinds import ALL_PEERS, BROKERS, CONSUMER, FAULT_KINDS, FORBIDDEN, PEERS, PRODUCER, REQUIRED, TARGET_FORMS
+from .schema import FAULT_ACTIONS, FAULT_FIELDS, INT_MAX, SCHEMA, Key
 
 # Values the model does not honour yet: rejected rather than silently ignored. Remove entries as
 # the model learns them.
@@ -296,52 +296,60 @@ def _parse_fault(index: int, table: Mapping[str, Any], source: str | None) -> Fa
     if action not in FAULT_ACTIONS:
         hint = suggest(action, FAULT_ACTIONS) if isinstance(action, str) else ""
         raise error("action", "unknown action" + (hint or " (one of " + ", ".join(FAULT_ACTIONS) + ")"))
+    kind = FAULT_KINDS[action]
     if duration is not None and duration <= 0:
         raise error("duration", "must be > 0")
-    if duration is not None and action in ("restart", "heal", "consumer_error"):
+    if duration is not None and kind.duration == FORBIDDEN:
         raise error("duration", f"not allowed for {action}")
-    if duration is None and action == "consumer_stall":
+    if duration is None and kind.duration == REQUIRED:
         raise ConfigError(name("duration"), reason=f"required for {action}", source=source)
 
-    default_target = "producer" if action == "producer_crash" else "consumer" if action in CONSUMER_ACTIONS else None
-    target = table.get("target", default_target)
+    target = table.get("target", kind.default_target)
     if target is None:
         raise ConfigError(name("target"), reason=f"required for {action}", source=source)
-    target = _check_target(action, target, error)
+    target = _check_target(kind, target, error)
 
-    links = ("isolate",) + NETWORK_ACTIONS
-    if "from" in table and action not in links:
-        raise error("from", "only for " + ", ".join(links))
-    isolate_from = _isolate_from(table.get("from", "all"), error) if action in links else ()
+    if "from" in table and not kind.network:
+        raise error("from", "only for " + ", ".join(k.action for k in FAULT_KINDS.values() if k.network))
+    isolate_from = _isolate_from(table.get("from", "all"), error) if kind.network else ()
 
     partition = table.get("partition", 0)
     if not isinstance(partition, numbers.Integral) or isinstance(partition, bool) or partition < 0:
         raise error("partition", "expected an integer >= 0")
+
     def missing(field: str) -> ConfigError:
         return ConfigError(name(field), reason=f"required for {action}", source=source)
 
-    rate = _action_number(table, "rate", "packet_loss", action, error, missing, maximum=1.0)
-    extra_ms = _action_number(table, "extra_ms", "latency_spike", action, error, missing)
+    rate = _kind_number(table, "rate", kind, error, missing)
+    extra_ms = _kind_number(table, "extra_ms", kind, error, missing)
     return Fault(at, action, target, duration, isolate_from, int(partition), index, rate, extra_ms)
 
 
-def _action_number(table, field: str, owner: str, action: str, error, missing,
-                   maximum: float = math.inf) -> float | None:
-    """A number field that belongs to one action: required there, refused elsewhere."""
-    if action != owner:
+def _kind_number(table, field: str, kind, error, missing) -> float | None:
+    """A number field that belongs to some kinds: required there, refused elsewhere."""
+    param = kind.param(field)
+    if param is None:
         if field in table:
-            raise error(field, f"only for {owner}")
+            owners = ", ".join(k.action for k in FAULT_KINDS.values() if k.param(field) is not None)
+            raise error(field, f"only for {owners}")
         return None
     if field not in table:
         raise missing(field)
     value = table[field]
+    maximum = param.maximum
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= maximum:
         bound = f" and <= {maximum:g}" if maximum < math.inf else ""
         raise error(field, f"expected a number >= 0{bound}")
     return float(value)
 
 
-def _check_target(action: str, target: Any, error) -> str:
+def _target_class(target: str) -> str:
+    if target == "producer":
+        return PRODUCER
+    return CONSUMER if target.startswith("consumer:") else BROKERS
+
+
+def _check_target(kind, target: Any, error) -> str:
     match = _BROKER_TARGET.fullmatch(target) if isinstance(target, str) else None
     member = _CONSUMER_TARGET.fullmatch(target) if isinstance(target, str) else None
     if match:
@@ -350,22 +358,19 @@ def _check_target(action: str, target: Any, error) -> str:
         target = f"consumer:{int(member[1]) if member else 0}"
     elif target not in ("leader", "followers", "all-brokers", "producer"):
         raise error("target", "must be broker:N, leader, followers, all-brokers, producer, consumer or consumer:N")
-    if action == "producer_crash" and target != "producer":
-        raise error("target", f"{action} only targets producer")
-    if action in CONSUMER_ACTIONS and not target.startswith("consumer:"):
-        raise error("target", f"{action} only targets consumer or consumer:N")
-    client = target == "producer" or target.startswith("consumer:")
-    if action in BROKER_ACTIONS and action not in CLIENT_NETWORK_ACTIONS and client:
-        raise error("target", f"{action} targets brokers (broker:N, leader, followers, all-brokers)")
+    if _target_class(target) not in kind.targets:
+        if kind.targets == (BROKERS,):
+            raise error("target", f"{kind.action} targets brokers ({TARGET_FORMS[BROKERS]})")
+        raise error("target", f"{kind.action} only targets " + " or ".join(TARGET_FORMS[t] for t in kind.targets))
     return target
 
 
 def _isolate_from(value: Any, error) -> tuple[str, ...]:
     names = [value] if isinstance(value, str) else value
-    allowed = ("all",) + ISOLATE_FROM
+    allowed = ("all",) + PEERS
     if not isinstance(names, (list, tuple)) or not names or not all(n in allowed for n in names):
-        raise error("from", "must be all or one or a list of " + ", ".join(ISOLATE_FROM))
-    return ISOLATE_FROM[:3] if "all" in names else tuple(n for n in ISOLATE_FROM if n in names)
+        raise error("from", "must be all or one or a list of " + ", ".join(PEERS))
+    return ALL_PEERS if "all" in names else tuple(n for n in PEERS if n in names)
 
 
 def _check_fault(fault: Fault, values: Mapping[str, Any], source: str | None) -> Fault:
