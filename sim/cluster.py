@@ -90,11 +90,10 @@ class Cluster:
             if log is None or log.hw < log.leo:
                 return False
             for r in replicas:  # a follower out of the ISR may still hold records the leader replaced
-                b = self.brokers[r]
-                follower = b.logs[p]
+                broker = self.brokers[r]
+                follower = broker.logs[p]
                 # (before KIP-101 a fetch names no epoch: what it cannot see stays diverged for good)
-                epoch = -1 if b.hw_truncation else follower.latest_epoch
-                if follower is not log and Broker._divergence(log, follower.leo, epoch) is not None:
+                if follower is not log and log.divergence(follower.leo, broker.follower.fetch_epoch(p)) is not None:
                     return False
             hws.append(log.hw)
         return self.consumer.caught_up(hws)

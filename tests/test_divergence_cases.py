@@ -17,9 +17,8 @@ Kafka's truncate-on-fetch loop (KIP-320):
   -> repeat until the leader answers with records; append them.
 
 The helper below runs that loop between two ReplicaLog objects with kafkasim's own pieces:
-Broker._divergence (the leader's check), Broker._truncate_diverging (the follower's reaction, through
-a stand-in that truncates with ReplicaLog.truncate_to), ReplicaLog.end_offset_for_epoch and
-ReplicaLog.batches_from. Each test asserts what the document states: the first fetch, the leader's
+ReplicaLog.divergence (the leader's check), ReplicaLog.truncation_point (the follower's reaction),
+ReplicaLog.truncate_to, ReplicaLog.end_offset_for_epoch and ReplicaLog.batches_from. Each test asserts what the document states: the first fetch, the leader's
 answer, the follower's own lookup, the truncation offset(s), and that the follower ends up holding
 exactly the leader's log, record by record (offset, message id, leader epoch).
 
@@ -30,11 +29,8 @@ has, 20+ for the follower's divergent records.
 
 from __future__ import annotations
 
-from sim.broker.broker import Broker
 from sim.broker.replica_log import LogBatch, ReplicaLog
-from sim.ledger import GONE_TRUNCATED
 
-P = 0  # the partition
 
 
 def log_of(*records, new_epoch=None):
@@ -61,44 +57,29 @@ def contents(log):
     return out
 
 
-class FollowerStandIn:
-    """Just what Broker._truncate_diverging touches on the follower's Broker: its logs, its
-    truncation (here ReplicaLog.truncate_to, recording the offset) and the cause it books."""
-
-    def __init__(self, log):
-        self.logs = {P: log}
-        self.truncations = []
-
-    def _truncation_cause(self, p):
-        return GONE_TRUNCATED
-
-    def _truncate(self, p, offset, why):
-        self.truncations.append(offset)
-        self.logs[p].truncate_to(offset)
-
-
 def replicate(leader, follower, max_batches=100, max_fetches=20):
     """Run the follower's fetch loop against the leader until it is caught up.
 
     Returns (fetches, truncations): fetches = [(fetch offset, last fetched epoch, the leader's
     divergence answer or None)] in order, the last one being the fetch that found nothing new;
     truncations = the offsets the follower truncated to."""
-    stand_in = FollowerStandIn(follower)
+    truncations = []
     fetches = []
     for _ in range(max_fetches):
         offset, last_epoch = follower.leo, follower.latest_epoch
-        answer = Broker._divergence(leader, offset, last_epoch)
+        answer = leader.divergence(offset, last_epoch)
         fetches.append((offset, last_epoch, answer))
         if answer is None:
             batches = leader.batches_from(offset, max_batches)
             if not batches:
-                return fetches, stand_in.truncations
-            for b in batches:
-                follower.append(b, 0.0)
-        elif answer[0] == "diverging":
-            Broker._truncate_diverging(stand_in, P, answer[1], answer[2])
-        else:  # "out_of_range": what Broker.apply_fetch_response does with it
-            stand_in._truncate(P, answer[1], stand_in._truncation_cause(P))
+                return fetches, truncations
+            for batch in batches:
+                follower.append(batch, 0.0)
+            continue
+        # "diverging": where the follower truncates; "out_of_range": what Follower.apply_fetch_response does
+        point = follower.truncation_point(answer[1], answer[2]) if answer[0] == "diverging" else answer[1]
+        truncations.append(point)
+        follower.truncate_to(point)
     raise AssertionError(f"no convergence after {max_fetches} fetches: {fetches}")
 
 

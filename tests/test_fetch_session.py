@@ -107,7 +107,7 @@ def test_leader_without_the_session_rejects_an_incremental_fetch_and_the_followe
     c = keyed_cluster([1.0], [0])
     seen = record_fetches(c)
     c.env.run(until=2.0)
-    c.brokers[0].fetch_sessions.clear()  # as after a restart of the leader process
+    c.brokers[0].replica_fetches.evict_session(1)  # the leader's session cache drops follower 1's session
     c.env.run(until=2.0 + c.cfg.seconds("broker.replica.fetch.wait.max.ms") + 5 * MS)
     from_1 = [(is_full, parts) for t, f, is_full, parts in seen if f == 1 and t > 2.0]
     assert from_1[0] == (False, ())  # the parked fetch's successor, rejected...

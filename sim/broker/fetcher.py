@@ -24,6 +24,7 @@ from ..timer import LazyTimer
 
 
 SESSION_ERROR = "fetch_session_error"  # the leader has no such session (FETCH_SESSION_ID_NOT_FOUND)
+REPLICA_SOCKET_TIMEOUT = 30.0  # s, replica.socket.timeout.ms default: a fetch unanswered this long is given up
 
 
 class FetchRequest:
@@ -84,8 +85,8 @@ class ReplicaFetcher:
         self.running = False
 
     def _alive(self) -> bool:
-        b = self.broker
-        return self.running and b.up and b.incarnation == self.incarnation
+        broker = self.broker
+        return self.running and broker.up and broker.incarnation == self.incarnation
 
     def _soon(self) -> None:
         """Send a fetch at the next opportunity (once, however often asked)."""
@@ -101,9 +102,9 @@ class ReplicaFetcher:
         """The next fetch, unless one is on the wire, we wait, or the broker is frozen."""
         if not self._alive() or self.outstanding is not None or not self.parts:
             return
-        b = self.broker
-        if b.paused:
-            b.resumed.callbacks.append(lambda _e: self._soon())
+        broker = self.broker
+        if broker.paused:
+            broker.resumed.callbacks.append(lambda _event: self._soon())
             return
         now = self.env.now
         if now < self.wait_until:
@@ -111,29 +112,26 @@ class ReplicaFetcher:
             return
         self.token += 1
         self.outstanding = self.token
-        b.stats["replica_fetches"] += 1
+        broker.stats["replica_fetches"] += 1
         self.sent_at = now
-        leader = b.peers[self.leader_id]
-        b.network.send(b.node, leader.node, leader.on_replica_fetch, self._request())
-        self.timer.arm(now + b.replica_request_timeout)
+        leader = broker.peers[self.leader_id]
+        broker.network.send(broker.node, leader.node, leader.on_replica_fetch, self._request())
+        self.timer.arm(now + REPLICA_SOCKET_TIMEOUT)
 
     def _entry(self, p: int) -> tuple:
-        log = self.broker.logs[p]
-        # before KIP-320 a fetch named no epoch, so the leader could not spot a divergence
-        return (log.leo, -1 if self.broker.hw_truncation else log.latest_epoch, self.parts[p])
+        return (self.broker.logs[p].leo, self.broker.follower.fetch_epoch(p), self.parts[p])
 
     def _request(self) -> FetchRequest:
         """A full fetch (a new session) or an incremental one naming only what changed."""
-        b = self.broker
+        broker = self.broker
         if self.full_next:
             self.full_next = False
-            b.fetch_sessions_started += 1
-            self.session = b.fetch_sessions_started
+            self.session = broker.follower.next_session_id()
             self.seq = 0
             self.sent = {p: self._entry(p) for p in sorted(self.parts)}
             self.dirty.clear()
-            return FetchRequest(b.id, self.token, dict(self.sent), self._on_response, self.session, 0, True, (),
-                                b.incarnation)
+            return FetchRequest(broker.id, self.token, dict(self.sent), self._on_response, self.session, 0, True, (),
+                                broker.incarnation)
         self.seq += 1
         changed, removed = {}, []
         for p in sorted(self.dirty):
@@ -145,8 +143,8 @@ class ReplicaFetcher:
                 del self.sent[p]
                 removed.append(p)
         self.dirty.clear()
-        return FetchRequest(b.id, self.token, changed, self._on_response, self.session, self.seq, False,
-                            tuple(removed), b.incarnation)
+        return FetchRequest(broker.id, self.token, changed, self._on_response, self.session, self.seq, False,
+                            tuple(removed), broker.incarnation)
 
     def _on_response(self, token: int, resp) -> None:
         if token != self.outstanding or not self._alive():
@@ -157,8 +155,8 @@ class ReplicaFetcher:
             self._pump()
             return
         self.dirty.update(resp)  # applying the answer can move the fetch state of these partitions
-        backoff, blocked = self.broker.apply_fetch_response(self, resp)
-        wait = self.broker.replica_fetch_backoff if backoff else blocked
+        backoff, blocked = self.broker.follower.apply_fetch_response(self, resp)
+        wait = self.broker.settings.broker.replica_fetch_backoff if backoff else blocked
         if wait > 0:
             self.wait_until = self.env.now + wait
             self._soon()
@@ -168,7 +166,7 @@ class ReplicaFetcher:
     def _check_timeout(self) -> None:
         if self.outstanding is None or not self._alive():
             return
-        deadline = self.sent_at + self.broker.replica_request_timeout
+        deadline = self.sent_at + REPLICA_SOCKET_TIMEOUT
         if self.env.now >= deadline:
             self.outstanding = None  # given up: a new fetch, in a new session
             self.full_next = True

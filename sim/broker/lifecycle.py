@@ -59,21 +59,17 @@ class BrokerLifecycle:
         self.disk_failed = True  # a restart already scheduled (an earlier crash's) cannot start it now
         self.trace.add(now, "disk_failure", self.id)
         for p in self.partitions:
-            log = self.logs[p]
-            removed = log.truncate_to(0)
-            log.hw_checkpoint = 0
-            self._forget_removed(p, removed, GONE_DISK, "lost_on_disk_failure", "disk_lost", 0)
+            self.forget_removed(p, self.logs[p].wipe(), GONE_DISK, "lost_on_disk_failure", "disk_lost", 0)
 
     def _stop_process(self) -> None:
         self.up = False
         self.incarnation += 1
-        for fetcher in self.fetchers.values():
-            fetcher.stop()
+        self.follower.stop()
         self.deadlines.active = False
         self.deadlines.clear()
         self.leading.clear()
-        self.parked_replica.clear()
-        self.parked_consumer.clear()
+        self.replica_fetches.stop()
+        self.consumer_fetches.stop()
         self.conns.clear()
         self.paused = False
         self.deferred.clear()
@@ -84,7 +80,7 @@ class BrokerLifecycle:
             durable = self.page_cache.durable_offset(log, now, self.up_since)
             removed = log.truncate_to(durable)
             log.flushed = log.flushed_before = log.leo
-            self._forget_removed(p, removed, GONE_POWER_LOSS, "lost_on_power_loss", "page_cache_lost", durable)
+            self.forget_removed(p, removed, GONE_POWER_LOSS, "lost_on_power_loss", "page_cache_lost", durable)
 
     def shutdown(self) -> None:
         """Controlled shutdown: leaderships move away, then the logs are flushed and the process stops."""
@@ -96,7 +92,7 @@ class BrokerLifecycle:
         self.network.send(self.node, self.controller.node, self.controller.on_controlled_shutdown, self.id,
                           self._on_shutdown_allowed)
         timeout = self.env.timeout(CONTROLLED_SHUTDOWN_TIMEOUT)
-        timeout.callbacks.append(lambda _e: self._finish_shutdown(inc))
+        timeout.callbacks.append(lambda _event: self._finish_shutdown(inc))
 
     def _on_shutdown_allowed(self) -> None:
         self._finish_shutdown(self.incarnation)
@@ -107,7 +103,7 @@ class BrokerLifecycle:
         now = self.env.now
         for p in self.partitions:
             self.page_cache.flush(self.logs[p], now)
-            self.logs[p].hw_checkpoint = self.logs[p].hw
+            self.logs[p].checkpoint_hw()
         self._stop_process()
         self.clean_shutdown = True
         self.trace.add(now, "stopped", self.id)
@@ -125,15 +121,16 @@ class BrokerLifecycle:
             self.disk_failed = False
         rebooted = not self.host_up
         self.host_up = True
-        delay = self.startup_time
+        model = self.settings.broker
+        delay = model.model_startup
         if not self.clean_shutdown:
-            rb = record_bytes(self.message_bytes)
-            unflushed = sum(self.page_cache.recovery_records(self.logs[p]) for p in self.partitions) * rb
-            delay += unflushed / self.recovery_rate
+            size = record_bytes(self.settings.workload.message_bytes)
+            unflushed = sum(self.page_cache.recovery_records(self.logs[p]) for p in self.partitions) * size
+            delay += unflushed / (model.model_recovery_mb_per_s * 1e6)
         self.trace.add(self.env.now, "restart", self.id, round(delay, 6))
         token = self.booting = object()
-        ev = self.env.timeout(delay)
-        ev.callbacks.append(lambda _e: self._boot(token, rebooted))
+        boot = self.env.timeout(delay)
+        boot.callbacks.append(lambda _event: self._boot(token, rebooted))
 
     def _boot(self, token, rebooted: bool) -> None:
         if self.booting is not token:
@@ -146,8 +143,7 @@ class BrokerLifecycle:
         self.shutting_down = False
         self._reset_runtime()
         for p in self.partitions:
-            log = self.logs[p]
-            log.hw = min(log.hw_checkpoint, log.leo)  # replication-offset-checkpoint
+            self.logs[p].restore_hw()  # replication-offset-checkpoint
         self.trace.add(self.env.now, "started", self.id)
         self.start()
         if rebooted:  # clients' retransmissions now meet a fresh kernel: reset
@@ -155,12 +151,12 @@ class BrokerLifecycle:
 
     def _hw_checkpoint_loop(self, inc: int):
         while True:
-            yield self.env.timeout(self.hw_checkpoint_interval)
+            yield self.env.timeout(self.settings.broker.replica_high_watermark_checkpoint_interval)
             if not self._alive(inc):
                 return
             if not self.paused:
                 for log in self.logs.values():
-                    log.hw_checkpoint = log.hw
+                    log.checkpoint_hw()
 
     # -- stalls ------------------------------------------------------------------------
     def pause(self) -> None:

@@ -5,6 +5,12 @@ keeps the in-sync replica set (ISR) as last committed by the controller, advance
 watermark to the smallest LEO in the ISR -- only while the ISR has at least
 min.insync.replicas members (Kafka 3.7+, KAFKA-15583) -- and holds acks=all produce
 requests in purgatory until the HW passes them.
+
+ISR changes (Partition.maybeShrinkIsr / maybeExpandIsr, KIP-497 AlterPartition): the leader
+proposes a new ISR to the controller and uses the "maximal ISR" (old and proposed members)
+for the HW until the controller commits it or the request is given up; a follower that has
+not caught up for replica.lag.time.max.ms is dropped, one that reached the HW and the start
+of the leader's epoch is added back.
 """
 
 from __future__ import annotations
@@ -13,47 +19,7 @@ from collections import deque
 
 from .. import protocol as P
 
-
-class DelayedProduce:
-    """An acks=all ProduceRequest waiting for replication (Kafka's DelayedProduce)."""
-
-    __slots__ = ("req", "results", "pending", "deadline", "broker", "responded")
-
-    def __init__(self, req, results, pending, broker):
-        self.responded = False
-        self.req = req
-        self.results = results
-        self.pending = pending
-        self.deadline = None
-        self.broker = broker
-
-    def complete_one(self, index: int, error) -> None:
-        if self.results[index] is not _WAITING:
-            return
-        self.results[index] = error
-        self.pending -= 1
-        if self.pending == 0:
-            if self.deadline is not None:
-                self.deadline.cancel()
-            self.responded = True
-            self.broker.respond_produce(self.req, self.results)
-
-    def expire(self) -> None:
-        """request.timeout.ms passed in purgatory: REQUEST_TIMED_OUT, the data stays appended."""
-        for i, r in enumerate(self.results):
-            if r is _WAITING:
-                self.results[i] = P.REQUEST_TIMED_OUT
-        self.pending = 0
-        self.responded = True
-        self.broker.respond_produce(self.req, self.results)
-
-
-class _Waiting:
-    __repr__ = lambda self: "WAITING"  # noqa: E731
-
-
-_WAITING = _Waiting()
-WAITING = _WAITING
+ALTER_PARTITION_RETRY = 2.0  # s before an unanswered AlterPartition may be sent again
 
 
 class PartitionLeader:
@@ -67,9 +33,10 @@ class PartitionLeader:
         self.replicas = tuple(replicas)
         self.isr = tuple(isr)
         self.log = broker.logs[p]
-        self.min_isr = broker.min_isr
-        self.hw_needs_min_isr = broker.hw_needs_min_isr
-        self.lag_max = broker.replica_lag_max
+        settings = broker.settings
+        self.min_isr = settings.topic.min_insync_replicas
+        self.hw_needs_min_isr = bool(settings.broker.model_hw_frozen_below_min_isr)
+        self.lag_max = settings.broker.replica_lag_time_max
         me = broker.id
         leo = self.log.leo
         followers = [r for r in self.replicas if r != me]
@@ -91,7 +58,7 @@ class PartitionLeader:
         return len(self.isr) < self.min_isr
 
     # -- appends -----------------------------------------------------------------------
-    def wait_for_hw(self, end_offset: int, delayed: DelayedProduce, index: int) -> None:
+    def wait_for_hw(self, end_offset: int, delayed, index: int) -> None:
         self.purgatory.append((end_offset, delayed, index))
 
     def maybe_advance_hw(self) -> bool:
@@ -108,24 +75,24 @@ class PartitionLeader:
                     hw = leo
         if hw <= log.hw:
             return False
-        log.hw = hw
+        log.advance_hw(hw)
         self._complete_purgatory()
         self.broker.hw_advanced(self.p)
         return True
 
     def _complete_purgatory(self) -> None:
         hw = self.log.hw
-        pq = self.purgatory
-        while pq and pq[0][0] <= hw:
-            _end, delayed, index = pq.popleft()
+        waiting = self.purgatory
+        while waiting and waiting[0][0] <= hw:
+            _end, delayed, index = waiting.popleft()
             err = P.NOT_ENOUGH_REPLICAS_AFTER_APPEND if self.under_min_isr() else None
             delayed.complete_one(index, err)
 
     def abandon(self) -> None:
         """Leadership lost: waiting produce requests get NOT_LEADER_OR_FOLLOWER."""
-        pq = self.purgatory
-        while pq:
-            _end, delayed, index = pq.popleft()
+        waiting = self.purgatory
+        while waiting:
+            _end, delayed, index = waiting.popleft()
             delayed.complete_one(index, P.NOT_LEADER_OR_FOLLOWER)
 
     # -- follower fetches ----------------------------------------------------------------
@@ -149,21 +116,62 @@ class PartitionLeader:
                 self.last_caught_up[r] = t
             self.last_fetch_time[r] = t
 
-    def expand_candidate(self, r: int, fenced) -> bool:
-        """Can follower r rejoin the ISR? (Partition.isFollowerInSync + broker checks)"""
-        if r in self.isr or self.pending_isr is not None or fenced(r):
-            return False
+    # -- ISR changes -----------------------------------------------------------------------
+    def maybe_expand_isr(self, r: int) -> None:
+        """Follower r rejoins the ISR once it reached the HW and the start of this epoch, unfenced
+        (Partition.isFollowerInSync + the broker checks)."""
+        if r in self.isr or self.pending_isr is not None or self.broker.is_fenced(r):
+            return
         leo = self.follower_leo.get(r, -1)
-        return leo >= self.log.hw and leo >= self.epoch_start
+        if leo >= self.log.hw and leo >= self.epoch_start:
+            self._propose_isr(tuple(m for m in self.replicas if m in self.isr or m == r))
 
-    def lagging(self, now: float) -> list[int]:
-        """ISR followers neither at the LEO nor caught up within replica.lag.time.max.ms."""
+    def maybe_shrink_isr(self, now: float) -> None:
+        """ISR followers neither at the LEO nor caught up within replica.lag.time.max.ms leave it."""
+        if self.pending_isr is not None:
+            return
         leo = self.log.leo
         me = self.broker.id
-        out = []
-        for r in self.isr:
-            if r == me:
-                continue
-            if self.follower_leo.get(r, -1) < leo and now - self.last_caught_up[r] > self.lag_max:
-                out.append(r)
-        return out
+        lagging = [r for r in self.isr if r != me and self.follower_leo.get(r, -1) < leo
+                   and now - self.last_caught_up[r] > self.lag_max]
+        if lagging:
+            self._propose_isr(tuple(r for r in self.isr if r not in lagging))
+
+    def _propose_isr(self, new_isr: tuple) -> None:
+        """AlterPartition to the controller; the ISR changes when the controller commits it."""
+        broker = self.broker
+        self.pending_isr = new_isr
+        broker.replica_fetches.news(self.p)
+        epochs = {r: broker.replica_fetches.broker_epoch(r) for r in new_isr if r != broker.id}
+        controller = broker.controller
+        broker.network.send(broker.node, "controller", controller.on_alter_partition, broker.id, self.p,
+                            self.epoch, self.partition_epoch, new_isr, broker.on_alter_partition_response, epochs)
+        broker.deadlines.add(broker.env.now + ALTER_PARTITION_RETRY, broker.deliver, self._proposal_expired,
+                             (new_isr,))
+
+    def _proposal_expired(self, new_isr: tuple) -> None:
+        if self.pending_isr == new_isr:
+            self.pending_isr = None
+            self.broker.replica_fetches.news(self.p)
+
+    def on_isr_committed(self, state) -> None:
+        """The controller's answer to our AlterPartition (None: refused, the metadata will tell why)."""
+        broker = self.broker
+        self.pending_isr = None
+        broker.replica_fetches.news(self.p)
+        if state is None:
+            return
+        _replicas, _leader, leader_epoch, isr, partition_epoch = state
+        if leader_epoch == self.epoch and partition_epoch > self.partition_epoch:
+            self.isr = tuple(isr)
+            self.partition_epoch = partition_epoch
+            broker.trace.add(broker.env.now, "isr_applied", broker.id, self.p, tuple(isr))
+            self.maybe_advance_hw()
+
+    def on_metadata(self, isr, partition_epoch: int) -> None:
+        """A metadata update with a newer partition epoch while still leading: the ISR as committed."""
+        self.isr = tuple(isr)
+        self.partition_epoch = partition_epoch
+        self.pending_isr = None
+        self.broker.replica_fetches.news(self.p)
+        self.maybe_advance_hw()

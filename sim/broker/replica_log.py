@@ -2,8 +2,11 @@
 
 It keeps the batches in offset order with the local time each was written to the page
 cache, the log end offset (LEO), the high watermark (HW) as this replica knows it, the
-offset up to which Kafka itself has flushed (the recovery point), and the leader-epoch
-cache used for truncation (KIP-101).
+offset up to which Kafka itself has flushed (the recovery point), the leader-epoch
+cache used for truncation (KIP-101), and the idempotent producers' state read from it
+(ProducerStateManager). The HW changes only through its methods: the leader advances it,
+a follower takes the leader's, a restart reads it back from the checkpoint, a truncation
+lowers it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import bisect
 from array import array
 
 from ..ledger import Ids, ids_sub
+from .producer_state import ProducerStateTable
 
 
 class LogBatch:
@@ -64,6 +68,7 @@ class ReplicaLog:
         self.flushed_before = 0  # the recovery point before that fsync
         self.segment_base = 0  # first offset of the active segment
         self.epochs: list[tuple[int, int]] = []  # (leader epoch, start offset), increasing
+        self.producers = ProducerStateTable()  # the idempotent producers' last batches in this log
 
     @property
     def latest_epoch(self) -> int:
@@ -78,6 +83,7 @@ class ReplicaLog:
         self.ends.append(batch.end)
         self.written.append(now)
         self.leo = batch.end
+        self.producers.record(batch)
 
     def assign_epoch(self, epoch: int) -> None:
         """A new leader starts its epoch at its LEO (LeaderEpochFileCache.assign)."""
@@ -110,7 +116,34 @@ class ReplicaLog:
         self.segment_base = min(self.segment_base, offset)
         while self.epochs and self.epochs[-1][1] >= offset:  # LeaderEpochFileCache.truncateFromEnd
             self.epochs.pop()
+        self.producers.rebuild(self)  # the removed batches' sequences are forgotten
         return removed
+
+    def wipe(self) -> list[LogBatch]:
+        """The disk holding this log failed: everything is gone, the HW checkpoint with it."""
+        removed = self.truncate_to(0)
+        self.hw_checkpoint = 0
+        return removed
+
+    # -- the high watermark ------------------------------------------------------------
+    def advance_hw(self, hw: int) -> None:
+        """The leader's HW moves up (Partition.maybeIncrementLeaderHW decided it may)."""
+        assert self.hw < hw <= self.leo, (self.hw, hw, self.leo)
+        self.hw = hw
+
+    def follow_hw(self, leader_hw: int) -> None:
+        """A follower learns the leader's HW from a fetch response: as far as its own log reaches."""
+        hw = min(leader_hw, self.leo)
+        if hw > self.hw:
+            self.hw = hw
+
+    def checkpoint_hw(self) -> None:
+        """replication-offset-checkpoint: the HW written to disk (every 5 s, and on a clean shutdown)."""
+        self.hw_checkpoint = self.hw
+
+    def restore_hw(self) -> None:
+        """A restarted broker starts from its checkpointed HW."""
+        self.hw = min(self.hw_checkpoint, self.leo)
 
     # -- reads -------------------------------------------------------------------------
     def index_of(self, offset: int) -> int:
@@ -161,6 +194,37 @@ class ReplicaLog:
             return epoch, epochs[0][1]
         end = epochs[found + 1][1] if found + 1 < len(epochs) else self.leo
         return epochs[found][0], end
+
+    def divergence(self, offset: int, last_epoch: int):
+        """Why a follower at `offset`, whose last record has epoch `last_epoch`, cannot just append from
+        there (None: it can) -- the leader's check of a fetch (Partition.fetchRecords / KIP-320).
+
+        ("diverging", epoch, end): its last epoch ends earlier here, or this log never had it
+        (epoch -1: no common epoch at all) -- KIP-320's divergingEpoch;
+        ("out_of_range", leo): it is past this log's end and named no epoch (before KIP-320).
+        """
+        epochs = self.epochs
+        if epochs and last_epoch == epochs[-1][0]:  # the usual case: same epoch, which ends at the LEO
+            return ("diverging", last_epoch, self.leo) if offset > self.leo else None
+        if last_epoch >= 0:
+            epoch, end = self.end_offset_for_epoch(last_epoch)
+            if epoch < 0:
+                return ("diverging", -1, self.leo)
+            if epoch < last_epoch or end < offset:
+                return ("diverging", epoch, end)
+        if offset > self.leo:
+            return ("out_of_range", self.leo)
+        return None
+
+    def truncation_point(self, leader_epoch: int, leader_end: int) -> int:
+        """Where a follower truncates after the leader reported a divergence (KIP-279/320): keep what
+        both have in the same epoch; for an epoch the follower lacks, back to its own end of the epoch
+        before (the next fetch carries on from there); with no epoch in common, back to the HW and at
+        most the leader's end."""
+        if leader_epoch < 0:
+            return min(self.hw, leader_end)
+        epoch, end = self.end_offset_for_epoch(leader_epoch)
+        return min(leader_end, end) if epoch == leader_epoch else max(0, end)
 
     def chunks_below(self, upto: int):
         """(base offset, ids) for every record below `upto` -- the final log for the ledger."""

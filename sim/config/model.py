@@ -32,7 +32,7 @@ class Inputs:
 class Config(Mapping[str, Any]):
     """Immutable mapping from full dotted key to effective value, in schema order."""
 
-    __slots__ = ("_values", "faults", "explicit", "notes", "_inputs")
+    __slots__ = ("_values", "faults", "explicit", "notes", "_inputs", "_settings")
 
     def __init__(self, values: Mapping[str, Any], faults: tuple[Fault, ...], explicit: frozenset[str],
                  notes: tuple[str, ...], inputs: Inputs):
@@ -42,6 +42,7 @@ class Config(Mapping[str, Any]):
         setter(self, "explicit", frozenset(explicit))
         setter(self, "notes", tuple(notes))
         setter(self, "_inputs", inputs)
+        setter(self, "_settings", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Config is immutable; use .replace({...}) for a modified copy")
@@ -84,6 +85,15 @@ class Config(Mapping[str, Any]):
         if value >= NEVER:
             return math.inf
         return value / TIME_UNITS[unit]
+
+    @property
+    def settings(self):
+        """Every effective value as attributes, one frozen object per section (sim/config/settings.py)."""
+        if self._settings is None:
+            from .settings import build_settings
+
+            object.__setattr__(self, "_settings", build_settings(self))
+        return self._settings
 
     def to_dict(self) -> dict[str, Any]:
         """Every effective value (JSON-serialisable, schema order) plus ``"faults"``."""

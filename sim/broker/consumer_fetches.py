@@ -1,0 +1,81 @@
+"""ConsumerFetchHandler: consumers' fetches on the leader (ReplicaManager.fetchMessages for consumers,
+DelayedFetch): records below the HW, answered once fetch.min.bytes are there, on an error, or after
+fetch.max.wait.ms; a ListOffsets (a negative offset) is answered with the HW or the log start.
+"""
+
+from __future__ import annotations
+
+from .. import protocol as P
+from ..records import BATCH_OVERHEAD
+
+
+class ConsumerFetchHandler:
+    """Consumer fetches arriving at this broker, and the ones waiting for data."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.env = broker.env
+        self.reset()
+
+    def reset(self) -> None:
+        self.parked: list = []  # (request, deadline)
+
+    def stop(self) -> None:
+        self.parked.clear()
+
+    def on_consumer_fetch(self, req) -> None:
+        broker = self.broker
+        resp, ready = self._result(req)
+        if ready:
+            broker.network.send(broker.node, req.src, req.reply, req, resp)
+            return
+        deadline = broker.deadlines.add(self.env.now + req.max_wait, broker.deliver, self._expired, (req,))
+        self.parked.append((req, deadline))
+
+    def _result(self, req):
+        """Records below the HW per partition; ready once fetch.min.bytes are there (or on an error)."""
+        leading = self.broker.leading
+        resp = {}
+        ready = False
+        size = 0
+        for p, offset in req.parts.items():
+            leader = leading.get(p)
+            if leader is None:
+                resp[p] = ("error", P.NOT_LEADER_OR_FOLLOWER)
+                ready = True
+                continue
+            log = leader.log
+            if offset < 0:  # ListOffsets: -1 latest (the HW for read_uncommitted), -2 earliest
+                resp[p] = ("reset", log.hw if offset == -1 else 0)
+                ready = True
+                continue
+            if offset > log.leo:
+                resp[p] = ("error", P.OFFSET_OUT_OF_RANGE, log.leo)
+                ready = True
+                continue
+            chunks = log.read(offset, log.hw, req.max_records)
+            resp[p] = ("data", chunks, log.hw)
+            size += sum(BATCH_OVERHEAD + (hi - lo) * req.record_bytes for _b, lo, hi in chunks)
+        return resp, ready or size >= req.min_bytes
+
+    def _expired(self, req) -> None:
+        for index, (parked, _deadline) in enumerate(self.parked):
+            if parked is req:
+                del self.parked[index]
+                resp, _ready = self._result(req)
+                self.broker.network.send(self.broker.node, req.src, req.reply, req, resp)
+                return
+
+    def answer_parked(self, p: int) -> None:
+        """News for p (a higher HW, or leadership lost): answer the waiting fetches that can be."""
+        broker = self.broker
+        keep = []
+        for req, deadline in self.parked:
+            if p in req.parts:
+                resp, ready = self._result(req)
+                if ready:
+                    deadline.cancel()
+                    broker.network.send(broker.node, req.src, req.reply, req, resp)
+                    continue
+            keep.append((req, deadline))
+        self.parked = keep

@@ -1,0 +1,115 @@
+"""Follower: a broker's follower role -- the partitions it follows, the fetchers pulling them from each
+leader broker, and what it does with the answers (ReplicaManager.makeFollowers and
+ReplicaFetcherThread.processPartitionData / truncate).
+
+Fetched batches are appended and the leader's HW taken as far as the log reaches; a divergence
+reported by the leader (KIP-101/279/320) or an offset out of range (an unclean election, or a
+leader that truncated) makes the follower truncate and fetch again. Before KIP-101 (Kafka < 0.11,
+broker.model.truncation = high-watermark) a replica that starts following a new leader epoch
+truncates to its own HW first.
+"""
+
+from __future__ import annotations
+
+from ..ledger import GONE_TRUNCATED, GONE_UNCLEAN
+from .fetcher import ReplicaFetcher
+
+
+class Follower:
+    """This broker's partitions as a follower: which leader each follows, and the fetchers."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.env = broker.env
+        self.hw_truncation = broker.settings.broker.model_truncation == "high-watermark"
+        self.sessions_started = 0  # ids for this broker's fetch sessions, unique across restarts
+        self.reset()
+
+    def reset(self) -> None:
+        """A new broker process follows nothing yet."""
+        self.fetchers: dict[int, ReplicaFetcher] = {}
+        self.following: dict[int, int] = {}  # partition -> leader it fetches from
+        self.followed_epoch: dict[int, int] = {}  # partition -> leader epoch it last followed
+
+    def stop(self) -> None:
+        for fetcher in self.fetchers.values():
+            fetcher.stop()
+
+    def next_session_id(self) -> int:
+        self.sessions_started += 1
+        return self.sessions_started
+
+    # -- which leader, in which epoch -----------------------------------------------------------
+    def follow(self, p: int, leader, leader_epoch: int) -> None:
+        if self.following.get(p) != leader:
+            self.unfollow(p)
+        if leader is None:
+            return
+        if self.hw_truncation and self.followed_epoch.get(p) != leader_epoch:
+            # before KIP-101 (Kafka < 0.11) a new follower truncated its log to its own HW
+            self._truncate(p, self.broker.logs[p].hw, GONE_TRUNCATED)
+        self.followed_epoch[p] = leader_epoch
+        fetcher = self.fetchers.get(leader)
+        if fetcher is None or not fetcher.running:
+            fetcher = self.fetchers[leader] = ReplicaFetcher(self.broker, leader)
+        fetcher.add(p, leader_epoch)
+        self.following[p] = leader
+
+    def unfollow(self, p: int) -> None:
+        leader = self.following.pop(p, None)
+        if leader is not None and leader in self.fetchers:
+            fetcher = self.fetchers[leader]
+            fetcher.remove(p)
+            if not fetcher.running:
+                del self.fetchers[leader]
+
+    def fetch_epoch(self, p: int) -> int:
+        """The epoch of p's last record as a fetch names it (before KIP-320 a fetch named none, so the
+        leader could not spot a divergence)."""
+        return -1 if self.hw_truncation else self.broker.logs[p].latest_epoch
+
+    # -- answers -----------------------------------------------------------------------------
+    def apply_fetch_response(self, fetcher: ReplicaFetcher, resp: dict) -> tuple[bool, float]:
+        """Append fetched batches or truncate: (an error asks for a backoff, time blocked in fsync)."""
+        broker = self.broker
+        now = self.env.now
+        backoff = False
+        blocked = 0.0
+        page_cache = broker.page_cache
+        for p, result in sorted(resp.items()):
+            if fetcher.parts.get(p) is None or p in broker.leading:
+                continue
+            log = broker.logs[p]
+            kind = result[0]
+            if kind == "error":
+                backoff = True
+            elif kind == "diverging":
+                self._truncate(p, log.truncation_point(result[1], result[2]), self._truncation_cause(p))
+            elif kind == "out_of_range":
+                # the leader's log ends before ours (an unclean election, or an old-style truncation)
+                self._truncate(p, result[1], self._truncation_cause(p))
+            else:
+                batches, leader_hw = result[1], result[2]
+                for batch in batches:
+                    if batch.base == log.leo:
+                        if batch.gone:  # written again after a replica lost it: that loss is repaired
+                            broker.ledger.clear_gone(batch.ids)
+                        log.append(batch, now)
+                        blocked += page_cache.on_append(log, now)
+                    elif batch.base > log.leo:
+                        break
+                log.follow_hw(leader_hw)
+        return backoff, blocked
+
+    def _truncation_cause(self, p: int) -> int:
+        """For the accounting only: is the leader we truncate to the product of an unclean election?"""
+        unclean = self.broker.ctx.controller.was_unclean(p, self.followed_epoch.get(p, -1))
+        return GONE_UNCLEAN if unclean else GONE_TRUNCATED
+
+    def _truncate(self, p: int, offset: int, why: int) -> None:
+        broker = self.broker
+        removed = broker.logs[p].truncate_to(offset)
+        fetcher = self.fetchers.get(self.following.get(p))
+        if fetcher is not None:
+            fetcher.touch(p)
+        broker.forget_removed(p, removed, why, "truncated_records", "truncate", offset)

@@ -1,0 +1,187 @@
+"""ReplicaFetchHandler: the leader's side of replication -- answering followers' fetches
+(ReplicaManager.fetchMessages for replica fetches, the fetch session cache, DelayedFetch).
+
+A follower's fetch offsets acknowledge data (the leader's Partition moves the follower's LEO and
+maybe the HW); the fetch is answered at once when there is data, an error or a divergence for one
+of its partitions, else it waits up to replica.fetch.wait.max.ms for an append (long-poll).
+
+Fetches are incremental (KIP-227): only the partitions that need it are looked at -- those the
+request names (changed) and those with news since the session's last fetch. Every other
+partition of the session was caught up at its last fetch and nothing has happened to it since,
+so the fetch only moves its "last fetched" time, which is applied lazily
+(PartitionLeader.replay_clean_fetch) when someone looks.
+"""
+
+from __future__ import annotations
+
+from .. import protocol as P
+from ..timer import LazyTimer
+from .fetch_session import FetchSession
+from .fetcher import SESSION_ERROR
+
+
+class ReplicaFetchHandler:
+    """Follower fetches arriving at this broker, for the partitions it leads."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.env = broker.env
+        self.settings = broker.settings.broker
+        self.reset()
+
+    def reset(self) -> None:
+        """A new broker process: no sessions, nothing parked."""
+        self.sessions: dict[int, FetchSession] = {}  # follower id -> its fetch session here
+        self.broker_epochs: dict[int, int] = {}  # follower id -> the broker epoch of its last fetch (KIP-903)
+        self.parked: dict[int, tuple] = {}  # follower id -> (request, when it expires)
+        self._park_timers: dict[int, LazyTimer] = {}  # follower id -> its parked fetch's expiry timer
+
+    def stop(self) -> None:
+        self.parked.clear()
+
+    # -- a fetch arrives -----------------------------------------------------------------------
+    def on_replica_fetch(self, req) -> None:
+        broker = self.broker
+        now = self.env.now
+        follower = req.follower
+        self.broker_epochs[follower] = req.broker_epoch
+        old = self.sessions.get(follower)
+        if req.full:
+            session = self.sessions[follower] = FetchSession.start(req)
+            fresh = [p for p in session.parts if old is None or p not in old.parts]
+        elif old is None or not old.follows(req):
+            broker.network.send(broker.node, broker.peers[follower].node, req.reply, req.token, SESSION_ERROR)
+            return
+        else:
+            session = old
+            fresh = session.update(req)
+        previous = old.last_fetch if old is not None else None
+        ready = False
+        parts = session.parts
+        leading = broker.leading
+        for p in session.take_pending():
+            offset, last_epoch, epoch = parts[p]
+            leader = leading.get(p)
+            if leader is None or epoch != leader.epoch or leader.log.divergence(offset, last_epoch) is not None:
+                ready = True  # an error or a divergence is answered at once
+                continue
+            if previous is not None and p not in fresh:
+                leader.replay_clean_fetch(follower, previous)
+            leader.on_follower_fetch(follower, offset, now)  # may complete produce requests -> new appends
+            leader.maybe_expand_isr(follower)
+        session.last_fetch = now
+        # Only now look for data: the updates above can have appended to any partition of the session
+        # (an append marks the partition in session.inflight).
+        logs = broker.logs
+        ready = ready or any(parts[p][0] < logs[p].leo for p in session.inflight if p in leading and p in parts)
+        self.parked.pop(follower, None)
+        if ready:
+            self._respond(req)
+        else:
+            at = now + self.settings.replica_fetch_wait_max
+            self.parked[follower] = (req, at)
+            self._park_timer(follower).arm(at)
+
+    def evict_session(self, follower: int) -> None:
+        """The session cache drops a follower's session (FetchSessionCache eviction, or a restart): its
+        next incremental fetch is refused with FETCH_SESSION_ID_NOT_FOUND."""
+        self.sessions.pop(follower, None)
+
+    def broker_epoch(self, follower: int) -> int:
+        """The broker epoch a follower last fetched with (-1: none yet)."""
+        return self.broker_epochs.get(follower, -1)
+
+    # -- news on the leader -------------------------------------------------------------------
+    def news(self, p: int) -> None:
+        """Something changed for p on this leader (append, HW, leadership, ISR): every fetch session
+        holding p looks at it on its next fetch and answers for it on its next response."""
+        for session in self.sessions.values():
+            session.news(p)
+
+    def news_all(self) -> None:
+        for session in self.sessions.values():
+            session.news_all()
+
+    def wake(self, p: int) -> None:
+        """An append to p: parked fetches of sessions holding p are answered now."""
+        sessions = self.sessions
+        if not sessions:
+            return
+        self.news(p)
+        if not self.parked:
+            return
+        for follower in sorted(self.parked):
+            session = sessions.get(follower)
+            if session is not None and p in session.parts:
+                req, _at = self.parked.pop(follower)
+                self._respond(req)
+
+    def replay_fetches(self, leader) -> None:
+        """Bring a PartitionLeader's per-follower fetch times up to date with the sessions (before
+        reading them)."""
+        p = leader.p
+        for follower in leader.follower_leo:
+            session = self.sessions.get(follower)
+            if session is not None and p in session.parts and session.last_fetch is not None:
+                leader.replay_clean_fetch(follower, session.last_fetch)
+
+    # -- waiting and answering -----------------------------------------------------------------
+    def _park_timer(self, follower: int) -> LazyTimer:
+        """One timer per follower for fetch.wait.max.ms of its parked fetch: a fetch parks after
+        almost every answer, so a heap entry per park (then cancelled) would cost more than this
+        timer, which fires only when the fetch parked longest ago could have expired."""
+        timer = self._park_timers.get(follower)
+        if timer is None:
+            timer = self._park_timers[follower] = LazyTimer(self.env, lambda: self._park_check(follower, timer))
+        return timer
+
+    def _park_check(self, follower: int, timer: LazyTimer) -> None:
+        if self._park_timers.get(follower) is not timer:
+            return  # a timer of an earlier incarnation of this broker
+        parked = self.parked.get(follower)
+        if parked is None:
+            return
+        req, at = parked
+        if self.env.now >= at:
+            self.broker.deliver(self._expired, (req,))
+        else:
+            timer.arm(at)
+
+    def _expired(self, req) -> None:
+        parked = self.parked.get(req.follower)
+        if parked is not None and parked[0] is req:
+            del self.parked[req.follower]
+            self._respond(req)
+
+    def _respond(self, req) -> None:
+        """Answer for the partitions with news; those not settled by it stay pending."""
+        broker = self.broker
+        session = self.sessions.get(req.follower)
+        resp = {}
+        if session is not None and session.id == req.session:
+            parts = session.parts
+            for p in session.take_inflight():
+                entry = parts.get(p)
+                if entry is None:
+                    continue
+                offset, last_epoch, epoch = entry
+                leader = broker.leading.get(p)
+                if leader is None:
+                    resp[p] = ("error", P.NOT_LEADER_OR_FOLLOWER)
+                elif epoch < leader.epoch:
+                    resp[p] = ("error", P.FENCED_LEADER_EPOCH)
+                elif epoch > leader.epoch:
+                    resp[p] = ("error", P.UNKNOWN_LEADER_EPOCH)
+                else:
+                    log = leader.log
+                    divergence = log.divergence(offset, last_epoch)
+                    if divergence is not None:
+                        resp[p] = divergence
+                    else:
+                        batches = log.batches_from(offset, broker.fetch_max_batches)
+                        resp[p] = ("data", batches, log.hw)
+                        if not batches:
+                            continue  # caught up and told the HW: settled
+                session.unsettled(p)  # an error, a divergence or data: look again on the next fetch
+        follower = broker.peers[req.follower]
+        broker.network.send(broker.node, follower.node, req.reply, req.token, resp)
