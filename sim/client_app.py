@@ -26,7 +26,7 @@ class ClientApp:
         if self.up:
             self.client.crash()
 
-    def on_disconnect(self, broker_id: int) -> None:
-        """A broker reset the connection (its process died)."""
+    def on_connection_reset(self, reset) -> None:
+        """A broker reset the connection (its process died): the client instance running now hears it."""
         if self.up:
-            self.client.on_disconnect(broker_id)
+            self.client.on_disconnect(reset.broker)

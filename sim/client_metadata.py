@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from .protocol import MetadataRequest, MetadataResponse
 from .timer import Alarm
 
 
@@ -78,7 +79,7 @@ class ClientMetadata:
             self.wanted = False
             self.requests += 1
             token = self._pending = self.requests
-            self.network.send(self.node, broker.node, broker.on_metadata_request, self.node, token, self._on_response)
+            self.network.send(self.node, broker.node, broker, MetadataRequest(self.node, token, self))
             deadline = env.now + self.timeout + 4 * self.network.rtt_estimate()
             while self.alive and self._pending == token and env.now < deadline:
                 yield self._alarm.wait(deadline)
@@ -96,9 +97,10 @@ class ClientMetadata:
                 return b
         return None
 
-    def _on_response(self, token: int, snapshot) -> None:
-        """snapshot: tuple of (leader, leader_epoch) per partition, from one broker's cache."""
-        if not self.alive or token != self._pending:
+    def on_metadata_response(self, response: MetadataResponse) -> None:
+        """(leader, leader_epoch) per partition, from one broker's cache."""
+        snapshot = response.leaders
+        if not self.alive or response.token != self._pending:
             return
         if self.before_change is not None:
             self.before_change()

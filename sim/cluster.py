@@ -14,6 +14,7 @@ from .consumer import ConsumerGroup, GroupCoordinator
 from .controller import Controller
 from .ledger import Ledger
 from .network import Network
+from .protocol import ConnectionReset
 from .producer.producer import NODE as PRODUCER_NODE
 from .producer.producer import ProducerApp
 from .rng import make_streams
@@ -64,9 +65,9 @@ class Cluster:
 
     def notify_disconnect(self, broker) -> None:
         """A broker process died: the kernel resets its client connections."""
-        self.network.send(broker.node, PRODUCER_NODE, self.producer.on_disconnect, broker.id)
-        for node, on_disconnect in self.consumer.disconnect_targets():
-            self.network.send(broker.node, node, on_disconnect, broker.id)
+        self.network.send(broker.node, PRODUCER_NODE, self.producer, ConnectionReset(broker.id))
+        for app in self.consumer.members:
+            self.network.send(broker.node, app.node, app, ConnectionReset(broker.id))
 
     # -- views used by the drain and the final accounting --------------------------------------
     def leader_log(self, p: int):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 
+from . import protocol as P
 from .network import call_at
 from .timer import Alarm
 
@@ -86,11 +87,12 @@ class Controller:
         self.version = 1
         changes = {p: st.as_tuple() for p, st in enumerate(self.parts)}
         for b in self.brokers:
-            b.on_metadata_update(self.version, self.version, changes, self._fenced_set(), True)
+            b.on_metadata_update(P.MetadataUpdate(self.version, self.version, changes, self._fenced_set(), True))
         self.env.process(self._session_checker())
 
     # -- broker liveness -----------------------------------------------------------------
-    def on_heartbeat(self, b: int, incarnation: int, known_version: int, clean: bool = True) -> None:
+    def on_heartbeat(self, heartbeat: P.BrokerHeartbeat) -> None:
+        b, incarnation, clean = heartbeat.broker, heartbeat.incarnation, heartbeat.clean
         if incarnation > self.incarnation[b]:
             if not self.fenced[b] and not self.quick_restart_keeps_isr:
                 return  # KRaft: a new incarnation registers only once the old session has expired
@@ -106,7 +108,7 @@ class Controller:
         self.last_heartbeat[b] = self.env.now
         if self.fenced[b]:
             self._unfence(b)
-        if known_version < self.version:
+        if heartbeat.metadata_version < self.version:
             self._send_snapshot(b)
 
     def _session_checker(self):
@@ -278,8 +280,10 @@ class Controller:
     def was_unclean(self, p: int, leader_epoch: int) -> bool:
         return (p, leader_epoch) in self.unclean_epochs
 
-    def on_alter_partition(self, b: int, p: int, leader_epoch: int, partition_epoch: int, new_isr, reply,
-                           broker_epochs: dict | None = None) -> None:
+    def on_alter_partition(self, req: P.AlterPartition) -> None:
+        b, p, new_isr, broker_epochs = req.broker, req.partition, req.new_isr, req.broker_epochs
+        leader_epoch, partition_epoch = req.leader_epoch, req.partition_epoch
+        broker = self.brokers[b]
         st = self.parts[p]
         ok = st.leader == b and leader_epoch == st.leader_epoch and partition_epoch == st.partition_epoch
         if ok and self.check_broker_epochs and broker_epochs is not None:
@@ -293,17 +297,18 @@ class Controller:
             isr = tuple(r for r in st.replicas if r in new_isr and (r == b or not self.fenced[r] or r in st.isr))
             ok = bool(isr)
         if not ok:
-            self.network.send(NODE, self.brokers[b].node, reply, p, None)
+            self.network.send(NODE, broker.node, broker, P.AlterPartitionResponse(p, None))
             return
         self._set_isr(st, isr)
         self.trace.add(self.env.now, "isr", p, st.isr)
-        self.network.send(NODE, self.brokers[b].node, reply, p, st.as_tuple())
+        self.network.send(NODE, broker.node, broker, P.AlterPartitionResponse(p, st.as_tuple()))
         self._publish([p])
 
-    def on_controlled_shutdown(self, b: int, reply) -> None:
-        """Move every leadership away from b and take it out of the ISRs, then let it stop."""
-        self._publish(self._take_out(b), always=True)
-        self.network.send(NODE, self.brokers[b].node, reply)
+    def on_controlled_shutdown(self, req: P.ControlledShutdown) -> None:
+        """Move every leadership away from the broker and take it out of the ISRs, then let it stop."""
+        self._publish(self._take_out(req.broker), always=True)
+        broker = self.brokers[req.broker]
+        self.network.send(NODE, broker.node, broker, P.ControlledShutdownResponse())
 
     # -- publishing ---------------------------------------------------------------------------
     def _fenced_set(self) -> frozenset:
@@ -318,13 +323,13 @@ class Controller:
         changes = {p: self.parts[p].as_tuple() for p in changed}
         fenced = self._fenced_set()
         for broker in self.brokers:
-            self.network.send(NODE, broker.node, broker.on_metadata_update, self.version, prev, changes, fenced, False)
+            self.network.send(NODE, broker.node, broker, P.MetadataUpdate(self.version, prev, changes, fenced, False))
 
     def _send_snapshot(self, b: int) -> None:
         changes = {p: st.as_tuple() for p, st in enumerate(self.parts)}
         broker = self.brokers[b]
-        self.network.send(NODE, broker.node, broker.on_metadata_update, self.version, self.version, changes,
-                          self._fenced_set(), True)
+        self.network.send(NODE, broker.node, broker, P.MetadataUpdate(self.version, self.version, changes,
+                                                                      self._fenced_set(), True))
 
     # -- views for faults and the drain -----------------------------------------------------
     def leader_of(self, p: int):

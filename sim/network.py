@@ -31,8 +31,6 @@ impairment names its peers the same way, so a broker can be cut off from the pro
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-
 import numpy as np
 import simpy
 from simpy.events import NORMAL, Event
@@ -134,7 +132,7 @@ class Network:
         self.retransmissions = 0
 
     def register(self, name: str, node) -> None:
-        """Deliveries to `name` go through node.deliver(fn, args) (down, paused, ...)."""
+        """Deliveries to `name` go through node.receive(handler, message) (down, paused, ...)."""
         self.nodes[name] = node
 
     # -- link state ------------------------------------------------------------------
@@ -210,12 +208,13 @@ class Network:
         return extra
 
     # -- delivery --------------------------------------------------------------------
-    def send(self, src: str, dst: str, fn: Callable, *args) -> bool:
-        """Deliver fn(*args) at dst after a network delay; False if the packet was lost."""
+    def send(self, src: str, dst: str, target, message) -> bool:
+        """Deliver a message (sim/protocol.py) to the component `target` on node dst after a network delay:
+        target.<message.handler>(message); False if the packet was lost."""
         self.sent += 1
         node = self.nodes.get(dst)
         now = self.env.now
-        msg = (now, src, dst, fn, args, None if node is None else node.incarnation)
+        msg = (now, src, dst, target, message, None if node is None else node.incarnation)
         if self._stalled:
             st = self._stalled.get((src, dst))
             if st is not None:  # behind a message TCP is retransmitting: it waits, in order
@@ -324,17 +323,18 @@ class Network:
         self.held_count += 1
 
     def _arrive(self, msg) -> None:
-        _sent, src, dst, fn, args, incarnation = msg
+        _sent, src, dst, target, message, incarnation = msg
         if self.isolated and not self.link_up(src, dst):
             self._hold(msg)  # cut while in flight: retransmitted after the heal
             return
+        handler = getattr(target, message.handler)
         node = self.nodes.get(dst)
         if node is None:
-            fn(*args)
+            handler(message)
         elif node.incarnation != incarnation:
-            node.deliver_stale(fn, args)  # the connection died with the old process
+            node.receive_stale(message)  # the connection died with the old process
         else:
-            node.deliver(fn, args)
+            node.receive(handler, message)
 
     def rtt_estimate(self) -> float:
         return 2.0 * self.mean

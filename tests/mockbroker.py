@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import simpy
 
+from sim import protocol as P
 from sim.ledger import Ledger
 from sim.network import Network, broker_node
 from sim.producer.producer import ProducerApp
@@ -39,32 +40,32 @@ class MockBroker:
         self.silent = False  # connection attempts go unanswered (machine unreachable)
 
     # -- what the producer calls over the network -------------------------------------------
-    def on_metadata_request(self, src, token, reply) -> None:
-        self.network.send(self.node, src, reply, token, tuple(self.leaders))
+    def on_metadata_request(self, req) -> None:
+        self.network.send(self.node, req.src, req.client, P.MetadataResponse(req.token, tuple(self.leaders)))
 
-    def on_connect(self, probe) -> None:
+    def on_connect(self, req) -> None:
         if self.refuse:
-            self.network.send(self.node, probe.src, probe.disconnect, self.id)
+            self.network.send(self.node, req.src, req.client, P.Refused(req, self.id))
         elif not self.silent:
-            self.network.send(self.node, probe.src, probe.reply, self.id, probe.conn)
+            self.network.send(self.node, req.src, req.client, P.Connected(self.id, req.conn))
 
     def on_produce(self, req) -> None:
         self.requests.append(req)
         self.received.append((self.env.now, req))
 
-    def on_client_close(self, src, gen=None) -> None:
-        self.closed.append(gen)
+    def on_client_close(self, message) -> None:
+        self.closed.append(message.conn)
 
     # -- what the test does --------------------------------------------------------------------
     def respond(self, req, *errors) -> None:
         """Answer a request: one error code per batch (None = success)."""
         self.requests.remove(req)
-        self.network.send(self.node, req.src, req.reply, req, list(errors))
+        self.network.send(self.node, req.src, req.client, P.ProduceResponse(req, list(errors)))
 
     def reset_connections(self, app) -> None:
         """The broker process died: the kernel resets the client's connection."""
         self.requests.clear()
-        self.network.send(self.node, "producer", app.on_disconnect, self.id)
+        self.network.send(self.node, "producer", app, P.ConnectionReset(self.id))
 
 
 class Harness:

@@ -7,6 +7,31 @@ import pytest
 import simpy
 
 from sim.network import Network
+from sim.protocol import Message
+
+
+class Call(Message):
+    """A test message: runs fn(*args) where it arrives."""
+
+    __slots__ = ("fn", "args")
+    handler = "run"
+
+    def __init__(self, fn, *args):
+        self.fn = fn
+        self.args = args
+
+
+class Runner:
+    def run(self, message: Call) -> None:
+        message.fn(*message.args)
+
+
+RUNNER = Runner()
+
+
+def send(network, src, dst, fn, *args):
+    """What reaches dst is fn(*args), after the network's delay."""
+    return network.send(src, dst, RUNNER, Call(fn, *args))
 
 
 class Node:
@@ -17,11 +42,11 @@ class Node:
         self.name = name
         self.incarnation = 0
 
-    def deliver(self, fn, args):
-        fn(*args)
+    def receive(self, handler, message):
+        handler(message)
 
-    def deliver_stale(self, fn, args):
-        self.log.append(("refused", args))
+    def receive_stale(self, message):
+        self.log.append(("refused", message.args))
 
 
 def net(env, **kw):
@@ -34,7 +59,7 @@ def test_constant_delay_and_order(log):
     env = simpy.Environment()
     n = net(env)
     for i in range(3):
-        n.send("producer", "broker:0", lambda i=i: log.append((i, env.now)))
+        send(n, "producer", "broker:0", lambda i=i: log.append((i, env.now)))
     env.run()
     assert log == [(0, 0.001), (1, 0.001), (2, 0.001)]
 
@@ -43,7 +68,7 @@ def test_random_delays_never_reorder_one_link(log):
     env = simpy.Environment()
     n = net(env, distribution="exponential")
     for i in range(200):
-        env.timeout(i * 1e-5).callbacks.append(lambda _e, i=i: n.send("a", "b", lambda i=i: log.append(i)))
+        env.timeout(i * 1e-5).callbacks.append(lambda _e, i=i: send(n, "a", "b", lambda i=i: log.append(i)))
     env.run()
     assert log == list(range(200))
 
@@ -60,7 +85,7 @@ def test_packet_loss_drops_about_that_share(log):
     env = simpy.Environment()
     n = net(env, packet_loss=0.2, loss_model="drop")
     for _ in range(5000):
-        n.send("a", "b", lambda: log.append(1))
+        send(n, "a", "b", lambda: log.append(1))
     env.run()
     assert len(log) == pytest.approx(4000, abs=150)
     assert n.dropped == 5000 - len(log)
@@ -82,10 +107,10 @@ def test_messages_over_a_cut_link_arrive_after_the_heal_in_order(log):
     env = simpy.Environment()
     n = net(env)
     n.isolate("broker:0", ["clients"])
-    n.send("producer", "broker:0", lambda: log.append(("a", env.now)))
-    env.timeout(0.5).callbacks.append(lambda _e: n.send("producer", "broker:0", lambda: log.append(("b", env.now))))
+    send(n, "producer", "broker:0", lambda: log.append(("a", env.now)))
+    env.timeout(0.5).callbacks.append(lambda _e: send(n, "producer", "broker:0", lambda: log.append(("b", env.now))))
     env.timeout(2.0).callbacks.append(lambda _e: n.heal("broker:0"))
-    env.timeout(2.0).callbacks.append(lambda _e: n.send("producer", "broker:0", lambda: log.append(("c", env.now))))
+    env.timeout(2.0).callbacks.append(lambda _e: send(n, "producer", "broker:0", lambda: log.append(("c", env.now))))
     env.run()
     assert log == [("a", 2.001), ("b", 2.001), ("c", 2.001)]
 
@@ -93,7 +118,7 @@ def test_messages_over_a_cut_link_arrive_after_the_heal_in_order(log):
 def test_a_message_in_flight_when_the_link_is_cut_waits_for_the_heal(log):
     env = simpy.Environment()
     n = net(env, latency_ms=10.0)
-    n.send("producer", "broker:0", lambda: log.append(env.now))
+    send(n, "producer", "broker:0", lambda: log.append(env.now))
     env.timeout(0.005).callbacks.append(lambda _e: n.isolate("broker:0", ["clients"]))
     env.timeout(1.0).callbacks.append(lambda _e: n.heal())
     env.run()
@@ -105,9 +130,9 @@ def test_a_message_for_a_restarted_process_is_refused(log):
     n = net(env)
     node = Node(log, "broker:0")
     n.register("broker:0", node)
-    n.send("producer", "broker:0", lambda x: log.append(("got", x)), 1)
+    send(n, "producer", "broker:0", lambda x: log.append(("got", x)), 1)
     node.incarnation = 1  # the process restarted while the message was in flight
-    n.send("producer", "broker:0", lambda x: log.append(("got", x)), 2)
+    send(n, "producer", "broker:0", lambda x: log.append(("got", x)), 2)
     env.run()
     assert log == [("refused", (1,)), ("got", 2)]
 
@@ -116,14 +141,14 @@ def test_packet_loss_on_a_link_drops_only_between_the_named_peers(log):
     env = simpy.Environment()
     n = net(env, loss_model="drop")
     token = n.impair("broker:0", ["producer"], loss=1.0)
-    n.send("producer", "broker:0", lambda: log.append("producer->b0"))
-    n.send("broker:0", "producer", lambda: log.append("b0->producer"))
-    n.send("consumer", "broker:0", lambda: log.append("consumer->b0"))
-    n.send("producer", "broker:1", lambda: log.append("producer->b1"))
+    send(n, "producer", "broker:0", lambda: log.append("producer->b0"))
+    send(n, "broker:0", "producer", lambda: log.append("b0->producer"))
+    send(n, "consumer", "broker:0", lambda: log.append("consumer->b0"))
+    send(n, "producer", "broker:1", lambda: log.append("producer->b1"))
     env.run()
     assert log == ["consumer->b0", "producer->b1"] and n.dropped == 2
     n.unimpair("broker:0", token)
-    n.send("producer", "broker:0", lambda: log.append("after"))
+    send(n, "producer", "broker:0", lambda: log.append("after"))
     env.run()
     assert log[-1] == "after"
 
@@ -143,9 +168,9 @@ def test_latency_spike_delays_both_directions_of_the_named_links(log):
     env = simpy.Environment()
     n = net(env)
     n.impair("producer", ["brokers"], extra_delay=0.050)
-    n.send("producer", "broker:0", lambda: log.append(("request", env.now)))
-    n.send("broker:0", "producer", lambda: log.append(("response", env.now)))
-    n.send("consumer", "broker:0", lambda: log.append(("consumer", env.now)))
+    send(n, "producer", "broker:0", lambda: log.append(("request", env.now)))
+    send(n, "broker:0", "producer", lambda: log.append(("response", env.now)))
+    send(n, "consumer", "broker:0", lambda: log.append(("consumer", env.now)))
     env.run()
     assert log == [("consumer", pytest.approx(0.001)), ("request", pytest.approx(0.051)),
                    ("response", pytest.approx(0.051))]
@@ -155,9 +180,9 @@ def test_a_spike_ending_never_lets_later_messages_overtake_earlier_ones(log):
     env = simpy.Environment()
     n = net(env)
     token = n.impair("broker:0", ["clients"], extra_delay=0.1)
-    n.send("producer", "broker:0", lambda: log.append(("slow", env.now)))
+    send(n, "producer", "broker:0", lambda: log.append(("slow", env.now)))
     n.unimpair("broker:0", token)
-    n.send("producer", "broker:0", lambda: log.append(("fast", env.now)))
+    send(n, "producer", "broker:0", lambda: log.append(("fast", env.now)))
     env.run()
     assert log == [("slow", pytest.approx(0.101)), ("fast", pytest.approx(0.101))]  # one TCP connection
 
@@ -184,7 +209,7 @@ def test_a_lost_message_is_sent_again_after_the_retransmission_timeout(log):
     env = simpy.Environment()
     n = net(env)
     _lossy_until(env, n, 0.1)
-    n.send("producer", "broker:0", lambda: log.append(("a", env.now)))
+    send(n, "producer", "broker:0", lambda: log.append(("a", env.now)))
     env.run()
     assert log == [("a", pytest.approx(0.203))]  # lost at 0, sent again at 0.202, 1 ms on the wire
     assert n.retransmissions == 1 and n.dropped == 0
@@ -194,7 +219,7 @@ def test_each_further_loss_doubles_the_timeout(log):
     env = simpy.Environment()
     n = net(env)
     _lossy_until(env, n, 1.0)
-    n.send("producer", "broker:0", lambda: log.append(env.now))
+    send(n, "producer", "broker:0", lambda: log.append(env.now))
     env.run()
     # sent again at 0.202 (lost), 0.202 + 0.404 = 0.606 (lost), 0.606 + 0.808 = 1.414 (through)
     assert log == [pytest.approx(1.415)] and n.retransmissions == 3
@@ -204,10 +229,10 @@ def test_later_messages_wait_behind_a_lost_one_and_reveal_it_sooner(log):
     env = simpy.Environment()
     n = net(env)
     _lossy_until(env, n, 0.001)
-    n.send("producer", "broker:0", lambda: log.append(("a", env.now)))
+    send(n, "producer", "broker:0", lambda: log.append(("a", env.now)))
     env.timeout(0.002).callbacks.append(
-        lambda _e: n.send("producer", "broker:0", lambda: log.append(("b", env.now))))
-    n.send("broker:0", "producer", lambda: log.append(("reply-side", env.now)))  # lost too, its own link
+        lambda _e: send(n, "producer", "broker:0", lambda: log.append(("b", env.now))))
+    send(n, "broker:0", "producer", lambda: log.append(("reply-side", env.now)))  # lost too, its own link
     env.run()
     # b (0.002) is the next segment: fast retransmit of a at 0.002 + 0.0025; both arrive 1 ms later, in order
     assert log[:2] == [("a", pytest.approx(0.0055)), ("b", pytest.approx(0.0055))]
@@ -219,7 +244,7 @@ def test_tcp_gives_up_after_about_fifteen_minutes(log):
     env = simpy.Environment()
     n = net(env)
     n.impair("broker:0", ["producer"], loss=1.0)
-    n.send("producer", "broker:0", lambda: log.append(env.now))
+    send(n, "producer", "broker:0", lambda: log.append(env.now))
     env.run()
     # RTO 0.202 s doubling to the 120 s cap: 15 retransmissions (tcp_retries2), and the 16th timer,
     # at 926.6 s, finds more than 924.6 s passed
@@ -234,10 +259,10 @@ def test_a_message_sent_over_a_cut_link_stays_behind_one_still_in_flight(log):
         env = simpy.Environment()
         n = net(env, loss_model=model)
         got = []
-        n.send("broker:1", "broker:0", lambda got=got: got.append("A"))
+        send(n, "broker:1", "broker:0", lambda got=got: got.append("A"))
         env.run(until=0.0005)
         n.isolate("broker:0", ["brokers"])
-        n.send("broker:1", "broker:0", lambda got=got: got.append("B"))
+        send(n, "broker:1", "broker:0", lambda got=got: got.append("B"))
         env.run(until=0.5)
         n.heal("broker:0")
         env.run(until=1.0)
@@ -247,11 +272,11 @@ def test_a_message_sent_over_a_cut_link_stays_behind_one_still_in_flight(log):
 def test_what_a_machine_was_still_retransmitting_dies_with_it(log):
     env = simpy.Environment()
     n = net(env)
-    n.send("broker:0", "broker:1", lambda: log.append("on the wire"))  # arrives at 0.001, link still up
+    send(n, "broker:0", "broker:1", lambda: log.append("on the wire"))  # arrives at 0.001, link still up
     n.isolate("broker:1", ["brokers"])
-    n.send("broker:0", "broker:1", lambda: log.append("held"))  # held for the heal, by broker 0's kernel
+    send(n, "broker:0", "broker:1", lambda: log.append("held"))  # held for the heal, by broker 0's kernel
     tok = n.impair("broker:0", ["controller"], loss=1.0)
-    n.send("broker:0", "controller", lambda: log.append("lost once"))  # waiting for its retransmission
+    send(n, "broker:0", "controller", lambda: log.append("lost once"))  # waiting for its retransmission
     n.unimpair("broker:0", tok)
     env.run(until=0.1)
     n.machine_down("broker:0")  # power loss: nobody left to retransmit

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+from .. import protocol as P
 from ..deadlines import DeadlineQueue
 from ..network import broker_node
 from ..producer.batch import records_per_batch
@@ -33,10 +34,6 @@ from .partition import PartitionLeader
 from .produce import ProduceHandler
 from .replica_fetches import ReplicaFetchHandler
 from .replica_log import ReplicaLog
-
-# Requests from clients, refused (connection refused) while the process is down or not yet serving.
-_CLIENT_REQUESTS = frozenset({"on_connect", "on_produce", "on_consumer_fetch", "on_metadata_request"})
-
 
 class Broker(BrokerLifecycle):
     """A Kafka broker: the machine, its logs, the roles of its partitions, and the parts doing the work."""
@@ -94,33 +91,39 @@ class Broker(BrokerLifecycle):
         self.follower.reset()
         self.consumer_fetches.reset()
 
-    def deliver(self, fn, args) -> None:
-        """Entry point for everything arriving over the network or from a timer."""
-        if self.host_up and args and getattr(args[0], "tcp_ack", None) is not None:
-            req = args[0]  # the kernel acknowledges the bytes, whatever the process does
-            conn = self.conns.get(req.src)
-            if conn is None or conn.gen != req.conn or conn.kernel_acks(req):
-                self.network.send(self.node, req.src, req.tcp_ack, self.id, req.conn)
-        if not self.up or (not self.serving and fn.__name__ in _CLIENT_REQUESTS):
+    def receive(self, handler, message) -> None:
+        """Entry point for every message arriving over the network."""
+        if self.host_up and message.__class__ is P.ProduceRequest and message.tcp_ack:
+            conn = self.conns.get(message.src)  # the kernel acknowledges the bytes, whatever the process does
+            if conn is None or conn.gen != message.conn or conn.kernel_acks(message):
+                self.network.send(self.node, message.src, message.client, P.TcpAck(self.id, message.conn))
+        if not self.up or (not self.serving and message.from_client):
             if self.host_up:
-                self._refuse(fn, args)
+                self._refuse(message)
             return
         if self.paused:
-            self.deferred.append((fn, args))
+            self.deferred.append((self.receive, (handler, message)))
+            return
+        handler(message)
+
+    def deliver(self, fn, args) -> None:
+        """Entry point for this process's own timers: nothing runs while it is down or paused."""
+        if not self.up:
+            return
+        if self.paused:
+            self.deferred.append((self.deliver, (fn, args)))
             return
         fn(*args)
 
-    def deliver_stale(self, fn, args) -> None:
+    def receive_stale(self, message) -> None:
         """Something sent to an earlier incarnation of this process: its connection is gone."""
         if self.host_up:
-            self._refuse(fn, args)
+            self._refuse(message)
 
-    def _refuse(self, fn, args) -> None:
+    def _refuse(self, message) -> None:
         """A request reached a machine whose broker process is down: connection refused."""
-        req = args[0] if args else None
-        disconnect = getattr(req, "disconnect", None)
-        if disconnect is not None:
-            self.network.send(self.node, req.src, disconnect, self.id)
+        if message.refusable:
+            self.network.send(self.node, message.src, message.refused_to(), P.Refused(message, self.id))
 
     # -- requests, handed to the part that serves them --------------------------------------
     def on_produce(self, req) -> None:
@@ -132,43 +135,42 @@ class Broker(BrokerLifecycle):
     def on_consumer_fetch(self, req) -> None:
         self.consumer_fetches.on_consumer_fetch(req)
 
-    def on_metadata_request(self, src: str, token: int, reply) -> None:
-        snapshot = tuple((meta.leader, meta.leader_epoch) for meta in self.meta)
-        self.network.send(self.node, src, reply, token, snapshot)
+    def on_metadata_request(self, req: P.MetadataRequest) -> None:
+        leaders = tuple((meta.leader, meta.leader_epoch) for meta in self.meta)
+        self.network.send(self.node, req.src, req.client, P.MetadataResponse(req.token, leaders))
 
-    def on_connect(self, probe) -> None:
+    def on_connect(self, req: P.ConnectRequest) -> None:
         """A client opened a connection (a new generation replaces the old one)."""
-        conn = self.conns.get(probe.src)
-        if conn is not None and conn.gen > probe.conn:
+        conn = self.conns.get(req.src)
+        if conn is not None and conn.gen > req.conn:
             return  # a late retransmitted SYN of an older attempt
-        if conn is None or conn.gen != probe.conn:
-            self.conns[probe.src] = ClientConnection(probe.conn)
-        self.network.send(self.node, probe.src, probe.reply, self.id, probe.conn)
+        if conn is None or conn.gen != req.conn:
+            self.conns[req.src] = ClientConnection(req.conn)
+        self.network.send(self.node, req.src, req.client, P.Connected(self.id, req.conn))
 
-    def on_client_close(self, src: str, gen: int | None = None) -> None:
-        conn = self.conns.get(src)
-        if conn is not None and (gen is None or conn.gen == gen):
-            del self.conns[src]  # requests not yet read are gone with the socket
+    def on_client_close(self, message: P.CloseConnection) -> None:
+        conn = self.conns.get(message.src)
+        if conn is not None and (message.conn is None or conn.gen == message.conn):
+            del self.conns[message.src]  # requests not yet read are gone with the socket
 
-    def on_alter_partition_response(self, p: int, state) -> None:
-        leader = self.leading.get(p)
+    def on_alter_partition_response(self, response: P.AlterPartitionResponse) -> None:
+        leader = self.leading.get(response.partition)
         if leader is not None:
-            leader.on_isr_committed(state)
+            leader.on_isr_committed(response.state)
 
     # -- metadata from the controller: the role of each partition -----------------------------
-    def on_metadata_update(self, version: int, prev_version: int, changes: dict, fenced: frozenset,
-                           full: bool) -> None:
-        if version <= self.meta_version:
+    def on_metadata_update(self, update: P.MetadataUpdate) -> None:
+        if update.version <= self.meta_version:
             return
-        if not full and prev_version != self.meta_version:
+        if not update.full and update.prev_version != self.meta_version:
             return  # missed an update: the heartbeat response brings a full snapshot
-        self.meta_version = version
-        if fenced != self.fenced_brokers:
+        self.meta_version = update.version
+        if update.fenced != self.fenced_brokers:
             self.replica_fetches.news_all()  # a follower's fencing decides whether it may rejoin an ISR
-        self.fenced_brokers = fenced
-        if full and not self.serving:
+        self.fenced_brokers = update.fenced
+        if update.full and not self.serving:
             self.serving = True  # registered and caught up: open the listeners to clients
-        for p, state in sorted(changes.items()):
+        for p, state in sorted(update.changes.items()):
             self._apply_partition(p, state)
 
     def _apply_partition(self, p: int, state) -> None:
@@ -249,8 +251,8 @@ class Broker(BrokerLifecycle):
         controller = self.controller
         while self._alive(inc):
             if not self.paused:
-                self.network.send(self.node, "controller", controller.on_heartbeat, self.id, inc,
-                                  self.meta_version, self.clean_shutdown)
+                self.network.send(self.node, controller.node, controller,
+                                  P.BrokerHeartbeat(self.id, inc, self.meta_version, self.clean_shutdown))
             yield self.env.timeout(self.settings.broker.broker_heartbeat_interval)
 
 

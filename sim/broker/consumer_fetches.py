@@ -27,7 +27,7 @@ class ConsumerFetchHandler:
         broker = self.broker
         resp, ready = self._result(req)
         if ready:
-            broker.network.send(broker.node, req.src, req.reply, req, resp)
+            broker.network.send(broker.node, req.src, req.client, P.ConsumerFetchResponse(req, resp))
             return
         deadline = broker.deadlines.add(self.env.now + req.max_wait, broker.deliver, self._expired, (req,))
         self.parked.append((req, deadline))
@@ -63,7 +63,7 @@ class ConsumerFetchHandler:
             if parked is req:
                 del self.parked[index]
                 resp, _ready = self._result(req)
-                self.broker.network.send(self.broker.node, req.src, req.reply, req, resp)
+                self.broker.network.send(self.broker.node, req.src, req.client, P.ConsumerFetchResponse(req, resp))
                 return
 
     def answer_parked(self, p: int) -> None:
@@ -75,7 +75,7 @@ class ConsumerFetchHandler:
                 resp, ready = self._result(req)
                 if ready:
                     deadline.cancel()
-                    broker.network.send(broker.node, req.src, req.reply, req, resp)
+                    broker.network.send(broker.node, req.src, req.client, P.ConsumerFetchResponse(req, resp))
                     continue
             keep.append((req, deadline))
         self.parked = keep

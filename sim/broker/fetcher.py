@@ -19,27 +19,12 @@ from __future__ import annotations
 
 import math
 
+from .. import protocol as P
 from ..network import call_at
 from ..timer import LazyTimer
 
 
-SESSION_ERROR = "fetch_session_error"  # the leader has no such session (FETCH_SESSION_ID_NOT_FOUND)
 REPLICA_SOCKET_TIMEOUT = 30.0  # s, replica.socket.timeout.ms default: a fetch unanswered this long is given up
-
-
-class FetchRequest:
-    __slots__ = ("follower", "token", "parts", "reply", "session", "seq", "full", "removed", "broker_epoch")
-
-    def __init__(self, follower, token, parts, reply, session=0, seq=0, full=True, removed=(), broker_epoch=0):
-        self.follower = follower
-        self.broker_epoch = broker_epoch  # the follower's registration (KIP-903: FetchRequest's ReplicaEpoch)
-        self.token = token
-        self.parts = parts  # {p: (fetch offset, last fetched epoch, leader epoch)}, changed ones only
-        self.reply = reply
-        self.session = session  # the fetch session's id (one per fetcher and session start)
-        self.seq = seq  # KIP-227's session epoch: requests of a session are numbered 0, 1, 2...
-        self.full = full  # a full fetch names every partition and starts the session anew
-        self.removed = removed  # partitions that left the session (incremental fetches)
 
 
 class ReplicaFetcher:
@@ -115,13 +100,13 @@ class ReplicaFetcher:
         broker.stats["replica_fetches"] += 1
         self.sent_at = now
         leader = broker.peers[self.leader_id]
-        broker.network.send(broker.node, leader.node, leader.on_replica_fetch, self._request())
+        broker.network.send(broker.node, leader.node, leader, self._request())
         self.timer.arm(now + REPLICA_SOCKET_TIMEOUT)
 
     def _entry(self, p: int) -> tuple:
         return (self.broker.logs[p].leo, self.broker.follower.fetch_epoch(p), self.parts[p])
 
-    def _request(self) -> FetchRequest:
+    def _request(self) -> P.FetchRequest:
         """A full fetch (a new session) or an incremental one naming only what changed."""
         broker = self.broker
         if self.full_next:
@@ -130,8 +115,8 @@ class ReplicaFetcher:
             self.seq = 0
             self.sent = {p: self._entry(p) for p in sorted(self.parts)}
             self.dirty.clear()
-            return FetchRequest(broker.id, self.token, dict(self.sent), self._on_response, self.session, 0, True, (),
-                                broker.incarnation)
+            return P.FetchRequest(broker.id, self.token, dict(self.sent), self, self.session, 0, True, (),
+                                  broker.incarnation)
         self.seq += 1
         changed, removed = {}, []
         for p in sorted(self.dirty):
@@ -143,17 +128,18 @@ class ReplicaFetcher:
                 del self.sent[p]
                 removed.append(p)
         self.dirty.clear()
-        return FetchRequest(broker.id, self.token, changed, self._on_response, self.session, self.seq, False,
-                            tuple(removed), broker.incarnation)
+        return P.FetchRequest(broker.id, self.token, changed, self, self.session, self.seq, False, tuple(removed),
+                              broker.incarnation)
 
-    def _on_response(self, token: int, resp) -> None:
-        if token != self.outstanding or not self._alive():
+    def on_fetch_response(self, response: P.FetchResponse) -> None:
+        if response.token != self.outstanding or not self._alive():
             return
         self.outstanding = None
-        if resp == SESSION_ERROR:
+        if response.error == P.FETCH_SESSION_ID_NOT_FOUND:
             self.full_next = True
             self._pump()
             return
+        resp = response.parts
         self.dirty.update(resp)  # applying the answer can move the fetch state of these partitions
         backoff, blocked = self.broker.follower.apply_fetch_response(self, resp)
         wait = self.broker.settings.broker.replica_fetch_backoff if backoff else blocked

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from .. import protocol as P
 from ..ledger import GONE_DISK, GONE_POWER_LOSS
 from ..records import record_bytes
 
@@ -89,12 +90,11 @@ class BrokerLifecycle:
         self.shutting_down = True
         self.trace.add(self.env.now, "shutdown", self.id)
         inc = self.incarnation
-        self.network.send(self.node, self.controller.node, self.controller.on_controlled_shutdown, self.id,
-                          self._on_shutdown_allowed)
+        self.network.send(self.node, self.controller.node, self.controller, P.ControlledShutdown(self.id))
         timeout = self.env.timeout(CONTROLLED_SHUTDOWN_TIMEOUT)
         timeout.callbacks.append(lambda _event: self._finish_shutdown(inc))
 
-    def _on_shutdown_allowed(self) -> None:
+    def on_shutdown_allowed(self, _response) -> None:
         self._finish_shutdown(self.incarnation)
 
     def _finish_shutdown(self, inc: int) -> None:
@@ -172,5 +172,5 @@ class BrokerLifecycle:
         self.resumed.succeed()
         self.trace.add(self.env.now, "resume", self.id)
         pending, self.deferred = self.deferred, []
-        for fn, args in pending:
-            self.deliver(fn, args)
+        for entry, args in pending:
+            entry(*args)  # received or due while paused: through the same gate again

@@ -144,8 +144,8 @@ class PartitionLeader:
         broker.replica_fetches.news(self.p)
         epochs = {r: broker.replica_fetches.broker_epoch(r) for r in new_isr if r != broker.id}
         controller = broker.controller
-        broker.network.send(broker.node, "controller", controller.on_alter_partition, broker.id, self.p,
-                            self.epoch, self.partition_epoch, new_isr, broker.on_alter_partition_response, epochs)
+        broker.network.send(broker.node, controller.node, controller,
+                            P.AlterPartition(broker.id, self.p, self.epoch, self.partition_epoch, new_isr, epochs))
         broker.deadlines.add(broker.env.now + ALTER_PARTITION_RETRY, broker.deliver, self._proposal_expired,
                              (new_isr,))
 

@@ -136,7 +136,7 @@ class ProduceHandler:
             if any(result is not None and result is not WAITING for result in results):
                 # acks=0 has no response to carry an error: the broker closes the connection
                 broker.conns.pop(req.src, None)
-                broker.network.send(broker.node, req.src, req.disconnect, broker.id)
+                broker.network.send(broker.node, req.src, req.client, P.Refused(req, broker.id))
                 return
             self._release(conn)
             return
@@ -166,7 +166,7 @@ class ProduceHandler:
         conn = broker.conns.get(req.src)
         if conn is None or conn.gen != req.conn:
             return  # the client closed the connection: the response is lost
-        broker.network.send(broker.node, req.src, req.reply, req, results)
+        broker.network.send(broker.node, req.src, req.client, P.ProduceResponse(req, results))
         self._release(conn)
 
     def _release(self, conn) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from .. import protocol as P
 from ..timer import LazyTimer
 from .fetch_session import FetchSession
-from .fetcher import SESSION_ERROR
 
 
 class ReplicaFetchHandler:
@@ -50,7 +49,8 @@ class ReplicaFetchHandler:
             session = self.sessions[follower] = FetchSession.start(req)
             fresh = [p for p in session.parts if old is None or p not in old.parts]
         elif old is None or not old.follows(req):
-            broker.network.send(broker.node, broker.peers[follower].node, req.reply, req.token, SESSION_ERROR)
+            response = P.FetchResponse(req.token, {}, P.FETCH_SESSION_ID_NOT_FOUND)
+            broker.network.send(broker.node, broker.peers[follower].node, req.client, response)
             return
         else:
             session = old
@@ -184,4 +184,4 @@ class ReplicaFetchHandler:
                             continue  # caught up and told the HW: settled
                 session.unsettled(p)  # an error, a divergence or data: look again on the next fetch
         follower = broker.peers[req.follower]
-        broker.network.send(broker.node, follower.node, req.reply, req.token, resp)
+        broker.network.send(broker.node, follower.node, req.client, P.FetchResponse(req.token, resp))

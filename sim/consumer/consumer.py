@@ -139,6 +139,10 @@ class Consumer:
                 and self.processing.idle())
 
     # -- failures -----------------------------------------------------------------------------
+    def on_refused(self, refused) -> None:
+        """A fetch reached a broker whose process is down: the connection is refused."""
+        self.on_disconnect(refused.broker)
+
     def on_disconnect(self, broker_id: int) -> None:
         """A broker reset the connection (its process died)."""
         if self.alive:

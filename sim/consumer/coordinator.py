@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 
+from ..protocol import GroupResponse, Refused
 from ..timer import Alarm
 from .group_protocol import (COORDINATOR_NOT_AVAILABLE, ILLEGAL_GENERATION, NOT_COORDINATOR, REBALANCE_IN_PROGRESS,
                              UNKNOWN_MEMBER_ID)
@@ -150,11 +151,11 @@ class GroupCoordinator:
 
     def _accept(self, req) -> bool:
         """Whether the broker the request reached serves it as the coordinator (else it answered)."""
-        if req.client.crashed:
+        if req.consumer.crashed:
             return False  # sent by a process that died: the connection is gone
         broker = self.brokers[req.broker]
         if not broker.serving:
-            self.network.send(broker.node, req.src, req.disconnect, broker.id)
+            self.network.send(broker.node, req.src, req.client, Refused(req, broker.id))
             return False
         if self.current_host() != req.broker:
             self._reply(req, NOT_COORDINATOR)
@@ -162,16 +163,16 @@ class GroupCoordinator:
         return True
 
     def _reply(self, req, error, value=None) -> None:
-        self.network.send(self.brokers[req.broker].node, req.src, req.reply, req, (error, value))
+        self.network.send(self.brokers[req.broker].node, req.src, req.client, GroupResponse(req, error, value))
 
     # -- requests ---------------------------------------------------------------------------
     def on_find_coordinator(self, req) -> None:
         """FindCoordinator, answered by whichever broker it reached."""
-        if req.client.crashed:
+        if req.consumer.crashed:
             return
         broker = self.brokers[req.broker]
         if not broker.serving:
-            self.network.send(broker.node, req.src, req.disconnect, broker.id)
+            self.network.send(broker.node, req.src, req.client, Refused(req, broker.id))
             return
         host = self.current_host()
         self._reply(req, COORDINATOR_NOT_AVAILABLE if host is None else None, host)
@@ -181,7 +182,7 @@ class GroupCoordinator:
             return
         now = self.env.now
         if req.member_id is None:
-            m = self._add(req.src, req.slot, req.client, req.session, req.rebalance, now)
+            m = self._add(req.src, req.slot, req.consumer, req.session, req.rebalance, now)
             new = True
         else:
             m = self.members.get(req.member_id)

@@ -17,26 +17,6 @@ from .. import protocol as P
 LATEST, EARLIEST = -1, -2  # ListOffsets timestamps
 
 
-class ConsumerFetch:
-    """A FetchRequest from a consumer to one leader."""
-
-    __slots__ = ("src", "parts", "max_records", "max_wait", "min_bytes", "record_bytes", "reply", "disconnect",
-                 "broker", "epoch", "done")
-
-    def __init__(self, src, parts, s, reply, disconnect, broker, epoch):
-        self.done = False
-        self.src = src
-        self.parts = parts  # {p: fetch offset (or LATEST / EARLIEST)}
-        self.max_records = s["partition_max_records"]
-        self.max_wait = s["fetch_max_wait"]
-        self.min_bytes = s["fetch_min_bytes"]
-        self.record_bytes = s["record_bytes"]
-        self.reply = reply
-        self.disconnect = disconnect
-        self.broker = broker
-        self.epoch = epoch
-
-
 class Fetcher:
     """Positions, fetch offsets and fetched records of one KafkaConsumer's assigned partitions."""
 
@@ -121,8 +101,10 @@ class Fetcher:
         for b, parts in sorted(by_broker.items()):
             broker = c.brokers[b]
             self.fetching.add(b)
-            req = ConsumerFetch(c.node, parts, self.s, self.on_fetch, c.on_disconnect, b, c.incarnation)
-            c.network.send(c.node, broker.node, broker.on_consumer_fetch, req)
+            s = self.s
+            req = P.ConsumerFetchRequest(c.node, parts, s["partition_max_records"], s["fetch_max_wait"],
+                                         s["fetch_min_bytes"], s["record_bytes"], self, c, b, c.incarnation)
+            c.network.send(c.node, broker.node, broker, req)
             c.deadlines.add(self.env.now + self.s["request_timeout"], self._timed_out, req)
 
     def _timed_out(self, req) -> None:
@@ -135,7 +117,8 @@ class Fetcher:
     def on_disconnect(self, broker_id: int) -> None:
         self.fetching.discard(broker_id)
 
-    def on_fetch(self, req, resp) -> None:
+    def on_fetch(self, response: P.ConsumerFetchResponse) -> None:
+        req, resp = response.request, response.parts
         if not self.c.alive or req.done:
             return
         req.done = True

@@ -115,10 +115,6 @@ class ConsumerGroup:
         if c is not None:
             c.stall(duration)
 
-    def disconnect_targets(self):
-        """(node, callback) of every member: a dying broker resets their connections."""
-        return [(m.node, m.on_disconnect) for m in self.members]
-
     # -- the drain and the result ----------------------------------------------------------------
     def owners(self) -> dict:
         """partition -> the live consumer instance it is assigned to."""

@@ -28,9 +28,10 @@ from __future__ import annotations
 import math
 from functools import partial
 
+from ..protocol import GROUP_REQUESTS, GroupResponse, Refused
 from ..timer import Alarm
 from .group_protocol import (COORDINATOR_ERRORS, DISCONNECTED, FENCED_ERRORS, REBALANCE_IN_PROGRESS, TIMED_OUT,
-                             UNKNOWN_MEMBER_ID, GroupRequest)
+                             UNKNOWN_MEMBER_ID)
 
 UNJOINED, PREPARING, COMPLETING, STABLE = "unjoined", "preparing", "completing", "stable"
 JOIN_TIMEOUT_LAPSE = 5.0  # s added to the rebalance timeout for a JoinGroup request
@@ -82,10 +83,9 @@ class Membership:
         c.token += 1
         token = c.token
         broker = c.brokers[broker_id]
-        req = GroupRequest(c.node, broker_id, c, token, self._on_reply, partial(self._on_refused, token),
-                           slot=c.slot, **fields)
+        req = GROUP_REQUESTS[handler](c.node, broker_id, self, c, token, slot=c.slot, **fields)
         self.callbacks[token] = (broker_id, fn)
-        c.network.send(c.node, broker.node, getattr(self.group, handler), req)
+        c.network.send(c.node, broker.node, self.group, req)
         c.deadlines.add(self.env.now + (timeout or self.s["request_timeout"]), self._finish, token, (TIMED_OUT, None))
         return token
 
@@ -94,11 +94,11 @@ class Membership:
         if entry is not None and self.c.alive:
             entry[1](result)
 
-    def _on_reply(self, req, result) -> None:
-        self._finish(req.token, result)
+    def on_group_response(self, response: GroupResponse) -> None:
+        self._finish(response.request.token, (response.error, response.value))
 
-    def _on_refused(self, token: int, _broker_id: int) -> None:
-        self._finish(token, (DISCONNECTED, None))
+    def on_refused(self, refused: Refused) -> None:
+        self._finish(refused.request.token, (DISCONNECTED, None))
 
     def on_disconnect(self, broker_id: int) -> None:
         """The broker's process died: every request on that connection fails."""

@@ -8,6 +8,7 @@ accumulator). Producer is one KafkaProducer lifetime: accumulator + sender + met
 from __future__ import annotations
 
 from ..client_app import ClientApp
+from ..protocol import CloseConnection
 from ..client_metadata import ClientMetadata
 from ..ledger import (F_BUFFER_EXHAUSTED, F_DELIVERY_TIMEOUT, F_METADATA_TIMEOUT, F_RETRIES_EXHAUSTED, ids_count,
                       ids_sub)
@@ -144,8 +145,8 @@ class Producer:
         self.accumulator.resends.clear()
         self.metadata.stop()
         self.sender.wakeup()
-        for b in self.brokers:  # the kernel closes its sockets
-            self.network.send(NODE, b.node, b.on_client_close, NODE)
+        for broker in self.brokers:  # the kernel closes its sockets
+            self.network.send(NODE, broker.node, broker, CloseConnection(NODE))
         if not self.closed.triggered:
             self.closed.succeed()
 

@@ -184,11 +184,10 @@ class Sender:
         producer = self.producer
         self.rid += 1
         req = P.ProduceRequest(self.rid, producer.node, self.conn[node], node, [P.WireBatch(b) for b in batches],
-                               self.acks, self.request_timeout, now, self.on_response, self.on_disconnect,
-                               self.conn_seq[node])
+                               self.acks, self.request_timeout, now, self, self.conn_seq[node])
         self.conn_seq[node] += 1
         broker = producer.brokers[node]
-        producer.network.send(producer.node, broker.node, broker.on_produce, req)
+        producer.network.send(producer.node, broker.node, broker, req)
         st = self.stats
         st["requests"] += 1
         st["batches_sent"] += len(batches)
@@ -197,7 +196,7 @@ class Sender:
             nbytes = sum(batch_bytes(b.count, self.message_bytes) for b in batches)
             self.tcp_unacked[node].append((now, nbytes))
             self.tcp_bytes[node] += nbytes
-            req.tcp_ack = self._on_tcp_ack
+            req.tcp_ack = True
             for b in batches:
                 self._succeed(b, now)
             return
@@ -206,8 +205,9 @@ class Sender:
         self.inflight[node].append(req)
 
     # -- responses -------------------------------------------------------------------
-    def on_response(self, req: P.ProduceRequest, results) -> None:
-        """results: one error code (None = success) per batch of the request."""
+    def on_produce_response(self, response: P.ProduceResponse) -> None:
+        """One error code (None = success) per batch of the request."""
+        req, results = response.request, response.results
         if not self.producer.alive or req.conn != self.conn[req.broker]:
             return  # the connection was closed: the reply is never read
         reqs = self.inflight[req.broker]
@@ -245,6 +245,10 @@ class Sender:
                 return False  # batches of the new epoch waited for the old ones
         return True
 
+    def on_refused(self, refused: P.Refused) -> None:
+        """A connection attempt or a request was refused (no broker process), or an acks=0 error closed it."""
+        self.on_disconnect(refused.broker)
+
     def on_disconnect(self, node: int) -> None:
         """The connection was reset or refused (process died, or an acks=0 error)."""
         if self.producer.alive and self.link[node] != DISCONNECTED:
@@ -256,7 +260,8 @@ class Sender:
         """acks=0: the socket takes more only while unacknowledged bytes fit send.buffer.bytes."""
         return self.tcp_bytes[node] < self.send_buffer
 
-    def _on_tcp_ack(self, node: int, conn: int) -> None:
+    def on_tcp_ack(self, ack: P.TcpAck) -> None:
+        node, conn = ack.broker, ack.conn
         if not self.producer.alive or conn != self.conn[node] or not self.tcp_unacked[node]:
             return
         _t, nbytes = self.tcp_unacked[node].popleft()
@@ -278,10 +283,11 @@ class Sender:
         self.syn_next[node] = now + self.syn_rto[node]
         self.syn_rto[node] *= 2
         broker = self.producer.brokers[node]
-        probe = P.ConnectProbe(self.producer.node, self.conn[node], self._on_connected, self.on_disconnect)
-        self.producer.network.send(self.producer.node, broker.node, broker.on_connect, probe)
+        self.producer.network.send(self.producer.node, broker.node, broker,
+                                   P.ConnectRequest(self.producer.node, self.conn[node], self))
 
-    def _on_connected(self, node: int, conn: int) -> None:
+    def on_connected(self, connected: P.Connected) -> None:
+        node, conn = connected.broker, connected.conn
         if not self.producer.alive or self.link[node] != CONNECTING or conn != self.conn[node]:
             return
         self.link[node] = CONNECTED
@@ -396,8 +402,9 @@ class Sender:
         self.tcp_bytes[node] = 0
         reqs = list(self.inflight[node])
         self.inflight[node].clear()
-        broker = self.producer.brokers[node]
-        self.producer.network.send(self.producer.node, broker.node, broker.on_client_close, self.producer.node, closed)
+        producer = self.producer
+        broker = producer.brokers[node]
+        producer.network.send(producer.node, broker.node, broker, P.CloseConnection(producer.node, closed))
         for req in reqs:
             for wire in req.batches:
                 self._complete(wire.batch, P.NETWORK_EXCEPTION, now)
