@@ -44,8 +44,9 @@ class PartitionState:
         self.partition_epoch = 0
         self.last_known_leader = None  # with ELR: the leader when ISR and ELR emptied (lastKnownElr)
 
-    def as_tuple(self):
-        return (self.replicas, self.leader, self.leader_epoch, self.isr, self.partition_epoch)
+    def record(self) -> P.PartitionRecord:
+        """The state as published to the brokers."""
+        return P.PartitionRecord(self.replicas, self.leader, self.leader_epoch, self.isr, self.partition_epoch)
 
     def ordered(self, members) -> tuple:
         return tuple(r for r in self.replicas if r in members)
@@ -85,7 +86,7 @@ class Controller:
     def start(self) -> None:
         """The cluster is already running at t=0: every broker knows its roles."""
         self.version = 1
-        changes = {p: st.as_tuple() for p, st in enumerate(self.parts)}
+        changes = {p: st.record() for p, st in enumerate(self.parts)}
         for b in self.brokers:
             b.on_metadata_update(P.MetadataUpdate(self.version, self.version, changes, self._fenced_set(), True))
         self.env.process(self._session_checker())
@@ -301,7 +302,7 @@ class Controller:
             return
         self._set_isr(st, isr)
         self.trace.add(self.env.now, "isr", p, st.isr)
-        self.network.send(NODE, broker.node, broker, P.AlterPartitionResponse(p, st.as_tuple()))
+        self.network.send(NODE, broker.node, broker, P.AlterPartitionResponse(p, st.record()))
         self._publish([p])
 
     def on_controlled_shutdown(self, req: P.ControlledShutdown) -> None:
@@ -320,13 +321,13 @@ class Controller:
             return
         prev = self.version
         self.version += 1
-        changes = {p: self.parts[p].as_tuple() for p in changed}
+        changes = {p: self.parts[p].record() for p in changed}
         fenced = self._fenced_set()
         for broker in self.brokers:
             self.network.send(NODE, broker.node, broker, P.MetadataUpdate(self.version, prev, changes, fenced, False))
 
     def _send_snapshot(self, b: int) -> None:
-        changes = {p: st.as_tuple() for p, st in enumerate(self.parts)}
+        changes = {p: st.record() for p, st in enumerate(self.parts)}
         broker = self.brokers[b]
         self.network.send(NODE, broker.node, broker, P.MetadataUpdate(self.version, self.version, changes,
                                                                       self._fenced_set(), True))

@@ -10,6 +10,8 @@ process is down, held while it is paused). A request names the client component 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 # Error codes (Kafka's Errors enum names)
 NONE = None
 NOT_LEADER_OR_FOLLOWER = "NOT_LEADER_OR_FOLLOWER"
@@ -191,6 +193,63 @@ class TcpAck(Message):
         self.conn = conn
 
 
+# -- what a fetch carries per partition ------------------------------------------------------------------
+class FetchPosition(NamedTuple):
+    """A follower's fetch state of one partition (FetchRequest.FetchPartition)."""
+
+    offset: int  # its LEO: the next offset it wants (and its acknowledgement of everything before)
+    last_epoch: int  # the leader epoch of its last record (-1 before KIP-320: none named)
+    leader_epoch: int  # the leader epoch it believes in (KIP-320's current leader epoch)
+
+
+class Records(NamedTuple):
+    """Data for a follower: whole batches from the fetch offset, and the leader's HW."""
+
+    batches: list
+    hw: int
+
+
+class ConsumerRecords(NamedTuple):
+    """Data for a consumer: (batch, first, last+1) record ranges below the HW, and the HW."""
+
+    chunks: list
+    hw: int
+
+
+class Diverging(NamedTuple):
+    """KIP-320's divergingEpoch: the follower's last epoch ends at `end` here (epoch -1: none in common)."""
+
+    epoch: int
+    end: int
+
+
+class OutOfRange(NamedTuple):
+    """OFFSET_OUT_OF_RANGE for a fetch past the log end that named no epoch (before KIP-320)."""
+
+    leo: int
+
+
+class PartitionError(NamedTuple):
+    code: str
+    leo: int | None = None  # OFFSET_OUT_OF_RANGE for a consumer: where the log ends now
+
+
+class ListedOffset(NamedTuple):
+    """ListOffsets: the offset a consumer's reset policy asked for (the HW for latest, 0 for earliest)."""
+
+    offset: int
+
+
+class PartitionRecord(NamedTuple):
+    """A partition's state as the controller publishes it (the metadata image's PartitionRegistration)."""
+
+    replicas: tuple
+    leader: int | None
+    leader_epoch: int
+    isr: tuple
+    partition_epoch: int
+
+
 # -- replication between brokers -------------------------------------------------------------------------
 class FetchRequest(Message):
     """A follower's fetch (FetchRequest from a replica, KIP-227 session fields)."""
@@ -202,7 +261,7 @@ class FetchRequest(Message):
         self.follower = follower
         self.broker_epoch = broker_epoch  # the follower's registration (KIP-903: FetchRequest's ReplicaEpoch)
         self.token = token
-        self.parts = parts  # {p: (fetch offset, last fetched epoch, leader epoch)}, changed ones only
+        self.parts = parts  # {p: FetchPosition}, changed ones only (incremental fetches)
         self.client = client  # the follower's ReplicaFetcher
         self.session = session  # the fetch session's id (one per fetcher and session start)
         self.seq = seq  # KIP-227's session epoch: requests of a session are numbered 0, 1, 2...
@@ -211,8 +270,8 @@ class FetchRequest(Message):
 
 
 class FetchResponse(Message):
-    """The leader's answer per partition: ("data", batches, hw), ("diverging", epoch, end),
-    ("out_of_range", leo) or ("error", code); or a session error for the whole fetch."""
+    """The leader's answer per partition -- Records, Diverging, OutOfRange or PartitionError -- or a
+    session error for the whole fetch."""
 
     __slots__ = ("token", "parts", "error")
     handler = "on_fetch_response"
@@ -244,7 +303,7 @@ class MetadataUpdate(Message):
     def __init__(self, version: int, prev_version: int, changes: dict, fenced: frozenset, full: bool):
         self.version = version
         self.prev_version = prev_version
-        self.changes = changes  # partition -> (replicas, leader, leader epoch, isr, partition epoch)
+        self.changes = changes  # partition -> PartitionRecord
         self.fenced = fenced
         self.full = full
 
@@ -316,7 +375,7 @@ class ConsumerFetchRequest(Message):
 
 
 class ConsumerFetchResponse(Message):
-    """Per partition: ("data", chunks, hw), ("reset", offset), ("error", code[, leo])."""
+    """Per partition: ConsumerRecords, ListedOffset or PartitionError."""
 
     __slots__ = ("request", "parts")
     handler = "on_fetch"

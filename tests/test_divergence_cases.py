@@ -30,6 +30,7 @@ has, 20+ for the follower's divergent records.
 from __future__ import annotations
 
 from sim.broker.replica_log import LogBatch, ReplicaLog
+from sim.protocol import Diverging
 
 
 
@@ -76,8 +77,8 @@ def replicate(leader, follower, max_batches=100, max_fetches=20):
             for batch in batches:
                 follower.append(batch, 0.0)
             continue
-        # "diverging": where the follower truncates; "out_of_range": what Follower.apply_fetch_response does
-        point = follower.truncation_point(answer[1], answer[2]) if answer[0] == "diverging" else answer[1]
+        # Diverging: where the follower truncates; OutOfRange: what Follower.apply_fetch_response does
+        point = follower.truncation_point(answer.epoch, answer.end) if isinstance(answer, Diverging) else answer.leo
         truncations.append(point)
         follower.truncate_to(point)
     raise AssertionError(f"no convergence after {max_fetches} fetches: {fetches}")
@@ -144,7 +145,7 @@ def test_case_c_follower_ahead_in_the_same_epoch_truncates_to_the_leaders_end_of
 
     fetches, truncations = replicate(leader, follower)
 
-    assert fetches[0] == (4, 1, ("diverging", 1, 2))
+    assert fetches[0] == (4, 1, Diverging(1, 2))
     assert truncations == [2]
     assert fetches[1:] == [(2, 1, None)]  # one round: the next fetch finds no divergence and nothing new
     assert contents(follower) == [(0, 0, 1), (1, 1, 1)]
@@ -164,7 +165,7 @@ def test_case_d_follower_ahead_with_a_higher_epoch_truncates_to_the_end_of_the_c
 
     fetches, truncations = replicate(leader, follower)
 
-    assert fetches[0] == (4, 2, ("diverging", 1, 2))
+    assert fetches[0] == (4, 2, Diverging(1, 2))
     assert truncations == [2]
     assert fetches[1:] == [(2, 1, None)]
     assert contents(follower) == [(0, 0, 1), (1, 1, 1)]
@@ -185,7 +186,7 @@ def test_case_e_forked_logs_each_fork_in_its_own_epoch_truncate_to_the_fork_poin
 
     fetches, truncations = replicate(leader, follower)
 
-    assert fetches[0] == (4, 2, ("diverging", 1, 2))
+    assert fetches[0] == (4, 2, Diverging(1, 2))
     assert truncations == [2]
     assert fetches[1:] == [(2, 1, None), (4, 3, None)]  # no second divergence: records, then caught up
     assert contents(follower) == [(0, 0, 1), (1, 1, 1), (2, 10, 3), (3, 11, 3)]
@@ -207,7 +208,7 @@ def test_case_f_fork_inside_the_common_epoch_truncates_to_the_followers_end_of_i
 
     fetches, truncations = replicate(leader, follower)
 
-    assert fetches[0] == (3, 2, ("diverging", 1, 2))
+    assert fetches[0] == (3, 2, Diverging(1, 2))
     assert truncations == [1]
     assert fetches[1:] == [(1, 1, None), (2, 1, None)]
     assert contents(follower) == [(0, 0, 1), (1, 10, 1)]
@@ -233,7 +234,7 @@ def test_case_g_no_common_epoch_truncates_the_whole_log():
 
     fetches, truncations = replicate(leader, follower)
 
-    assert fetches[0] == (1, 2, ("diverging", 1, 1))
+    assert fetches[0] == (1, 2, Diverging(1, 1))
     assert truncations == [0]
     # an empty log names no epoch (Kafka: lastFetchedEpoch absent): no divergence check, records
     assert fetches[1:] == [(0, -1, None), (2, 3, None)]

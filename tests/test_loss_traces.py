@@ -48,7 +48,7 @@ def test_s1_truncate_to_hw_then_immediate_election(truncation, a_after_restart, 
     assert c.brokers[1].up and c.brokers[1].logs[0].leo == a_after_restart
     c.env.run(until=12.0)
     # B's last heartbeat was at 2.0: fenced at 11.001, A (still in the ISR) elected in epoch 1
-    assert c.controller.parts[0].as_tuple()[1:4] == (1, 1, (1,))
+    assert c.controller.parts[0].record()[1:4] == (1, 1, (1,))
     assert c.brokers[1].logs[0].leo == a_after_restart
     r = RunResult.from_cluster(simulate(s1(truncation), arrivals=ArrivalStream.from_times(S1_SENDS)), 0.0)
     assert r.outcomes["lost_acked"] == lost  # m2 was acknowledged at 2.004 s
@@ -135,7 +135,7 @@ def test_s2_both_replicas_lose_power_and_the_logs_diverge_without_leader_epochs(
     assert [b.logs[0].leo for b in c.brokers] == [2, 1]
     assert c.brokers[0].logs[0].hw_checkpoint == 2  # and broker 0's checkpoint says m2 was committed
     c.env.run(until=20.0)
-    assert c.controller.parts[0].as_tuple()[1:4] == (1, 1, (1,))
+    assert c.controller.parts[0].record()[1:4] == (1, 1, (1,))
     assert first_id_at(c.brokers[1].logs[0], 1) == 2  # m3 took offset 1 on the new leader
     c.env.run(until=25.0)
     b0, b1 = c.brokers[0].logs[0], c.brokers[1].logs[0]

@@ -173,7 +173,7 @@ class Broker(BrokerLifecycle):
         for p, state in sorted(update.changes.items()):
             self._apply_partition(p, state)
 
-    def _apply_partition(self, p: int, state) -> None:
+    def _apply_partition(self, p: int, state: P.PartitionRecord) -> None:
         replicas, leader, leader_epoch, isr, partition_epoch = state
         meta = self.meta[p]
         meta.replicas, meta.leader, meta.leader_epoch, meta.isr, meta.partition_epoch = state

@@ -41,20 +41,20 @@ class ConsumerFetchHandler:
         for p, offset in req.parts.items():
             leader = leading.get(p)
             if leader is None:
-                resp[p] = ("error", P.NOT_LEADER_OR_FOLLOWER)
+                resp[p] = P.PartitionError(P.NOT_LEADER_OR_FOLLOWER)
                 ready = True
                 continue
             log = leader.log
             if offset < 0:  # ListOffsets: -1 latest (the HW for read_uncommitted), -2 earliest
-                resp[p] = ("reset", log.hw if offset == -1 else 0)
+                resp[p] = P.ListedOffset(log.hw if offset == -1 else 0)
                 ready = True
                 continue
             if offset > log.leo:
-                resp[p] = ("error", P.OFFSET_OUT_OF_RANGE, log.leo)
+                resp[p] = P.PartitionError(P.OFFSET_OUT_OF_RANGE, log.leo)
                 ready = True
                 continue
             chunks = log.read(offset, log.hw, req.max_records)
-            resp[p] = ("data", chunks, log.hw)
+            resp[p] = P.ConsumerRecords(chunks, log.hw)
             size += sum(BATCH_OVERHEAD + (hi - lo) * req.record_bytes for _b, lo, hi in chunks)
         return resp, ready or size >= req.min_bytes
 

@@ -103,8 +103,8 @@ class ReplicaFetcher:
         broker.network.send(broker.node, leader.node, leader, self._request())
         self.timer.arm(now + REPLICA_SOCKET_TIMEOUT)
 
-    def _entry(self, p: int) -> tuple:
-        return (self.broker.logs[p].leo, self.broker.follower.fetch_epoch(p), self.parts[p])
+    def _entry(self, p: int) -> P.FetchPosition:
+        return P.FetchPosition(self.broker.logs[p].leo, self.broker.follower.fetch_epoch(p), self.parts[p])
 
     def _request(self) -> P.FetchRequest:
         """A full fetch (a new session) or an incremental one naming only what changed."""

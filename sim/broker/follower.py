@@ -12,6 +12,7 @@ truncates to its own HW first.
 from __future__ import annotations
 
 from ..ledger import GONE_TRUNCATED, GONE_UNCLEAN
+from ..protocol import Diverging, OutOfRange, PartitionError
 from .fetcher import ReplicaFetcher
 
 
@@ -80,17 +81,16 @@ class Follower:
             if fetcher.parts.get(p) is None or p in broker.leading:
                 continue
             log = broker.logs[p]
-            kind = result[0]
-            if kind == "error":
+            kind = result.__class__
+            if kind is PartitionError:
                 backoff = True
-            elif kind == "diverging":
-                self._truncate(p, log.truncation_point(result[1], result[2]), self._truncation_cause(p))
-            elif kind == "out_of_range":
+            elif kind is Diverging:
+                self._truncate(p, log.truncation_point(result.epoch, result.end), self._truncation_cause(p))
+            elif kind is OutOfRange:
                 # the leader's log ends before ours (an unclean election, or an old-style truncation)
-                self._truncate(p, result[1], self._truncation_cause(p))
+                self._truncate(p, result.leo, self._truncation_cause(p))
             else:
-                batches, leader_hw = result[1], result[2]
-                for batch in batches:
+                for batch in result.batches:
                     if batch.base == log.leo:
                         if batch.gone:  # written again after a replica lost it: that loss is repaired
                             broker.ledger.clear_gone(batch.ids)
@@ -98,7 +98,7 @@ class Follower:
                         blocked += page_cache.on_append(log, now)
                     elif batch.base > log.leo:
                         break
-                log.follow_hw(leader_hw)
+                log.follow_hw(result.hw)
         return backoff, blocked
 
     def _truncation_cause(self, p: int) -> int:

@@ -161,11 +161,10 @@ class PartitionLeader:
         broker.replica_fetches.news(self.p)
         if state is None:
             return
-        _replicas, _leader, leader_epoch, isr, partition_epoch = state
-        if leader_epoch == self.epoch and partition_epoch > self.partition_epoch:
-            self.isr = tuple(isr)
-            self.partition_epoch = partition_epoch
-            broker.trace.add(broker.env.now, "isr_applied", broker.id, self.p, tuple(isr))
+        if state.leader_epoch == self.epoch and state.partition_epoch > self.partition_epoch:
+            self.isr = tuple(state.isr)
+            self.partition_epoch = state.partition_epoch
+            broker.trace.add(broker.env.now, "isr_applied", broker.id, self.p, tuple(state.isr))
             self.maybe_advance_hw()
 
     def on_metadata(self, isr, partition_epoch: int) -> None:

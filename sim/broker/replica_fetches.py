@@ -167,11 +167,11 @@ class ReplicaFetchHandler:
                 offset, last_epoch, epoch = entry
                 leader = broker.leading.get(p)
                 if leader is None:
-                    resp[p] = ("error", P.NOT_LEADER_OR_FOLLOWER)
+                    resp[p] = P.PartitionError(P.NOT_LEADER_OR_FOLLOWER)
                 elif epoch < leader.epoch:
-                    resp[p] = ("error", P.FENCED_LEADER_EPOCH)
+                    resp[p] = P.PartitionError(P.FENCED_LEADER_EPOCH)
                 elif epoch > leader.epoch:
-                    resp[p] = ("error", P.UNKNOWN_LEADER_EPOCH)
+                    resp[p] = P.PartitionError(P.UNKNOWN_LEADER_EPOCH)
                 else:
                     log = leader.log
                     divergence = log.divergence(offset, last_epoch)
@@ -179,7 +179,7 @@ class ReplicaFetchHandler:
                         resp[p] = divergence
                     else:
                         batches = log.batches_from(offset, broker.fetch_max_batches)
-                        resp[p] = ("data", batches, log.hw)
+                        resp[p] = P.Records(batches, log.hw)
                         if not batches:
                             continue  # caught up and told the HW: settled
                 session.unsettled(p)  # an error, a divergence or data: look again on the next fetch

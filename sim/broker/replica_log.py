@@ -15,6 +15,7 @@ import bisect
 from array import array
 
 from ..ledger import Ids, ids_sub
+from ..protocol import Diverging, OutOfRange
 from .producer_state import ProducerStateTable
 
 
@@ -199,21 +200,21 @@ class ReplicaLog:
         """Why a follower at `offset`, whose last record has epoch `last_epoch`, cannot just append from
         there (None: it can) -- the leader's check of a fetch (Partition.fetchRecords / KIP-320).
 
-        ("diverging", epoch, end): its last epoch ends earlier here, or this log never had it
+        Diverging(epoch, end): its last epoch ends earlier here, or this log never had it
         (epoch -1: no common epoch at all) -- KIP-320's divergingEpoch;
-        ("out_of_range", leo): it is past this log's end and named no epoch (before KIP-320).
+        OutOfRange(leo): it is past this log's end and named no epoch (before KIP-320).
         """
         epochs = self.epochs
         if epochs and last_epoch == epochs[-1][0]:  # the usual case: same epoch, which ends at the LEO
-            return ("diverging", last_epoch, self.leo) if offset > self.leo else None
+            return Diverging(last_epoch, self.leo) if offset > self.leo else None
         if last_epoch >= 0:
             epoch, end = self.end_offset_for_epoch(last_epoch)
             if epoch < 0:
-                return ("diverging", -1, self.leo)
+                return Diverging(-1, self.leo)
             if epoch < last_epoch or end < offset:
-                return ("diverging", epoch, end)
+                return Diverging(epoch, end)
         if offset > self.leo:
-            return ("out_of_range", self.leo)
+            return OutOfRange(self.leo)
         return None
 
     def truncation_point(self, leader_epoch: int, leader_end: int) -> int:

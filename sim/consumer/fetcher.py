@@ -126,16 +126,16 @@ class Fetcher:
         for p, result in sorted(resp.items()):
             if req.parts[p] != self.fetch_pos[p]:
                 continue  # revoked, or the position moved meanwhile (reset): stale data
-            kind = result[0]
-            if kind == "data":
-                chunks = result[1]
+            kind = result.__class__
+            if kind is P.ConsumerRecords:
+                chunks = result.chunks
                 if chunks:
                     self.buffer[p].extend(chunks)
                     last = chunks[-1]
                     self.fetch_pos[p] = last[0].base + last[2]
-            elif kind == "reset":
-                self.fetch_pos[p] = self.positions[p] = result[1]
-            elif result[1] == P.OFFSET_OUT_OF_RANGE:
+            elif kind is P.ListedOffset:
+                self.fetch_pos[p] = self.positions[p] = result.offset
+            elif result.code == P.OFFSET_OUT_OF_RANGE:
                 self.c.stats["offset_resets"] += 1  # truncation or an unclean election moved the log end back
                 self._reset(p)
             else:
