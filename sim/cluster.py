@@ -32,19 +32,17 @@ class Cluster:
     def __init__(self, cfg, spawn_key: tuple[int, ...] = (), arrivals=None):
         """arrivals: an ArrivalStream to use instead of the workload's Poisson one (timelines)."""
         self.cfg = cfg
+        settings = cfg.settings
         self.env = env = simpy.Environment()
-        self.rng = rng = make_streams(cfg["sim.seed"], spawn_key)
-        self.network = Network(env, rng["network"], latency_ms=cfg["network.latency.ms"],
-                               distribution=cfg["network.latency.distribution"],
-                               sigma=cfg["network.latency.sigma"], packet_loss=cfg["network.packet.loss"],
-                               loss_model=cfg["network.loss.model"], rto_min_ms=cfg["network.tcp.rto.min.ms"])
-        expected = cfg["workload.rate"] * cfg.seconds("workload.duration") * 1.1 + 1024
-        self.ledger = Ledger(expected)
-        self.trace = Trace(cfg["sim.trace.limit"])
-        self.assignment = assign_replicas(cfg["topic.partitions"], cfg["cluster.brokers"],
-                                          cfg["topic.replication.factor"])
+        self.rng = rng = make_streams(settings.sim.seed, spawn_key)
+        self.network = Network(env, rng["network"], settings.network)
+        workload = settings.workload
+        self.ledger = Ledger(workload.rate * workload.duration * 1.1 + 1024)
+        self.trace = Trace(settings.sim.trace_limit)
+        topic = settings.topic
+        self.assignment = assign_replicas(topic.partitions, settings.cluster.brokers, topic.replication_factor)
         self.controller = Controller(self)
-        self.brokers = [Broker(self, b) for b in range(cfg["cluster.brokers"])]
+        self.brokers = [Broker(self, broker_id) for broker_id in range(settings.cluster.brokers)]
         for b in self.brokers:
             b.peers = self.brokers
             b.controller = self.controller
@@ -57,7 +55,7 @@ class Cluster:
         self.producer = ProducerApp(env, cfg, self.network, self.brokers, self.ledger,
                                     rng["workload"], rng["producer"], arrivals, key_rng=rng["keys"],
                                     partitioner_rng=rng["partitioner"])
-        self.end = cfg.seconds("workload.duration")
+        self.end = workload.duration
         self.consumer = ConsumerGroup(self, self.end)
         scripted = list(cfg.faults)
         chaos = random_faults(cfg, rng["faults"], len(self.brokers), self.end)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 
 from . import protocol as P
+from .counters import ControllerCounters
 from .network import call_at
 from .timer import Alarm
 
@@ -59,29 +60,28 @@ class Controller:
         self.env = ctx.env
         self.network = ctx.network
         self.trace = ctx.trace
-        cfg = ctx.cfg
+        settings = ctx.cfg.settings
         self.node = NODE
         self.brokers = []  # set by the cluster builder
         self.parts = [PartitionState(reps) for reps in ctx.assignment]
-        self.unclean = bool(cfg["topic.unclean.leader.election.enable"])
-        self.min_isr = cfg["topic.min.insync.replicas"]
-        self.elr_enabled = bool(cfg["broker.eligible.leader.replicas.version"])
-        self.quick_restart_keeps_isr = bool(cfg["broker.model.quick.restart.keeps.isr"])
-        self.check_broker_epochs = bool(cfg["broker.model.isr.broker.epochs"])
-        self.session_timeout = cfg.seconds("broker.broker.session.timeout.ms")
-        n = cfg["cluster.brokers"]
+        self.unclean = bool(settings.topic.unclean_leader_election_enable)
+        self.min_isr = settings.topic.min_insync_replicas
+        broker = settings.broker
+        self.elr_enabled = bool(broker.eligible_leader_replicas_version)
+        self.quick_restart_keeps_isr = bool(broker.model_quick_restart_keeps_isr)
+        self.check_broker_epochs = bool(broker.model_isr_broker_epochs)
+        self.session_timeout = broker.broker_session_timeout
+        n = settings.cluster.brokers
         self.fenced = [False] * n
         self.last_heartbeat = [self.env.now] * n
         self.incarnation = [0] * n
         self.version = 0
-        self.elections = 0
-        self.unclean_elections = 0
+        self.counters = ControllerCounters()
         self.unclean_epochs: set[tuple[int, int]] = set()  # (partition, leader epoch) from unclean elections
         self._alarm = Alarm(self.env)
-        self.auto_rebalance = bool(cfg["broker.auto.leader.rebalance.enable"])
-        self.imbalance_check = cfg.seconds("broker.leader.imbalance.check.interval.seconds")
+        self.auto_rebalance = bool(broker.auto_leader_rebalance_enable)
+        self.imbalance_check = broker.leader_imbalance_check_interval
         self._balance_scheduled = False
-        self.preferred_elections = 0
 
     def start(self) -> None:
         """The cluster is already running at t=0: every broker knows its roles."""
@@ -217,13 +217,13 @@ class Controller:
         elif self.elr_enabled and not st.isr and not st.elr and lkl is not None and not self.fenced[lkl]:
             st.leader = lkl  # whatever its log lost: it is elected as in an unclean election
             st.isr = (lkl,)
-            self.unclean_elections += 1
+            self.counters.unclean_elections += 1
             self.trace.add(self.env.now, "last_known_leader_election", p, lkl)
         elif self.unclean and live:
             st.leader = live[0]
             st.isr = (live[0],)
             st.elr = ()
-            self.unclean_elections += 1
+            self.counters.unclean_elections += 1
             self.trace.add(self.env.now, "unclean_election", p, live[0])
         else:
             st.leader = None  # offline until an eligible replica returns
@@ -234,8 +234,8 @@ class Controller:
             st.last_known_leader = None
         if st.leader != old:
             st.leader_epoch += 1
-            self.elections += 1
-            if self.unclean_elections and st.leader is not None and not in_isr and not eligible:
+            self.counters.elections += 1
+            if self.counters.unclean_elections and st.leader is not None and not in_isr and not eligible:
                 self.unclean_epochs.add((p, st.leader_epoch))
         st.partition_epoch += 1
         self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
@@ -264,7 +264,7 @@ class Controller:
                 self._balance_scheduled = True
                 call_at(self.env, 0.010, self._balance)
                 break
-            self.preferred_elections += 1
+            self.counters.preferred_elections += 1
             self.trace.add(self.env.now, "preferred_election", p, preferred)
             self._move_leader(p, st, preferred)
             changed.append(p)
@@ -275,7 +275,7 @@ class Controller:
         st.leader = leader
         st.leader_epoch += 1
         st.partition_epoch += 1
-        self.elections += 1
+        self.counters.elections += 1
         self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
 
     def was_unclean(self, p: int, leader_epoch: int) -> bool:

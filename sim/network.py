@@ -35,6 +35,8 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, Event
 
+from .counters import NetworkCounters
+
 BROKERS, CONTROLLER, CLIENTS = "brokers", "controller", "clients"
 GROUPS = (BROKERS, CONTROLLER, CLIENTS)
 _BLOCK = 4096
@@ -101,15 +103,14 @@ def call_at(env, delay: float, callback) -> None:
 class Network:
     """Delivers callbacks between named nodes with latency, loss and partitions."""
 
-    def __init__(self, env: simpy.Environment, rng: np.random.Generator, *, latency_ms: float,
-                 distribution: str = "lognormal", sigma: float = 0.6, packet_loss: float = 0.0,
-                 loss_model: str = "retransmit", rto_min_ms: float = 200.0):
+    def __init__(self, env: simpy.Environment, rng: np.random.Generator, settings):
+        """settings: the [network] section (sim/config/settings.py)."""
         self.env = env
         self.rng = rng
-        self.mean = latency_ms / 1000.0
-        self.distribution = distribution
-        self.sigma = sigma
-        self.packet_loss = packet_loss
+        self.mean = settings.latency  # s, mean one-way delay
+        self.distribution = settings.latency_distribution
+        self.sigma = settings.latency_sigma
+        self.packet_loss = settings.packet_loss
         self.nodes: dict[str, object] = {}  # nodes that gate their own deliveries (brokers)
         self.isolated: dict[str, frozenset[str]] = {}  # node -> peers (groups or nodes) it cannot reach
         self.spikes: dict[str, tuple[float, frozenset[str]]] = {}  # node -> (extra one-way delay s, peers)
@@ -122,14 +123,12 @@ class Network:
         self._d = 0
         self._uniform: list[float] = []
         self._u = 0
-        self.sent = 0
-        self.dropped = 0
-        self.retransmit = loss_model == "retransmit"
+        self.counters = NetworkCounters()
+        self.retransmit = settings.loss_model == "retransmit"
         rtt = 2.0 * self.mean
-        self.rto = rtt + rto_min_ms / 1000.0  # Linux: srtt + max(4 rttvar, tcp_rto_min)
+        self.rto = rtt + settings.tcp_rto_min  # Linux: srtt + max(4 rttvar, tcp_rto_min)
         self.fast_retransmit = 1.25 * rtt  # RACK: a later segment SACKed, plus a reordering window of rtt / 4
         self._stalled: dict[tuple[str, str], _Stall] = {}  # links waiting for a retransmission
-        self.retransmissions = 0
 
     def register(self, name: str, node) -> None:
         """Deliveries to `name` go through node.receive(handler, message) (down, paused, ...)."""
@@ -152,7 +151,7 @@ class Network:
                 continue
             for msg in self.held.pop(key):
                 if now - msg[0] > TCP_GIVE_UP or self._sender_died(msg):
-                    self.dropped += 1
+                    self.counters.dropped += 1
                 else:
                     self._schedule(msg, now + self._draw_delay())
 
@@ -161,9 +160,9 @@ class Network:
         waiting for a retransmission) dies with it; messages already on the wire still arrive."""
         self.power_lost_at[node] = self.env.now
         for key in [k for k in self.held if k[0] == node]:
-            self.dropped += len(self.held.pop(key))
+            self.counters.dropped += len(self.held.pop(key))
         for key in [k for k in self._stalled if k[0] == node]:
-            self.dropped += len(self._stalled.pop(key).queue)
+            self.counters.dropped += len(self._stalled.pop(key).queue)
 
     def _sender_died(self, msg) -> bool:
         lost = self.power_lost_at.get(msg[1])
@@ -211,7 +210,7 @@ class Network:
     def send(self, src: str, dst: str, target, message) -> bool:
         """Deliver a message (sim/protocol.py) to the component `target` on node dst after a network delay:
         target.<message.handler>(message); False if the packet was lost."""
-        self.sent += 1
+        self.counters.messages += 1
         node = self.nodes.get(dst)
         now = self.env.now
         msg = (now, src, dst, target, message, None if node is None else node.incarnation)
@@ -223,7 +222,7 @@ class Network:
         loss = self._link_loss(src, dst) if self.losses else self.packet_loss
         if loss and self._draw_uniform() < loss:
             if not self.retransmit:
-                self.dropped += 1
+                self.counters.dropped += 1
                 return False
             self._stall(msg)
             return True
@@ -264,9 +263,9 @@ class Network:
         now = self.env.now
         if now - st.queue[0][0] > TCP_GIVE_UP:
             del self._stalled[key]  # tcp_retries2 retransmissions made and none got through: the connection is dead
-            self.dropped += len(st.queue)
+            self.counters.dropped += len(st.queue)
             return
-        self.retransmissions += 1
+        self.counters.retransmissions += 1
         src, dst = key
         if self.isolated and not self.link_up(src, dst):
             del self._stalled[key]
@@ -317,7 +316,7 @@ class Network:
 
     def _hold(self, msg) -> None:
         if self.power_lost_at and self._sender_died(msg):
-            self.dropped += 1  # nobody is left to retransmit it
+            self.counters.dropped += 1  # nobody is left to retransmit it
             return
         self.held.setdefault((msg[1], msg[2]), []).append(msg)
         self.held_count += 1

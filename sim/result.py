@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .broker.replica_log import diverging_records
+from .counters import BrokerCounters
 from .ledger import CLASSES, P_ACK, STAGES
 from .producer.ordering import reorderings
 
@@ -30,6 +31,13 @@ def diverged_records(cluster) -> int:
             if log is not leader:
                 total += diverging_records(leader, log)
     return total
+
+
+def _brokers_report(cluster) -> dict:
+    """The controller's elections and the brokers' counters added up, and the replicas that diverged."""
+    brokers = sum((broker.counters for broker in cluster.brokers), BrokerCounters()).report()
+    del brokers["appended_records"]  # (the ledger has the records)
+    return {**cluster.controller.counters.report(), **brokers, "diverged_records": diverged_records(cluster)}
 
 
 def _processed_latency(ledger) -> dict:
@@ -70,7 +78,7 @@ class RunResult:
         else:
             latency = {"ack_p50_ms": None, "ack_p99_ms": None, "ack_max_ms": None}
         latency.update(_processed_latency(ledger))
-        pstats = dict(cluster.producer.stats)
+        pstats = cluster.producer.counters.report()
         pstats["records_per_batch"] = round(pstats["records_sent"] / pstats["batches_sent"], 6) \
             if pstats["batches_sent"] else None
         pstats["resends"] = int(ledger.resent)
@@ -86,24 +94,13 @@ class RunResult:
             "latency": latency,
             "producer": pstats,
             "consumer": cluster.consumer.summary_stats(),
-            "brokers": {
-                "elections": cluster.controller.elections,
-                "unclean_elections": cluster.controller.unclean_elections,
-                "preferred_elections": cluster.controller.preferred_elections,
-                "truncated_records": sum(b.stats["truncated_records"] for b in cluster.brokers),
-                "lost_on_power_loss": sum(b.stats["lost_on_power_loss"] for b in cluster.brokers),
-                "lost_on_disk_failure": sum(b.stats["lost_on_disk_failure"] for b in cluster.brokers),
-                "appended_batches": sum(b.stats["appended_batches"] for b in cluster.brokers),
-                "replica_fetches": sum(b.stats["replica_fetches"] for b in cluster.brokers),
-                "diverged_records": diverged_records(cluster),
-            },
-            "network": {"messages": cluster.network.sent, "dropped": cluster.network.dropped,
-                        "retransmissions": cluster.network.retransmissions},
+            "brokers": _brokers_report(cluster),
+            "network": cluster.network.counters.report(),
             "drained": bool(cluster.drained),
             "faults": [[round(t, 6), action, target, list(targets) if isinstance(targets, list) else targets]
                        for t, action, target, targets in cluster.faults.applied],
             "trace": {"events": cluster.trace.to_list(), "dropped": cluster.trace.dropped},
-            "seed": cfg["sim.seed"],
+            "seed": cfg.settings.sim.seed,
             "sim_time_s": round(cluster.env.now, 6),
             "production_s": cluster.end,
             "config": cfg.to_dict(),

@@ -39,7 +39,7 @@ def finish(cluster: Cluster) -> Cluster:
     env = cluster.env
     env.run(until=cluster.end)
     proc = env.process(drain(cluster))
-    env.run(until=env.any_of([proc, env.timeout(cluster.cfg.seconds("sim.drain.timeout"))]))
+    env.run(until=env.any_of([proc, env.timeout(cluster.cfg.settings.sim.drain_timeout)]))
     return cluster
 
 

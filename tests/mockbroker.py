@@ -76,7 +76,7 @@ class Harness:
         cfg = config(topic__partitions=partitions, cluster__brokers=brokers, **overrides)
         self.env = env = simpy.Environment()
         rng = make_streams(cfg["sim.seed"])
-        self.network = Network(env, rng["network"], latency_ms=1.0, distribution="constant")
+        self.network = Network(env, rng["network"], cfg.settings.network)  # simtest.config: 1 ms, constant
         self.leaders = [(p % brokers, 0) for p in range(partitions)]
         self.brokers = [MockBroker(env, self.network, b, self.leaders) for b in range(brokers)]
         self.ledger = Ledger()

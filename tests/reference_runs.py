@@ -143,7 +143,10 @@ def record(cluster, result: RunResult, timeline=None) -> dict:
     data = dict(result.data)
     data.pop("wall_s", None)
     data["trace"] = {"events": _normal_trace(data["trace"]), "dropped": data["trace"]["dropped"]}
-    out = {"result": data, "ledger": ledger_digests(cluster.ledger), "simpy_events": next(cluster.env._eid)}
+    # the result's JSON as written (key order included), the trace in its normal form
+    written = hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
+    out = {"result": data, "json": written, "ledger": ledger_digests(cluster.ledger),
+           "simpy_events": next(cluster.env._eid)}
     if timeline is not None:
         out["timeline"] = timeline.to_text()
     return out

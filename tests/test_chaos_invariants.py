@@ -49,8 +49,8 @@ def test_no_busy_fetch_loops_and_no_diverged_replicas(faults, seed):
                                  "sim.seed": seed})
     c = start(cfg)
     finish(c)
-    fetches = sum(b.stats["replica_fetches"] for b in c.brokers)
-    appends = sum(b.stats["appended_batches"] for b in c.brokers)
+    fetches = sum(b.counters.replica_fetches for b in c.brokers)
+    appends = sum(b.counters.appended_batches for b in c.brokers)
     n = cfg["cluster.brokers"]
     followers = cfg["topic.replication.factor"] - 1
     pairs = n * (n - 1)  # (follower, leader) fetcher pairs

@@ -188,7 +188,7 @@ def test_the_coordinator_moves_when_its_broker_is_fenced_and_keeps_the_committed
                 consumer__auto__commit__interval__ms=1000, **BASE)
     c.env.run(until=10.9)
     assert c.coordinator.host == 0 and c.coordinator.committed == {0: 190}  # the commit at 2.0
-    assert member(c).stats["commits_failed"] > 0
+    assert member(c).counters.commits_failed > 0
     r = finish(c)
     ((t, host),) = events(c, "coordinator")
     assert host == 1 and 11.001 <= t < 11.2  # found by the consumer's next FindCoordinator
@@ -205,6 +205,6 @@ def test_with_the_coordinator_on_another_broker_a_leader_crash_does_not_touch_th
     c.env.run(until=10.9)
     # the partition is unavailable until broker 0 is fenced, but every auto commit succeeds (the
     # position simply stops moving meanwhile)
-    assert member(c).stats["commits_failed"] == 0 and c.coordinator.commits == 10
+    assert member(c).counters.commits_failed == 0 and c.coordinator.commits == 10
     finish(c)
     assert events(c, "coordinator") == [] and c.coordinator.host == 1

@@ -31,7 +31,7 @@ def test_a_follower_that_loses_its_disk_rebuilds_its_replica_from_the_leader():
     c.env.run(until=3.01)
     log = c.brokers[2].logs[0]
     assert (log.leo, log.hw, log.hw_checkpoint, log.epochs, log.batches) == (0, 0, 0, [], [])
-    assert c.brokers[2].stats["lost_on_disk_failure"] == had
+    assert c.brokers[2].counters.lost_on_disk_failure == had
     assert [e[2:] for e in c.trace.of("disk_lost")] == [(2, 0, 0, had)]
     c.env.run(until=30.0)
     leader, rebuilt = c.brokers[0].logs[0], c.brokers[2].logs[0]
@@ -103,7 +103,7 @@ def test_records_rebuilt_after_a_disk_failure_and_lost_later_are_blamed_on_the_l
                  **dict(RF3, topic__min__insync__replicas=1))
     c = simulate(cfg, arrivals=ArrivalStream.from_times(SENDS))
     r = RunResult.from_cluster(c, 0.0)
-    assert c.controller.unclean_elections >= 1 and r["brokers"]["lost_on_disk_failure"] > 0
+    assert c.controller.counters.unclean_elections >= 1 and r["brokers"]["lost_on_disk_failure"] > 0
     missing = r["acked_missing_from_log"]
     assert missing["total"] > 0 and "disk_failure" not in missing["by_cause"]
     assert set(missing["by_cause"]) <= {"unclean_election", "truncation"}

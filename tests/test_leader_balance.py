@@ -53,7 +53,7 @@ def test_without_auto_rebalance_leadership_stays_where_the_election_put_it():
     c = cluster(SENDS, faults=[CRASH_0], broker__auto__leader__rebalance__enable=False, **BASE)
     c.env.run(until=40.0)
     assert [(leader, epoch) for _t, leader, epoch in leader_changes(c)] == [(1, 1)]
-    assert c.controller.preferred_elections == 0 and c.trace.of("preferred_election") == []
+    assert c.controller.counters.preferred_elections == 0 and c.trace.of("preferred_election") == []
 
 
 def test_a_preferred_replica_outside_the_isr_waits_for_the_next_check():
@@ -83,7 +83,7 @@ def test_a_live_preferred_replica_that_left_the_isr_is_not_elected():
 def test_no_check_is_scheduled_while_every_partition_has_its_preferred_leader():
     c = cluster(SENDS, **BASE)
     c.env.run(until=40.0)
-    assert not c.controller._balance_scheduled and c.controller.elections == 0
+    assert not c.controller._balance_scheduled and c.controller.counters.elections == 0
 
 
 def _lagging_preferred_replica(acks: str, rebalance: bool):
@@ -122,7 +122,7 @@ def test_the_same_lag_loses_nothing_without_a_preferred_election_or_with_acks_al
         c, r = _lagging_preferred_replica(acks, rebalance)
         assert r.outcomes["lost_acked"] == 0, (acks, rebalance)
         assert r.outcomes["delivered"] == r["sent"], (acks, rebalance)
-    assert c.controller.preferred_elections >= 1  # the acks=all run did move leadership back
+    assert c.controller.counters.preferred_elections >= 1  # the acks=all run did move leadership back
 
 
 def test_server_properties_set_leader_balancing_and_the_zookeeper_threshold_is_ignored(tmp_path):

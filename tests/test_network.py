@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import simpy
 
+from sim.config import load_config
 from sim.network import Network
 from sim.protocol import Message
 
@@ -49,10 +50,15 @@ class Node:
         self.log.append(("refused", message.args))
 
 
+KEYS = {"latency_ms": "network.latency.ms", "distribution": "network.latency.distribution",
+        "sigma": "network.latency.sigma", "packet_loss": "network.packet.loss", "loss_model": "network.loss.model"}
+
+
 def net(env, **kw):
-    args = dict(latency_ms=1.0, distribution="constant")
-    args.update(kw)
-    return Network(env, np.random.default_rng(7), **args)
+    """A network with [network] settings (1 ms constant delay unless kw says otherwise)."""
+    args = {"latency_ms": 1.0, "distribution": "constant", **kw}
+    settings = load_config(overrides={KEYS[name]: value for name, value in args.items()}).settings
+    return Network(env, np.random.default_rng(7), settings.network)
 
 
 def test_constant_delay_and_order(log):
@@ -88,7 +94,7 @@ def test_packet_loss_drops_about_that_share(log):
         send(n, "a", "b", lambda: log.append(1))
     env.run()
     assert len(log) == pytest.approx(4000, abs=150)
-    assert n.dropped == 5000 - len(log)
+    assert n.counters.dropped == 5000 - len(log)
 
 
 def test_isolation_cuts_only_the_named_sides(log):
@@ -146,7 +152,7 @@ def test_packet_loss_on_a_link_drops_only_between_the_named_peers(log):
     send(n, "consumer", "broker:0", lambda: log.append("consumer->b0"))
     send(n, "producer", "broker:1", lambda: log.append("producer->b1"))
     env.run()
-    assert log == ["consumer->b0", "producer->b1"] and n.dropped == 2
+    assert log == ["consumer->b0", "producer->b1"] and n.counters.dropped == 2
     n.unimpair("broker:0", token)
     send(n, "producer", "broker:0", lambda: log.append("after"))
     env.run()
@@ -212,7 +218,7 @@ def test_a_lost_message_is_sent_again_after_the_retransmission_timeout(log):
     send(n, "producer", "broker:0", lambda: log.append(("a", env.now)))
     env.run()
     assert log == [("a", pytest.approx(0.203))]  # lost at 0, sent again at 0.202, 1 ms on the wire
-    assert n.retransmissions == 1 and n.dropped == 0
+    assert n.counters.retransmissions == 1 and n.counters.dropped == 0
 
 
 def test_each_further_loss_doubles_the_timeout(log):
@@ -222,7 +228,7 @@ def test_each_further_loss_doubles_the_timeout(log):
     send(n, "producer", "broker:0", lambda: log.append(env.now))
     env.run()
     # sent again at 0.202 (lost), 0.202 + 0.404 = 0.606 (lost), 0.606 + 0.808 = 1.414 (through)
-    assert log == [pytest.approx(1.415)] and n.retransmissions == 3
+    assert log == [pytest.approx(1.415)] and n.counters.retransmissions == 3
 
 
 def test_later_messages_wait_behind_a_lost_one_and_reveal_it_sooner(log):
@@ -237,7 +243,7 @@ def test_later_messages_wait_behind_a_lost_one_and_reveal_it_sooner(log):
     # b (0.002) is the next segment: fast retransmit of a at 0.002 + 0.0025; both arrive 1 ms later, in order
     assert log[:2] == [("a", pytest.approx(0.0055)), ("b", pytest.approx(0.0055))]
     assert log[2] == ("reply-side", pytest.approx(0.203))  # nothing followed it: the full RTO
-    assert n.retransmissions == 2
+    assert n.counters.retransmissions == 2
 
 
 def test_tcp_gives_up_after_about_fifteen_minutes(log):
@@ -248,7 +254,7 @@ def test_tcp_gives_up_after_about_fifteen_minutes(log):
     env.run()
     # RTO 0.202 s doubling to the 120 s cap: 15 retransmissions (tcp_retries2), and the 16th timer,
     # at 926.6 s, finds more than 924.6 s passed
-    assert log == [] and n.dropped == 1 and n.retransmissions == 15
+    assert log == [] and n.counters.dropped == 1 and n.counters.retransmissions == 15
     assert env.now == pytest.approx(0.202 * (2 ** 10 - 1) + 6 * 120)
 
 
@@ -283,4 +289,4 @@ def test_what_a_machine_was_still_retransmitting_dies_with_it(log):
     n.heal()
     env.run(until=2.0)
     assert log == []  # ("on the wire" reached a cut link at 0.001 and was held too)
-    assert n.dropped == 3
+    assert n.counters.dropped == 3

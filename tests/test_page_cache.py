@@ -102,7 +102,7 @@ def test_power_loss_keeps_only_the_written_back_prefix():
     log = c.brokers[0].logs[0]
     # last write-back at 35 s covered pages dirty since before 5 s: the sends of 1..4 s
     assert log.leo == 4
-    assert c.brokers[0].stats["lost_on_power_loss"] == 16
+    assert c.brokers[0].counters.lost_on_power_loss == 16
 
 
 def test_process_crash_keeps_the_page_cache():

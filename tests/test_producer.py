@@ -57,7 +57,7 @@ def test_acks_all_timeout_reports_failure_for_a_record_that_is_in_the_log():
     c = simulate(cfg, arrivals=ArrivalStream.from_times([0.1, 0.2]))
     assert c.ledger.p[0] == P_ACK
     assert c.ledger.p[1] == P_NACK_SEEN and c.ledger.fail[1] == F_DELIVERY_TIMEOUT
-    assert c.producer.stats["retries"] > 1
+    assert c.producer.counters.retries > 1
     result = RunResult.from_cluster(c, 0.0)
     assert result.outcomes["delivered"] == 2
     assert result["causes"]["delivered"] == {"ok": 1, "false_failure": 1}
@@ -96,7 +96,7 @@ def test_request_timeout_closes_the_connection_and_retries_without_idempotence_d
     c = cluster([0.1, 0.2], producer__acks="1", producer__linger__ms=0, producer__enable__idempotence=False,
                 producer__request__timeout__ms=500, workload__duration=3, faults=faults)
     run(c, 3)
-    assert c.producer.stats["request_timeouts"] >= 1
+    assert c.producer.counters.request_timeouts >= 1
     log = c.brokers[0].logs[0]
     copies = [b.ids for b in log.batches if b.ids[0].start <= 1 < b.ids[0].stop]
     assert len(copies) == 2  # the retry appended a second copy
@@ -108,7 +108,7 @@ def test_idempotent_retry_after_a_lost_response_is_not_appended_twice():
     c = cluster([0.1, 0.2], producer__linger__ms=0, producer__request__timeout__ms=500, workload__duration=3,
                 faults=faults)
     run(c, 3)
-    assert c.producer.stats["request_timeouts"] >= 1
+    assert c.producer.counters.request_timeouts >= 1
     log = c.brokers[0].logs[0]
     assert sum(1 for b in log.batches if b.ids[0].start <= 1 < b.ids[0].stop) == 1
     assert c.ledger.p[1] == P_ACK
@@ -120,8 +120,8 @@ def test_every_batch_completes_once_end_to_end():
     c = simulate(cfg)
     n = c.ledger.n
     assert (c.ledger.p[:n] == P_ACK).all()
-    st = c.producer.stats
-    assert st["records_sent"] == n and st["retries"] == 0
+    counters = c.producer.counters
+    assert counters.records_sent == n and counters.retries == 0
 
 
 def test_latency_spike_on_the_producer_link_delays_the_acknowledgement():
@@ -137,7 +137,7 @@ def test_isolated_producer_link_holds_the_request_until_the_heal():
     c = run(cluster([0.1, 0.2], producer__acks="1", producer__linger__ms=0, workload__duration=1,
                     faults=faults), 1)
     assert c.ledger.ack_t[1] == pytest.approx(0.65 + 2 * MS)  # TCP retransmits it once the link heals
-    assert c.producer.stats["request_timeouts"] == 0
+    assert c.producer.counters.request_timeouts == 0
 
 
 def test_a_send_before_the_first_metadata_waits_for_it():

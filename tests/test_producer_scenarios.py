@@ -187,7 +187,7 @@ def test_not_enough_replicas_is_refused_before_the_append_and_retried():
     assert c.controller.leader_of(0) == 0
     written = copies_written(c, 1)
     assert len(written) == 1 and written[0] > 20.0  # refused while the ISR was short, written once it was back
-    assert c.ledger.p[1] == 1 and c.ledger.ack_t[1] > written[0] and c.producer.stats["retries"] > 0
+    assert c.ledger.p[1] == 1 and c.ledger.ack_t[1] > written[0] and c.producer.counters.retries > 0
 
 
 def test_purgatory_timeouts_are_appended_and_retried_so_without_idempotence_they_duplicate():
@@ -201,7 +201,7 @@ def test_purgatory_timeouts_are_appended_and_retried_so_without_idempotence_they
 
 def test_purgatory_timeouts_with_idempotence_leave_one_copy():
     c = simulate(config(**SHORT_ISR), arrivals=ArrivalStream.from_times([0.1, 0.2]))
-    assert len(copies_written(c, 1)) == 1 and c.producer.stats["retries"] >= 3
+    assert len(copies_written(c, 1)) == 1 and c.producer.counters.retries >= 3
     assert RunResult.from_cluster(c, 0.0).outcomes["delivered"] == 2
 
 
@@ -256,4 +256,4 @@ def test_with_tcp_retransmission_a_lost_request_only_waits_for_the_retransmissio
     again = 0.21 + 0.0025
     assert c.ledger.ack_t[1] == pytest.approx(again + 2 * MS)  # there and back, 1 ms each way
     assert c.ledger.ack_t[2] == pytest.approx(again + 2 * MS)  # delivered together with it
-    assert c.network.retransmissions == 1 and c.network.dropped == 0
+    assert c.network.counters.retransmissions == 1 and c.network.counters.dropped == 0

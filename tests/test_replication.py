@@ -106,7 +106,7 @@ def test_unclean_election_makes_an_out_of_sync_replica_leader():
     c = _last_replica_standing(unclean=True)
     c.env.run(until=15.0)
     assert c.controller.leader_of(0) == 1 and c.controller.parts[0].isr == (1,)
-    assert c.controller.unclean_elections == 1
+    assert c.controller.counters.unclean_elections == 1
 
 
 def _unclean_run(min_isr: int):
@@ -216,8 +216,8 @@ def test_a_replica_whose_copy_was_empty_rejoins_the_isr_after_a_failover():
     assert c.trace.of("truncate") == []
     # and the follower long-polls instead of fetching in a loop: about one fetch per produce request to each
     # of its two leaders
-    fetches = c.brokers[0].stats["replica_fetches"]
-    assert fetches < 2 * c.producer.stats["requests"]
+    fetches = c.brokers[0].counters.replica_fetches
+    assert fetches < 2 * c.producer.counters.requests
 
 
 def test_a_truncation_that_removes_nothing_still_drops_an_epoch_never_written_to():
@@ -277,6 +277,21 @@ def test_with_elr_the_last_known_leader_is_elected_when_every_replica_came_back_
     (lkl,) = [e for e in c.trace.of("last_known_leader_election") if e[2] == 0]
     assert lkl[3] == 2 and c.controller.leader_of(0) == 2
     assert [e[3] for e in c.trace.of("leader") if e[2] == 0][:3] == [1, 2, None]
-    assert c.controller.unclean_elections >= 1
+    assert c.controller.counters.unclean_elections >= 1
     r = RunResult.from_cluster(c, 0.0)
     assert r["drained"] and sum(r.outcomes.values()) == r["sent"]
+
+
+@pytest.mark.parametrize("min_bytes, copied_at_1_3", [(1, 1), (1_000_000, 0)])
+def test_a_follower_fetch_waits_for_replica_fetch_min_bytes(min_bytes, copied_at_1_3):
+    # one 1 KiB record sent at 1.2 s (appended at 1.203 after the producer's metadata and connection round
+    # trips), acks=1. The follower's fetches park for replica.fetch.wait.max.ms = 500 ms: 0.003-0.503,
+    # 0.505-1.005, 1.007-1.507. With the default (1 byte) the append answers the parked fetch at once; asking
+    # for 1 MB, the fetch waits until it expires at 1.507.
+    c = cluster([1.2], producer__acks="1", producer__linger__ms=0, topic__replication__factor=2,
+                cluster__brokers=2, broker__replica__fetch__min__bytes=min_bytes,
+                broker__replica__fetch__wait__max__ms=500, workload__duration=5)
+    c.env.run(until=1.3)
+    assert c.brokers[1].logs[0].leo == copied_at_1_3
+    c.env.run(until=1.6)
+    assert c.brokers[1].logs[0].leo == 1

@@ -58,7 +58,7 @@ def test_retries_go_one_at_a_time_in_sequence_order_and_new_batches_wait():
     h.run(0.85)
     assert times(h) == [0.103, 0.201, 0.301, 0.402, 0.702, 0.802, 0.802]
     assert [b[0][1] for b in batches(h)] == [0, 1, 2, 0, 1, 2, 3]
-    assert h.idem.epoch == 0 and h.producer.stats["epoch_bumps"] == 0
+    assert h.idem.epoch == 0 and h.producer.counters.epoch_bumps == 0
 
 
 def test_a_late_first_retry_keeps_the_acknowledged_sequence():
@@ -86,7 +86,7 @@ def test_out_of_order_sequence_right_after_the_last_acknowledged_batch_bumps_the
     h.respond(0.15, None)
     h.respond(0.3, P.OUT_OF_ORDER_SEQUENCE_NUMBER)  # seq 2 is the next one: a gap
     h.run(0.35)
-    assert h.idem.epoch == 1 and h.producer.stats["epoch_bumps"] == 1
+    assert h.idem.epoch == 1 and h.producer.counters.epoch_bumps == 1
     assert h.idem.entry(0).next_seq == 1 and h.idem.entry(0).inflight[0].base_seq == 0
     assert batches(h)[-1] == [(0, 0, 1, 1)] and times(h)[-1] == 0.302
 
@@ -172,7 +172,7 @@ def test_success_after_in_flight_expiry_is_ignored():
     h.respond(1.6005, None)  # the batch expired at 1.6, the answer arrives at 1.6015
     h.run(2.0)
     assert h.ledger.p[0] == P_NACK_SEEN and h.ledger.fail[0] == F_DELIVERY_TIMEOUT
-    assert h.producer.stats["late_successes"] == 1 and h.producer.stats["expired_batches"] == 1
+    assert h.producer.counters.late_successes == 1 and h.producer.counters.expired_batches == 1
     assert h.idem.entry(0).last_acked == 0  # the sequence state still learns it was written
 
 
@@ -193,7 +193,7 @@ def test_an_expired_batch_is_not_retried():
     h.respond(1.6005, P.NOT_ENOUGH_REPLICAS)
     h.run(10)
     assert h.ledger.fail[0] == F_DELIVERY_TIMEOUT and len(h.sent()) == 1
-    assert h.producer.stats["retries"] == 0
+    assert h.producer.counters.retries == 0
 
 
 def test_muted_partition_follows_its_leader_only_after_the_answer():
@@ -267,7 +267,7 @@ def test_request_timeout_closes_the_connection_and_retries_with_the_same_sequenc
     # NetworkClient.handleTimedOutRequests: the connection closes, in-flight requests fail as retriable
     h = Harness([0.1], producer__linger__ms=0, producer__request__timeout__ms=500)
     h.run(1.0)
-    assert h.brokers[0].closed == [1] and h.producer.stats["request_timeouts"] == 1
+    assert h.brokers[0].closed == [1] and h.producer.counters.request_timeouts == 1
     assert batches(h) == [[(0, 0, 0, 1)], [(0, 0, 0, 1)]] and times(h)[1] > 0.602
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 from .. import protocol as P
+from ..counters import BrokerCounters
 from ..deadlines import DeadlineQueue
 from ..network import broker_node
 from ..producer.batch import records_per_batch
@@ -69,8 +70,7 @@ class Broker(BrokerLifecycle):
         self.deferred: list = []
         self.incarnation = 0
         self.up_since = self.env.now
-        self.stats = {"appended_records": 0, "appended_batches": 0, "truncated_records": 0, "lost_on_power_loss": 0,
-                      "lost_on_disk_failure": 0, "replica_fetches": 0}
+        self.counters = BrokerCounters()
         self.produce = ProduceHandler(self)
         self.replica_fetches = ReplicaFetchHandler(self)
         self.follower = Follower(self)
@@ -219,17 +219,17 @@ class Broker(BrokerLifecycle):
             self.consumer_fetches.answer_parked(p)
 
     # -- the logs -----------------------------------------------------------------------------
-    def forget_removed(self, p: int, removed, why: int, stat: str, event: str, offset: int) -> None:
+    def forget_removed(self, p: int, removed, why: int, event: str, offset: int) -> int:
         """Batches that left this replica's log of p (truncation, power loss, disk failure): the ledger
-        learns why, the trace says how many."""
+        learns why, the trace says how many; returns how many records."""
         if not removed:
-            return
+            return 0
         lost = sum(batch.count for batch in removed)
-        self.stats[stat] += lost
         for batch in removed:
             self.ledger.mark_gone(batch.ids, why)
             batch.gone = True
         self.trace.add(self.env.now, event, self.id, p, offset, lost)
+        return lost
 
     # -- background work ------------------------------------------------------------------------
     def _isr_shrink_loop(self, inc: int):

@@ -97,7 +97,7 @@ class ReplicaFetcher:
             return
         self.token += 1
         self.outstanding = self.token
-        broker.stats["replica_fetches"] += 1
+        broker.counters.replica_fetches += 1
         self.sent_at = now
         leader = broker.peers[self.leader_id]
         broker.network.send(broker.node, leader.node, leader, self._request())

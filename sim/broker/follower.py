@@ -112,4 +112,4 @@ class Follower:
         fetcher = self.fetchers.get(self.following.get(p))
         if fetcher is not None:
             fetcher.touch(p)
-        broker.forget_removed(p, removed, why, "truncated_records", "truncate", offset)
+        broker.counters.truncated_records += broker.forget_removed(p, removed, why, "truncate", offset)

@@ -60,7 +60,7 @@ class BrokerLifecycle:
         self.disk_failed = True  # a restart already scheduled (an earlier crash's) cannot start it now
         self.trace.add(now, "disk_failure", self.id)
         for p in self.partitions:
-            self.forget_removed(p, self.logs[p].wipe(), GONE_DISK, "lost_on_disk_failure", "disk_lost", 0)
+            self.counters.lost_on_disk_failure += self.forget_removed(p, self.logs[p].wipe(), GONE_DISK, "disk_lost", 0)
 
     def _stop_process(self) -> None:
         self.up = False
@@ -81,7 +81,8 @@ class BrokerLifecycle:
             durable = self.page_cache.durable_offset(log, now, self.up_since)
             removed = log.truncate_to(durable)
             log.flushed = log.flushed_before = log.leo
-            self.forget_removed(p, removed, GONE_POWER_LOSS, "lost_on_power_loss", "page_cache_lost", durable)
+            self.counters.lost_on_power_loss += self.forget_removed(p, removed, GONE_POWER_LOSS, "page_cache_lost",
+                                                                    durable)
 
     def shutdown(self) -> None:
         """Controlled shutdown: leaderships move away, then the logs are flushed and the process stops."""

@@ -151,9 +151,9 @@ class ProduceHandler:
         log.append(stored, now)
         self.fsync_block += broker.page_cache.on_append(log, now)
         broker.ledger.mark_appended(batch.ids)
-        stats = broker.stats
-        stats["appended_records"] += batch.count
-        stats["appended_batches"] += 1
+        counters = broker.counters
+        counters.appended_records += batch.count
+        counters.appended_batches += 1
         broker.replica_fetches.wake(leader.p)
         return stored
 

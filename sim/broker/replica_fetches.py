@@ -15,6 +15,7 @@ so the fetch only moves its "last fetched" time, which is applied lazily
 from __future__ import annotations
 
 from .. import protocol as P
+from ..records import batch_bytes
 from ..timer import LazyTimer
 from .fetch_session import FetchSession
 
@@ -72,8 +73,7 @@ class ReplicaFetchHandler:
         session.last_fetch = now
         # Only now look for data: the updates above can have appended to any partition of the session
         # (an append marks the partition in session.inflight).
-        logs = broker.logs
-        ready = ready or any(parts[p][0] < logs[p].leo for p in session.inflight if p in leading and p in parts)
+        ready = ready or self._enough_data(session)
         self.parked.pop(follower, None)
         if ready:
             self._respond(req)
@@ -112,9 +112,24 @@ class ReplicaFetchHandler:
             return
         for follower in sorted(self.parked):
             session = sessions.get(follower)
-            if session is not None and p in session.parts:
+            if session is not None and p in session.parts and (self.settings.replica_fetch_min_bytes <= 1
+                                                                or self._enough_data(session)):
                 req, _at = self.parked.pop(follower)
                 self._respond(req)
+
+    def _enough_data(self, session) -> bool:
+        """replica.fetch.min.bytes of records are there to answer with (DelayedFetch.tryComplete); each
+        partition's records are counted as one batch of the workload's record size."""
+        broker = self.broker
+        logs, leading, parts = broker.logs, broker.leading, session.parts
+        pending = [p for p in session.inflight if p in leading and p in parts]
+        min_bytes = self.settings.replica_fetch_min_bytes
+        if min_bytes <= 1:
+            return any(parts[p].offset < logs[p].leo for p in pending)
+        size = broker.settings.workload.message_bytes
+        available = sum(batch_bytes(logs[p].leo - parts[p].offset, size) for p in pending
+                        if parts[p].offset < logs[p].leo)
+        return available >= min_bytes
 
     def replay_fetches(self, leader) -> None:
         """Bring a PartitionLeader's per-follower fetch times up to date with the sessions (before

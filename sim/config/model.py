@@ -18,6 +18,18 @@ from .schema import NEVER, SCHEMA, TIME_UNITS
 __all__ = ["Config", "Fault", "Inputs"]
 
 
+def to_seconds(key: str, value: Any) -> float | None:
+    """A time key's value in seconds; Kafka's "never" (>= 2**62) becomes ``math.inf``."""
+    unit = SCHEMA[key].unit
+    if unit not in TIME_UNITS:
+        raise ValueError(f"{key} is not a time (unit {unit!r})")
+    if value is None:
+        return None
+    if value >= NEVER:
+        return math.inf
+    return value / TIME_UNITS[unit]
+
+
 @dataclass(frozen=True)
 class Inputs:
     """What the user supplied, kept so that ``Config.replace`` can re-run every rule from scratch."""
@@ -76,15 +88,7 @@ class Config(Mapping[str, Any]):
 
     def seconds(self, key: str) -> float | None:
         """The value of a time key in seconds; Kafka's "never" (>= 2**62) becomes ``math.inf``."""
-        value = self._values[key]
-        unit = SCHEMA[key].unit
-        if unit not in TIME_UNITS:
-            raise ValueError(f"{key} is not a time (unit {unit!r})")
-        if value is None:
-            return None
-        if value >= NEVER:
-            return math.inf
-        return value / TIME_UNITS[unit]
+        return to_seconds(key, self._values[key])
 
     @property
     def settings(self):
@@ -92,7 +96,7 @@ class Config(Mapping[str, Any]):
         if self._settings is None:
             from .settings import build_settings
 
-            object.__setattr__(self, "_settings", build_settings(self))
+            object.__setattr__(self, "_settings", build_settings(self._values))
         return self._settings
 
     def to_dict(self) -> dict[str, Any]:

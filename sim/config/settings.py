@@ -53,12 +53,14 @@ class Settings:
 assert tuple(Settings.__dataclass_fields__) == SECTIONS
 
 
-def build_settings(cfg, classes: dict[str, type] | None = None) -> Settings:
-    """The Settings of a validated Config (time keys in seconds)."""
+def build_settings(values: dict, classes: dict[str, type] | None = None) -> Settings:
+    """The Settings of a validated Config's values (time keys in seconds)."""
+    from .model import to_seconds
+
     classes = classes or SECTION_CLASSES
     sections = {}
     for section in SECTIONS:
-        values = {attribute_name(key): cfg.seconds(key.name) if key.unit in TIME_UNITS else cfg[key.name]
-                  for key in SCHEMA.values() if key.section == section}
-        sections[section] = classes[section](**values)
+        fields = {attribute_name(key): to_seconds(key.name, values[key.name]) if key.unit in TIME_UNITS
+                  else values[key.name] for key in SCHEMA.values() if key.section == section}
+        sections[section] = classes[section](**fields)
     return Settings(**sections)

@@ -36,7 +36,7 @@ class Application:
     def __init__(self, consumer):
         self.c = consumer
         self.env = consumer.env
-        self.commit = consumer.settings["commit"]
+        self.commit = consumer.settings.app_commit
 
     def run(self):
         try:
@@ -55,7 +55,7 @@ class Application:
                 if records:
                     yield from self._handle(records)
         except ProcessingError:
-            c.stats["closed_on_error"] += 1
+            c.counters.closed_on_error += 1
             yield from self._finally(error=True)
             c.app.after_error_close()
             return
@@ -87,4 +87,4 @@ class Application:
         yield from c.close()
 
     def _api_deadline(self) -> float:
-        return self.env.now + self.c.settings["api_timeout"]
+        return self.env.now + self.c.settings.default_api_timeout

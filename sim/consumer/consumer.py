@@ -40,8 +40,8 @@ class Consumer:
         self.brokers = app.brokers
         self.ledger = app.ledger
         self.trace = app.trace
-        self.settings = s = app.settings
-        self.stats = app.stats
+        self.settings = settings = app.settings
+        self.counters = app.counters
         self.node = app.node
         self.slot = app.slot
         self.partitions = app.partitions
@@ -56,13 +56,13 @@ class Consumer:
         self.poison = False  # a processing error waiting for the next record
         self.stalled = 0.0  # a stall waiting for the next record (s)
         self.metadata = ClientMetadata(self.env, self.network, self.node, self.brokers, self.partitions,
-                                       s["retry_backoff"], self.wake)
+                                       settings.retry_backoff, self.wake)
         self.deadlines = DeadlineQueue(self.env)
         self.fetcher = Fetcher(self)
         self.membership = Membership(self)
-        self.clock = RecordClock(app.rng, s["record_time"], s["record_distribution"])
+        self.clock = RecordClock(app.rng, settings.app_record_processing, settings.app_record_processing_distribution)
         self.marker = Marker(self)
-        self.processing = WorkerPool(self) if s["processing"] == "async" else SyncProcessing(self)
+        self.processing = WorkerPool(self) if settings.app_processing == "async" else SyncProcessing(self)
         self.proc = self.env.process(Application(self).run())
         if isinstance(self.processing, SyncProcessing):
             self.processing.thread.proc = self.proc
@@ -81,11 +81,11 @@ class Consumer:
             if m.rejoin_needed or not m.stable:
                 yield from m.ensure_active_group()
             m.maybe_auto_commit()
-            records = f.take(self.settings["max_poll_records"])
+            records = f.take(self.settings.max_poll_records)
             f.send_fetches()  # prefetch while the application processes
             if records or env.now >= deadline or self.stop_requested or self.processing.failed:
                 break
-            wake = m.next_auto_commit if self.settings["auto_commit"] else math.inf
+            wake = m.next_auto_commit if self.settings.enable_auto_commit else math.inf
             yield self.alarm.wait(min(deadline, wake))
         m.in_poll, m.last_poll = False, env.now
         return records

@@ -69,16 +69,16 @@ class GroupCoordinator:
     """The one consumer group: members, generation, assignment and committed offsets."""
 
     def __init__(self, ctx):
-        cfg = ctx.cfg
+        settings = ctx.cfg.settings
         self.env = ctx.env
         self.network = ctx.network
         self.trace = ctx.trace
         self.brokers = ctx.brokers
         self.controller = ctx.controller
-        self.partitions = cfg["topic.partitions"]
-        self.warm_offsets = cfg["consumer.app.group.start"] == "committed"
-        self.initial_delay = cfg.seconds("broker.group.initial.rebalance.delay.ms")
-        n, first = cfg["cluster.brokers"], cfg["cluster.group.coordinator"]
+        self.partitions = settings.topic.partitions
+        self.warm_offsets = settings.consumer.app_group_start == "committed"
+        self.initial_delay = settings.broker.group_initial_rebalance_delay
+        n, first = settings.cluster.brokers, settings.cluster.group_coordinator
         self.replicas = tuple((first + i) % n for i in range(min(OFFSETS_REPLICATION, n)))
         self.host = self.replicas[0]
         self.state = EMPTY
@@ -101,7 +101,7 @@ class GroupCoordinator:
         """t = 0: the group already exists with these members in generation 1, Stable."""
         now = self.env.now
         for c in clients:
-            self._add(c.node, c.slot, c, c.settings["session"], c.settings["rebalance"], now)
+            self._add(c.node, c.slot, c, c.settings.session_timeout, c.settings.max_poll_interval, now)
         self.generation = 1
         self._assign()
         self.state = STABLE

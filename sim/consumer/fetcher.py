@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 
 from .. import protocol as P
+from ..records import record_bytes
 
 LATEST, EARLIEST = -1, -2  # ListOffsets timestamps
 
@@ -23,7 +24,10 @@ class Fetcher:
     def __init__(self, consumer):
         self.c = consumer
         self.env = consumer.env
-        self.s = consumer.settings
+        self.settings = consumer.settings
+        self.record_bytes = record_bytes(consumer.app.group.message_bytes)
+        # max.partition.fetch.bytes in records of the workload's size
+        self.partition_max_records = max(1, self.settings.max_partition_fetch_bytes // self.record_bytes)
         n = consumer.partitions
         self.assigned: tuple[int, ...] = ()
         self.positions: list[int | None] = [None] * n
@@ -49,7 +53,7 @@ class Fetcher:
         self.assigned = ()
 
     def _reset(self, p: int) -> None:
-        reset = self.s["reset"]
+        reset = self.settings.auto_offset_reset
         self.positions[p] = None
         self.buffer[p].clear()
         # "none": NoOffsetForPartitionException -- modelled as this partition never being read
@@ -101,11 +105,11 @@ class Fetcher:
         for b, parts in sorted(by_broker.items()):
             broker = c.brokers[b]
             self.fetching.add(b)
-            s = self.s
-            req = P.ConsumerFetchRequest(c.node, parts, s["partition_max_records"], s["fetch_max_wait"],
-                                         s["fetch_min_bytes"], s["record_bytes"], self, c, b, c.incarnation)
+            settings = self.settings
+            req = P.ConsumerFetchRequest(c.node, parts, self.partition_max_records, settings.fetch_max_wait,
+                                         settings.fetch_min_bytes, self.record_bytes, self, c, b, c.incarnation)
             c.network.send(c.node, broker.node, broker, req)
-            c.deadlines.add(self.env.now + self.s["request_timeout"], self._timed_out, req)
+            c.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
 
     def _timed_out(self, req) -> None:
         if self.c.alive and not req.done:
@@ -136,7 +140,7 @@ class Fetcher:
             elif kind is P.ListedOffset:
                 self.fetch_pos[p] = self.positions[p] = result.offset
             elif result.code == P.OFFSET_OUT_OF_RANGE:
-                self.c.stats["offset_resets"] += 1  # truncation or an unclean election moved the log end back
+                self.c.counters.offset_resets += 1  # truncation or an unclean election moved the log end back
                 self._reset(p)
             else:
                 self.c.metadata.invalidate(p)

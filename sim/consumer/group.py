@@ -17,16 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..client_app import ClientApp
+from ..counters import ConsumerCounters
 from .consumer import Consumer
-from .settings import consumer_settings
 
 LAG_SAMPLE = 0.1  # s between lag samples
-
-
-def new_stats() -> dict:
-    return {"records_processed": 0, "redeliveries": 0, "commits_sent": 0, "commits_failed": 0,
-            "offset_resets": 0, "restarts": 0, "poll_timeouts": 0, "processing_errors": 0, "records_skipped": 0,
-            "records_retried": 0, "closed_on_error": 0}
 
 
 class ConsumerApp(ClientApp):
@@ -44,7 +38,7 @@ class ConsumerApp(ClientApp):
         self.coordinator = group.coordinator
         self.settings = group.settings
         self.partitions = group.partitions
-        self.stats = group.stats
+        self.counters = group.counters
         self.rng = group.rng
 
     def new_client(self, instance: int) -> Consumer:
@@ -52,7 +46,7 @@ class ConsumerApp(ClientApp):
 
     def restart(self) -> None:
         if not self.up and not self.group.closing:
-            self.stats["restarts"] += 1
+            self.counters.restarts += 1
             self.start()
 
     def after_error_close(self) -> None:
@@ -82,12 +76,13 @@ class ConsumerGroup:
         self.ledger = ctx.ledger
         self.trace = ctx.trace
         self.coordinator = ctx.coordinator
-        self.settings = consumer_settings(cfg)
-        self.partitions = cfg["topic.partitions"]
+        self.settings = cfg.settings.consumer
+        self.message_bytes = cfg.settings.workload.message_bytes
+        self.partitions = cfg.settings.topic.partitions
         self.rng = ctx.rng["consumer"]
-        self.stats = new_stats()
+        self.counters = ConsumerCounters()
         self.closing = False
-        self.members = [ConsumerApp(self, slot) for slot in range(cfg["consumer.app.members"])]
+        self.members = [ConsumerApp(self, slot) for slot in range(self.settings.app_members)]
         for m in self.members:
             m.start()
         self.coordinator.form([m.client for m in self.members])
@@ -149,7 +144,7 @@ class ConsumerGroup:
         return None if c is None else c.fetcher.positions[p]
 
     def summary_stats(self) -> dict:
-        out = dict(self.stats)
+        out = self.counters.report()
         out["rebalances"] = self.coordinator.rebalances
         n = self.ledger.n
         led = self.ledger

@@ -44,7 +44,7 @@ class Membership:
     def __init__(self, consumer):
         self.c = consumer
         self.env = consumer.env
-        self.s = s = consumer.settings
+        self.settings = settings = consumer.settings
         self.group = consumer.group_coordinator  # handlers; reached only through a broker
         self.coordinator: int | None = None  # broker believed to host the coordinator
         self.member_id = None
@@ -54,7 +54,7 @@ class Membership:
         self.rejoin_needed = True
         self.last_poll = self.env.now
         self.in_poll = False
-        self.next_auto_commit = self.env.now + s["auto_commit_interval"]
+        self.next_auto_commit = self.env.now + settings.auto_commit_interval
         self.next_heartbeat = math.inf
         self.heartbeat_token = None
         self.callbacks: dict[int, tuple] = {}  # token -> (broker, fn(result))
@@ -69,7 +69,7 @@ class Membership:
         """Warm start: a member of the group's first generation at t = 0."""
         self.member_id, self.generation, self.assignment = member_id, generation, tuple(assignment)
         self.state, self.rejoin_needed = STABLE, False
-        self.next_heartbeat = self.env.now + self.s["heartbeat"]
+        self.next_heartbeat = self.env.now + self.settings.heartbeat_interval
         self.alarm.notify()
 
     @property
@@ -86,7 +86,8 @@ class Membership:
         req = GROUP_REQUESTS[handler](c.node, broker_id, self, c, token, slot=c.slot, **fields)
         self.callbacks[token] = (broker_id, fn)
         c.network.send(c.node, broker.node, self.group, req)
-        c.deadlines.add(self.env.now + (timeout or self.s["request_timeout"]), self._finish, token, (TIMED_OUT, None))
+        deadline = self.env.now + (timeout or self.settings.request_timeout)
+        c.deadlines.add(deadline, self._finish, token, (TIMED_OUT, None))
         return token
 
     def _finish(self, token: int, result) -> None:
@@ -147,7 +148,7 @@ class Membership:
                 if error is None and c.alive:
                     self.coordinator = host
                     break
-            yield env.timeout(self.s["retry_backoff"])
+            yield env.timeout(self.settings.retry_backoff)
         if c.alive:
             self._flush_async()
         done.succeed()
@@ -177,22 +178,23 @@ class Membership:
     # -- joining -----------------------------------------------------------------------------------
     def ensure_active_group(self):
         """Rejoin (from poll()): commit before revocation, revoke everything, JoinGroup, SyncGroup."""
-        c, s = self.c, self.s
-        if self.stable and s["auto_commit"]:
-            yield from self.commit_sync(c.fetcher.consumed(), self.env.now + s["rebalance"])
+        c, settings = self.c, self.settings
+        if self.stable and settings.enable_auto_commit:
+            yield from self.commit_sync(c.fetcher.consumed(), self.env.now + settings.max_poll_interval)
         c.revoke_all()
         while c.alive:
             self.rejoin_needed = False
             if not (yield from self.ensure_coordinator()):
                 continue
             self.state = PREPARING
-            error, value = yield from self.call("on_join_group", math.inf, s["rebalance"] + JOIN_TIMEOUT_LAPSE,
-                                                member_id=self.member_id, session=s["session"],
-                                                rebalance=s["rebalance"])
+            rebalance = settings.max_poll_interval  # the rebalance timeout
+            error, value = yield from self.call("on_join_group", math.inf, rebalance + JOIN_TIMEOUT_LAPSE,
+                                                member_id=self.member_id, session=settings.session_timeout,
+                                                rebalance=rebalance)
             if error is None:
                 self.member_id, self.generation = value
                 self.state = COMPLETING
-                self.next_heartbeat = self.env.now + s["heartbeat"]
+                self.next_heartbeat = self.env.now + settings.heartbeat_interval
                 self.alarm.notify()
                 error, value = yield from self.call("on_sync_group", math.inf, member_id=self.member_id,
                                                     generation=self.generation)
@@ -211,7 +213,7 @@ class Membership:
             self.generation = -1
         elif error in COORDINATOR_ERRORS:
             self.coordinator_unknown()
-            yield self.env.timeout(self.s["retry_backoff"])
+            yield self.env.timeout(self.settings.retry_backoff)
 
     def _reset(self, error) -> None:
         """The coordinator no longer knows this member or generation: partitions lost, rejoin."""
@@ -230,12 +232,12 @@ class Membership:
             if error is None:
                 return value
             self.coordinator_unknown()
-            yield self.env.timeout(self.s["retry_backoff"])
+            yield self.env.timeout(self.settings.retry_backoff)
         return {}
 
     # -- heartbeat thread --------------------------------------------------------------------------
     def _heartbeat_thread(self):
-        env, s = self.env, self.s
+        env, settings = self.env, self.settings
         while self.c.alive:
             if self.state in (UNJOINED, PREPARING):
                 yield self.alarm.wait()
@@ -244,12 +246,12 @@ class Membership:
                 yield self.lookup()
                 continue
             now = env.now
-            poll_deadline = math.inf if self.in_poll else self.last_poll + s["rebalance"]
+            poll_deadline = math.inf if self.in_poll else self.last_poll + settings.max_poll_interval
             if now >= poll_deadline:
                 self._leave_on_poll_timeout()
                 continue
             if self.heartbeat_token is None and now >= self.next_heartbeat:
-                self.next_heartbeat = now + s["heartbeat"]
+                self.next_heartbeat = now + settings.heartbeat_interval
                 self.heartbeat_token = self.send("on_heartbeat", self.coordinator,
                                                  partial(self._on_heartbeat, self.generation),
                                                  member_id=self.member_id, generation=self.generation)
@@ -270,13 +272,13 @@ class Membership:
             self._reset(error)
         elif error in COORDINATOR_ERRORS:
             self.coordinator_unknown()
-            self.next_heartbeat = self.env.now + self.s["retry_backoff"]
+            self.next_heartbeat = self.env.now + self.settings.retry_backoff
         self.alarm.notify()
 
     def _leave_on_poll_timeout(self) -> None:
         """KIP-62: poll() was not called within max.poll.interval.ms -- leave the group."""
         c = self.c
-        c.stats["poll_timeouts"] += 1
+        c.counters.poll_timeouts += 1
         c.trace.add(self.env.now, "poll_timeout", c.node, self.member_id)
         self._send_leave()
         self.member_id, self.generation, self.state = None, -1, UNJOINED
@@ -296,7 +298,7 @@ class Membership:
         while self.stable and env.now < deadline and c.alive:
             if not (yield from self.ensure_coordinator(deadline)):
                 break
-            c.stats["commits_sent"] += 1
+            c.counters.commits_sent += 1
             error, _ = yield from self.call("on_offset_commit", deadline, offsets=dict(offsets),
                                             member_id=self.member_id, generation=self.generation)
             if error is None:
@@ -307,10 +309,10 @@ class Membership:
                 self.rejoin_needed = True
             else:
                 self.coordinator_unknown()
-                yield env.timeout(min(self.s["retry_backoff"], max(0.0, deadline - env.now)))
+                yield env.timeout(min(self.settings.retry_backoff, max(0.0, deadline - env.now)))
                 continue
             break
-        c.stats["commits_failed"] += 1
+        c.counters.commits_failed += 1
         return False
 
     def commit_async(self, offsets: dict, auto: bool = False) -> None:
@@ -318,7 +320,7 @@ class Membership:
         if not offsets:
             return
         if not self.stable:
-            self.c.stats["commits_failed"] += 1
+            self.c.counters.commits_failed += 1
             return
         if self.coordinator is None:
             self.pending_async.append((dict(offsets), auto))
@@ -327,7 +329,7 @@ class Membership:
         self._send_async(dict(offsets), auto)
 
     def _send_async(self, offsets: dict, auto: bool) -> None:
-        self.c.stats["commits_sent"] += 1
+        self.c.counters.commits_sent += 1
         self.async_in_flight += 1
         self.send("on_offset_commit", self.coordinator, partial(self._on_async_done, auto, self.generation),
                   offsets=offsets, member_id=self.member_id, generation=self.generation)
@@ -338,13 +340,13 @@ class Membership:
             if self.stable:
                 self._send_async(offsets, auto)
             else:
-                self.c.stats["commits_failed"] += 1
+                self.c.counters.commits_failed += 1
 
     def _on_async_done(self, auto: bool, generation: int, result) -> None:
         self.async_in_flight -= 1
         error = result[0]
         if error is not None:
-            self.c.stats["commits_failed"] += 1
+            self.c.counters.commits_failed += 1
             if error in FENCED_ERRORS:
                 if self.generation == generation:
                     self._reset(error)
@@ -354,13 +356,13 @@ class Membership:
             else:
                 self.coordinator_unknown()
                 if auto:
-                    self.next_auto_commit = self.env.now + self.s["retry_backoff"]
+                    self.next_auto_commit = self.env.now + self.settings.retry_backoff
         self.c.wake()
 
     def maybe_auto_commit(self) -> None:
         """ConsumerCoordinator.maybeAutoCommitOffsetsAsync, at the start of every poll."""
-        if self.s["auto_commit"] and self.env.now >= self.next_auto_commit:
-            self.next_auto_commit = self.env.now + self.s["auto_commit_interval"]
+        if self.settings.enable_auto_commit and self.env.now >= self.next_auto_commit:
+            self.next_auto_commit = self.env.now + self.settings.auto_commit_interval
             self.commit_async(self.c.fetcher.consumed(), auto=True)
 
     # -- close ---------------------------------------------------------------------------------
@@ -368,7 +370,7 @@ class Membership:
         """close(): auto commit (synchronously), wait for async commits, LeaveGroup."""
         env, c = self.env, self.c
         deadline = env.now + CLOSE_TIMEOUT
-        if self.s["auto_commit"] and self.stable:
+        if self.settings.enable_auto_commit and self.stable:
             yield from self.commit_sync(c.fetcher.consumed(), deadline)
         while self.async_in_flight and env.now < deadline and c.alive:
             yield c.alarm.wait(deadline)

@@ -93,7 +93,7 @@ class Marker:
 
     def __init__(self, consumer):
         self.ledger = consumer.ledger
-        self.stats = consumer.stats
+        self.counters = consumer.counters
 
     def mark(self, work: Work, i0: int, i1: int) -> None:
         if i1 <= i0:
@@ -102,15 +102,15 @@ class Marker:
             self._mark_run(work, i0, i1)
             return
         times = work.start + work.ends
-        ledger, stats = self.ledger, self.stats
+        ledger, counters = self.ledger, self.counters
         idx = 0
         for _p, batch, lo, hi in work.records:
             k = hi - lo
             a, b = max(i0, idx), min(i1, idx + k)
             for x, y in _without(a, b, work.skipped):
                 ids = ids_sub(batch.ids, lo + x - idx, lo + y - idx)
-                stats["redeliveries"] += ledger.mark_processed(ids, times[x:y])
-                stats["records_processed"] += y - x
+                counters.redeliveries += ledger.mark_processed(ids, times[x:y])
+                counters.records_processed += y - x
             idx += k
             if idx >= i1:
                 break
@@ -133,9 +133,9 @@ class Marker:
             idx += k
             if idx >= i1:
                 break
-        stats = self.stats
-        stats["redeliveries"] += self.ledger.mark_processed(tuple(slices), work.start + work.ends[i0:i1])
-        stats["records_processed"] += i1 - i0
+        counters = self.counters
+        counters.redeliveries += self.ledger.mark_processed(tuple(slices), work.start + work.ends[i0:i1])
+        counters.records_processed += i1 - i0
 
 
 def _without(a: int, b: int, holes: list[int]):
@@ -194,18 +194,18 @@ class Thread:
 
     def _error(self, work: Work, k: int) -> None:
         c, now = self.c, self.env.now
-        c.stats["processing_errors"] += 1
+        c.counters.processing_errors += 1
         t = now - work.start
         ends = work.ends
-        policy = c.settings["error_policy"]
+        policy = c.settings.app_error_policy
         c.trace.add(now, "processing_error", c.node, k, policy)
         if policy == "skip":
             work.skipped.append(k)
-            c.stats["records_skipped"] += 1
+            c.counters.records_skipped += 1
             ends[k:] -= ends[k] - t
         elif policy == "retry":
             ends[k:] += t - (ends[k - 1] if k else 0.0)
-            c.stats["records_retried"] += 1
+            c.counters.records_retried += 1
         else:
             work.halted = k
             self.work = None
@@ -269,10 +269,10 @@ class WorkerPool:
     def __init__(self, consumer):
         self.c = consumer
         self.env = consumer.env
-        s = consumer.settings
-        self.capacity = s["queue_polls"]
+        settings = consumer.settings
+        self.capacity = settings.app_queue_polls
         self.queue: deque[Work] = deque()
-        self.threads = [Thread(consumer) for _ in range(s["workers"])]
+        self.threads = [Thread(consumer) for _ in range(settings.app_workers)]
         self.alarms = [Alarm(self.env) for _ in self.threads]
         self.space = Alarm(self.env)  # the poll loop waiting for room in the queue
         self.halted: list[Work] = []  # works stopped by an error, kept for processed offsets

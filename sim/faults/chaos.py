@@ -21,15 +21,16 @@ from .kinds import ALL_PEERS, CHAOS_KINDS, PER_BROKER, PER_CLUSTER, PER_CONSUMER
 
 def mtbf(cfg, key: str) -> float | None:
     """The mean time between faults of a chaos kind: its own key, else the preset's rate, else None."""
-    explicit = cfg[f"chaos.{key}.mtbf"]
-    return explicit if explicit is not None else CHAOS_KINDS[key][1].preset_mtbf(cfg["chaos.preset"])
+    chaos = cfg.settings.chaos
+    explicit = getattr(chaos, f"{key.replace('.', '_')}_mtbf")
+    return explicit if explicit is not None else CHAOS_KINDS[key][1].preset_mtbf(chaos.preset)
 
 
 def _targets(chaos, cfg, brokers: int) -> list[str]:
     if chaos.scope == PER_BROKER:
         return [f"broker:{broker}" for broker in range(brokers)]
     if chaos.scope == PER_CONSUMER:
-        return [f"consumer:{member}" for member in range(cfg["consumer.app.members"])]  # each group member
+        return [f"consumer:{member}" for member in range(cfg.settings.consumer.app_members)]  # each group member
     return ["all-brokers"] if chaos.scope == PER_CLUSTER else ["producer"]
 
 
@@ -41,8 +42,8 @@ def random_faults(cfg, rng: np.random.Generator, brokers: int, end: float) -> li
         mean_gap = mtbf(cfg, key)
         if mean_gap is None:
             continue
-        mean_duration = cfg.seconds(f"chaos.{key}.duration")
-        spike_ms = cfg[f"chaos.{key}.extra.ms"] if chaos.spike_ms is not None else None
+        mean_duration = getattr(cfg.settings.chaos, f"{key.replace('.', '_')}_duration")
+        spike_ms = cfg[f"chaos.{key}.extra.ms"] if chaos.spike_ms is not None else None  # in ms, as in [[faults]]
         isolate_from = ALL_PEERS if kind.network else ()
         for index, target in enumerate(_targets(chaos, cfg, brokers)):
             gen = np.random.default_rng([base, chaos.stream, index])

@@ -8,6 +8,7 @@ accumulator). Producer is one KafkaProducer lifetime: accumulator + sender + met
 from __future__ import annotations
 
 from ..client_app import ClientApp
+from ..counters import ProducerCounters
 from ..protocol import CloseConnection
 from ..client_metadata import ClientMetadata
 from ..ledger import (F_BUFFER_EXHAUSTED, F_DELIVERY_TIMEOUT, F_METADATA_TIMEOUT, F_RETRIES_EXHAUSTED, ids_count,
@@ -23,39 +24,6 @@ NODE = "producer"
 RESENDABLE = frozenset({F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_METADATA_TIMEOUT})
 
 
-def producer_settings(cfg) -> dict:
-    """The producer configs the model honours, in model units (seconds)."""
-    return {
-        "acks": cfg["producer.acks"],
-        "idempotent": bool(cfg["producer.enable.idempotence"]),
-        "retries": cfg["producer.retries"],
-        "max_in_flight": cfg["producer.max.in.flight.requests.per.connection"],
-        "delivery_timeout": cfg.seconds("producer.delivery.timeout.ms"),
-        "request_timeout": cfg.seconds("producer.request.timeout.ms"),
-        "linger": cfg.seconds("producer.linger.ms"),
-        "batch_size": cfg["producer.batch.size"],
-        "buffer_memory": cfg["producer.buffer.memory"],
-        "max_block": cfg.seconds("producer.max.block.ms"),
-        "retry_backoff": cfg.seconds("producer.retry.backoff.ms"),
-        "retry_backoff_max": cfg.seconds("producer.retry.backoff.max.ms"),
-        "max_request_size": cfg["producer.max.request.size"],
-        "send_buffer": cfg["producer.send.buffer.bytes"],
-        "reconnect_backoff": cfg.seconds("producer.reconnect.backoff.ms"),
-        "reconnect_backoff_max": cfg.seconds("producer.reconnect.backoff.max.ms"),
-        "connect_timeout": cfg.seconds("producer.socket.connection.setup.timeout.ms"),
-        "connect_timeout_max": cfg.seconds("producer.socket.connection.setup.timeout.max.ms"),
-        "callback_checked": cfg["producer.app.callback"] == "checked",
-        "resend": cfg["producer.app.resend"],
-        "resend_on_restart": cfg["producer.app.resend.on.restart"],
-    }
-
-
-def new_stats() -> dict:
-    return {"requests": 0, "batches_sent": 0, "records_sent": 0, "retries": 0, "expired_batches": 0,
-            "failed_batches": 0, "request_timeouts": 0, "late_successes": 0, "disconnects": 0,
-            "connect_failures": 0, "epoch_bumps": 0}
-
-
 class Producer:
     """One KafkaProducer: from construction to close() or a crash."""
 
@@ -66,26 +34,26 @@ class Producer:
         self.brokers = app.brokers
         self.ledger = app.ledger
         self.rng = app.rng
-        self.settings = s = app.settings
+        self.settings = settings = app.settings
         self.node = NODE
         self.message_bytes = app.message_bytes
-        self.callback_checked = s["callback_checked"]
+        self.callback_checked = settings.app_callback == "checked"
         self.producer_id = producer_id
-        self.idempotence = IdempotenceManager(producer_id) if s["idempotent"] else None
-        self.stats = app.stats
+        self.idempotence = IdempotenceManager(producer_id) if settings.enable_idempotence else None
+        self.counters = app.counters
         self.alive = True
         self.closing = False
         self.closed = self.env.event()
         self._available: list[int] = []
         self._available_version = -1
         self.metadata = ClientMetadata(self.env, self.network, NODE, self.brokers, app.partitions,
-                                       s["retry_backoff"], self._metadata_updated)
+                                       settings.retry_backoff, self._metadata_updated)
         self.accumulator = RecordAccumulator(
             arrivals=app.arrivals, ledger=self.ledger, rng=app.partitioner_rng, partitions=app.partitions,
-            batch_size=s["batch_size"], message_bytes=self.message_bytes, linger=s["linger"],
-            delivery_timeout=s["delivery_timeout"], buffer_memory=s["buffer_memory"],
-            max_block=s["max_block"], callback_checked=self.callback_checked,
-            available_partitions=self._available_partitions, max_request_size=s["max_request_size"],
+            batch_size=settings.batch_size, message_bytes=self.message_bytes, linger=settings.linger,
+            delivery_timeout=settings.delivery_timeout, buffer_memory=settings.buffer_memory,
+            max_block=settings.max_block, callback_checked=self.callback_checked,
+            available_partitions=self._available_partitions, max_request_size=settings.max_request_size,
             metadata_known=lambda: self.metadata.known, leader_epoch=lambda p: self.metadata.epochs[p],
             on_failure=self.report_failure)
         self.metadata.before_change = lambda: self.accumulator.catch_up(self.env.now)
@@ -110,7 +78,7 @@ class Producer:
     def report_failure(self, ids, cause: int, partition: int | None) -> None:
         """The callback got an exception: an application that re-sends sends the records again."""
         app = self.app
-        if self.settings["resend"] and app.sending and self.alive and not self.closing and cause in RESENDABLE:
+        if self.settings.app_resend and app.sending and self.alive and not self.closing and cause in RESENDABLE:
             self.accumulator.catch_up(self.env.now)  # sends made before the failure come first
             self.accumulator.resend(ids, ids_count(ids), partition, self.env.now)
             self.sender.wakeup()
@@ -164,15 +132,17 @@ class ProducerApp(ClientApp):
         # the sticky partitioner's choices, on a stream of their own: how often the sender retries
         # (and so draws jitter) must not change which partitions the sends go to
         self.partitioner_rng = partitioner_rng if partitioner_rng is not None else producer_rng
-        self.settings = producer_settings(cfg)
-        self.partitions = cfg["topic.partitions"]
-        self.message_bytes = cfg["workload.message.bytes"]
-        self.end = cfg.seconds("workload.duration")
-        keyed = cfg["workload.keys"] > 0 and not cfg["producer.partitioner.ignore.keys"]
-        table = key_partitions(cfg["workload.keys"], self.partitions) if keyed else None
-        self.arrivals = arrivals or ArrivalStream(workload_rng, cfg["workload.rate"], env.now, self.end,
+        settings = cfg.settings
+        self.settings = settings.producer
+        self.partitions = settings.topic.partitions
+        workload = settings.workload
+        self.message_bytes = workload.message_bytes
+        self.end = workload.duration
+        keyed = workload.keys > 0 and not self.settings.partitioner_ignore_keys
+        table = key_partitions(workload.keys, self.partitions) if keyed else None
+        self.arrivals = arrivals or ArrivalStream(workload_rng, workload.rate, env.now, self.end,
                                                   key_rng=key_rng, key_partitions=table)
-        self.stats = new_stats()
+        self.counters = ProducerCounters()
         self.sending = True  # until close(): send() still accepts records
         self.in_doubt: list[tuple] = []  # (ids, count, partition) the last crash left without an outcome
         self.start()
@@ -184,10 +154,10 @@ class ProducerApp(ClientApp):
         """A new KafkaProducer; sends the application would have made while down never happened."""
         if self.up:
             return
-        self.stats["skipped_while_down"] = self.stats.get("skipped_while_down", 0) + \
-            self.arrivals.skip_until(self.env.now)
+        self.counters.restarts += 1
+        self.counters.skipped_while_down += self.arrivals.skip_until(self.env.now)
         self.start()
-        if self.settings["resend_on_restart"] and self.sending:
+        if self.settings.app_resend_on_restart and self.sending:
             for ids, count, partition in self.in_doubt:  # replayed from the application's own checkpoint
                 self.client.accumulator.resend(ids, count, partition, self.env.now)
         self.in_doubt = []

@@ -31,20 +31,12 @@ class Sender:
         self.env = producer.env
         self.acc = producer.accumulator
         self.metadata = producer.metadata
-        s = producer.settings
-        self.acks = s["acks"]
-        self.max_in_flight = s["max_in_flight"]
-        self.request_timeout = s["request_timeout"]
-        self.retries = s["retries"]
-        self.retry_backoff = s["retry_backoff"]
-        self.retry_backoff_max = s["retry_backoff_max"]
-        self.max_request_size = s["max_request_size"]
-        self.idempotent = s["idempotent"]
+        self.settings = settings = producer.settings
+        # read on every pass of the loop: kept as plain attributes under the keys' own names
+        self.acks = settings.acks
+        self.max_in_flight = settings.max_in_flight_requests_per_connection
+        self.request_timeout = settings.request_timeout
         self.message_bytes = producer.message_bytes
-        self.reconnect_backoff = s["reconnect_backoff"]
-        self.reconnect_backoff_max = s["reconnect_backoff_max"]
-        self.connect_timeout = s["connect_timeout"]
-        self.connect_timeout_max = s["connect_timeout_max"]
         n_brokers = len(producer.brokers)
         self.inflight: list[deque] = [deque() for _ in range(n_brokers)]
         self.conn = [0] * n_brokers  # connection generation per broker
@@ -55,7 +47,6 @@ class Sender:
         self.connect_failures = [0] * n_brokers
         self.syn_next = [math.inf] * n_brokers
         self.syn_rto = [SYN_RTO] * n_brokers
-        self.send_buffer = s["send_buffer"]
         self.tcp_unacked: list[deque] = [deque() for _ in range(n_brokers)]  # acks=0: (sent_at, bytes)
         self.tcp_bytes = [0] * n_brokers
         self.muted: set[int] = set()  # partitions with a batch in flight when max.in.flight == 1
@@ -66,7 +57,7 @@ class Sender:
         self.idem = producer.idempotence  # IdempotenceManager, or None
         self.alarm = Alarm(self.env)
         self.rid = 0
-        self.stats = producer.stats
+        self.counters = producer.counters
 
     # -- the loop --------------------------------------------------------------------
     def run(self):
@@ -81,7 +72,7 @@ class Sender:
             if self.idem is not None:  # Sender.runOnce: resolve sequences, bump the epoch if needed
                 self.idem.maybe_resolve()
                 if self.idem.bump_if_needed():
-                    self.stats["epoch_bumps"] += 1
+                    self.counters.epoch_bumps += 1
             self._send_ready(now)
             if producer.closing and self._idle():
                 producer.closed.succeed()
@@ -165,7 +156,7 @@ class Sender:
             if p in self.muted or not dq or acc.backing_off(p, now):
                 continue
             nbytes = batch_bytes(dq[0].count, self.message_bytes)
-            if out and size + nbytes > self.max_request_size:
+            if out and size + nbytes > self.settings.max_request_size:
                 break
             if self.idem is not None and self.idem.should_stop_drain(dq[0]):
                 break
@@ -188,10 +179,10 @@ class Sender:
         self.conn_seq[node] += 1
         broker = producer.brokers[node]
         producer.network.send(producer.node, broker.node, broker, req)
-        st = self.stats
-        st["requests"] += 1
-        st["batches_sent"] += len(batches)
-        st["records_sent"] += sum(b.count for b in batches)
+        counters = self.counters
+        counters.requests += 1
+        counters.batches_sent += len(batches)
+        counters.records_sent += sum(b.count for b in batches)
         if self.acks == "0":  # no response: the batch succeeds once written to the socket
             nbytes = sum(batch_bytes(b.count, self.message_bytes) for b in batches)
             self.tcp_unacked[node].append((now, nbytes))
@@ -258,7 +249,7 @@ class Sender:
     # -- connections -------------------------------------------------------------------
     def _writable(self, node: int) -> bool:
         """acks=0: the socket takes more only while unacknowledged bytes fit send.buffer.bytes."""
-        return self.tcp_bytes[node] < self.send_buffer
+        return self.tcp_bytes[node] < self.settings.send_buffer_bytes
 
     def on_tcp_ack(self, ack: P.TcpAck) -> None:
         node, conn = ack.broker, ack.conn
@@ -274,7 +265,9 @@ class Sender:
         self.link[node] = CONNECTING
         self.conn[node] += 1
         self.conn_seq[node] = 0
-        timeout = min(self.connect_timeout_max, self.connect_timeout * 2 ** self.connect_failures[node])
+        settings = self.settings
+        timeout = min(settings.socket_connection_setup_timeout_max,
+                      settings.socket_connection_setup_timeout * 2 ** self.connect_failures[node])
         self.connect_deadline[node] = now + timeout
         self.syn_rto[node] = SYN_RTO
         self._send_syn(node, now)
@@ -312,7 +305,7 @@ class Sender:
             if idem is not None:
                 idem.completed(batch)
             if batch.state == DONE:
-                self.stats["late_successes"] += 1  # already expired: the callback is not called again
+                self.counters.late_successes += 1  # already expired: the callback is not called again
                 return
             self._succeed(batch, now)
             return
@@ -321,10 +314,10 @@ class Sender:
         if self._can_retry(batch, err, now):
             batch.state = QUEUED
             self.acc.reenqueue(batch, now, self._backoff(batch.attempts + 1), in_sequence_order=idem is not None)
-            self.stats["retries"] += 1
+            self.counters.retries += 1
             return
         if idem is not None:  # its sequence is burnt: restart the partition's sequences
-            idem.failed(batch, err == P.OUT_OF_ORDER_SEQUENCE_NUMBER, batch.attempts < self.retries)
+            idem.failed(batch, err == P.OUT_OF_ORDER_SEQUENCE_NUMBER, batch.attempts < self.settings.retries)
         if batch.state == DONE:
             return
         if err not in P.RETRIABLE and not (idem is not None and err == P.OUT_OF_ORDER_SEQUENCE_NUMBER):
@@ -337,15 +330,16 @@ class Sender:
 
     def _can_retry(self, batch: ProducerBatch, err, now: float) -> bool:
         """Sender.canRetry: not past delivery.timeout.ms, attempts left, not done, and a retriable error."""
-        if now >= batch.deadline or batch.attempts >= self.retries or batch.state == DONE:
+        if now >= batch.deadline or batch.attempts >= self.settings.retries or batch.state == DONE:
             return False
         return self.idem.can_retry(err, batch) if self.idem is not None else err in P.RETRIABLE
 
     def _backoff(self, attempts: int) -> float:
         """retry.backoff.ms doubling per attempt up to retry.backoff.max.ms, with +-20% jitter."""
-        base = self.retry_backoff * (2 ** (attempts - 1))
+        settings = self.settings
+        base = settings.retry_backoff * (2 ** (attempts - 1))
         jitter = self.producer.rng.uniform(0.8, 1.2)
-        return min(self.retry_backoff_max, base * jitter) if self.retry_backoff_max > 0 else base * jitter
+        return min(settings.retry_backoff_max, base * jitter) if settings.retry_backoff_max > 0 else base * jitter
 
     def _succeed(self, batch: ProducerBatch, now: float) -> None:
         batch.state = DONE
@@ -358,8 +352,10 @@ class Sender:
         batch.failed = True
         self.producer.ledger.fail_send(batch.ids, self.producer.callback_checked, cause)
         self.acc.release(batch, now)
-        key = "expired_batches" if cause == F_DELIVERY_TIMEOUT else "failed_batches"
-        self.stats[key] += 1
+        if cause == F_DELIVERY_TIMEOUT:
+            self.counters.expired_batches += 1
+        else:
+            self.counters.failed_batches += 1
         self.producer.report_failure(batch.ids, cause, batch.partition)
 
     # -- timeouts ----------------------------------------------------------------------
@@ -378,23 +374,25 @@ class Sender:
         for node, reqs in enumerate(self.inflight):
             # deadlines are compared exactly as _next_wakeup computes them (no float drift)
             if reqs and reqs[0].sent_at + self.request_timeout <= now:
-                self.stats["request_timeouts"] += 1
+                self.counters.request_timeouts += 1
                 self._disconnect(node, now)
             elif self.tcp_unacked[node] and self.tcp_unacked[node][0][0] + self.request_timeout <= now:
-                self.stats["request_timeouts"] += 1  # acks=0: the socket has been stuck that long
+                self.counters.request_timeouts += 1  # acks=0: the socket has been stuck that long
                 self._disconnect(node, now)
 
     def _disconnect(self, node: int, now: float) -> None:
         """NetworkClient closes the connection: every request on it fails as retriable."""
         if self.link[node] == CONNECTING:
             self.connect_failures[node] += 1
-            self.stats["connect_failures"] += 1
+            self.counters.connect_failures += 1
         else:
-            self.stats["disconnects"] += 1
+            self.counters.disconnects += 1
         self.link[node] = DISCONNECTED
         self.connect_deadline[node] = math.inf
-        backoff = min(self.reconnect_backoff_max,
-                      self.reconnect_backoff * 2 ** self.connect_failures[node]) * self.producer.rng.uniform(0.8, 1.2)
+        settings = self.settings
+        jitter = self.producer.rng.uniform(0.8, 1.2)
+        backoff = min(settings.reconnect_backoff_max,
+                      settings.reconnect_backoff * 2 ** self.connect_failures[node]) * jitter
         self.reconnect_at[node] = now + backoff
         closed = self.conn[node]
         self.conn[node] += 1
