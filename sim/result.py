@@ -99,7 +99,7 @@ class RunResult:
             "drained": bool(cluster.drained),
             "faults": [[round(t, 6), action, target, list(targets) if isinstance(targets, list) else targets]
                        for t, action, target, targets in cluster.faults.applied],
-            "trace": {"events": cluster.trace.to_list(), "dropped": cluster.trace.dropped},
+            "trace": cluster.trace.report(),
             "seed": cfg.settings.sim.seed,
             "sim_time_s": round(cluster.env.now, 6),
             "production_s": cluster.end,
