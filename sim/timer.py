@@ -1,4 +1,4 @@
-"""Alarm: how a process loop sleeps until a deadline or until something wakes it.
+"""Timers: how a process loop sleeps until a deadline or until something wakes it.
 
 The counterpart of the poll(timeout) + wakeup() pair that Kafka's I/O threads use.
 It keeps at most one pending SimPy timeout at or before any deadline asked for, so a
@@ -11,6 +11,17 @@ import heapq
 import math
 
 import simpy
+from simpy.events import NORMAL, Event
+
+
+def call_at(env, delay: float, callback) -> None:
+    """Call callback(event) after delay: a bare SimPy event, without Timeout's checks and closures."""
+    ev = Event.__new__(Event)
+    ev.env = env
+    ev.callbacks = [callback]
+    ev._value = None
+    ev._ok = True
+    env.schedule(ev, NORMAL, delay)
 
 
 class Alarm:
@@ -57,7 +68,6 @@ class LazyTimer:
     def arm(self, at: float) -> None:
         if at < self.pending:
             self.pending = at
-            from .network import call_at  # noqa: PLC0415 - network imports nothing from here
             call_at(self.env, max(0.0, at - self.env.now), self._fire)
 
     def _fire(self, _event) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 from .. import protocol as P
-from ..network import call_at
+from ..timer import call_at
 from ..timer import LazyTimer
 
 

@@ -2,7 +2,7 @@
 
 It has no process of its own. Components report what happened to ranges of messages
 (a batch's ids, a poll's records); after the drain phase `classify` gives each message
-exactly one of the outcome classes of design.md, with a cause and a stage.
+exactly one of the outcome classes (outcomes.py), with a cause and a stage.
 
 Message ids are handed out in send() order (per partition and catch-up for keyed sends). A
 batch holds its ids as a tuple of `slice` objects (usually one), so every update is a slice
@@ -19,48 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# Producer result (P in design.md)
-P_NONE, P_ACK, P_NACK_SEEN, P_NACK_UNSEEN = 0, 1, 2, 3
-
-# Why the producer reported a failure (index into FAIL_CAUSES)
-FAIL_CAUSES = ("", "delivery_timeout", "retries_exhausted", "buffer_exhausted", "fatal_error",
-               "producer_crash", "metadata_timeout", "record_too_large")
-F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_FATAL, F_PRODUCER_CRASH = 1, 2, 3, 4, 5
-F_METADATA_TIMEOUT, F_RECORD_TOO_LARGE = 6, 7  # send() failed before the record reached the accumulator
-
-# Why a copy left a replica's log (bit flags); the first that applies names the durability loss. A replica
-# writing the record again clears them (Ledger.clear_gone): only removals since then can explain a loss.
-GONE_POWER_LOSS, GONE_TRUNCATED, GONE_UNCLEAN, GONE_DISK = 1, 2, 4, 8
-GONE_CAUSES = ((GONE_POWER_LOSS, "power_loss"), (GONE_DISK, "disk_failure"), (GONE_UNCLEAN, "unclean_election"),
-               (GONE_TRUNCATED, "truncation"))
-
-CLASSES = ("duplicated", "delivered", "lost_acked", "failed_visible", "failed_silent",
-           "lost_unacked", "unconsumed")
-STAGES = ("producer", "broker", "consumer")
-
-Ids = tuple  # tuple[slice, ...]
-
-
-def ids_count(ids: Ids) -> int:
-    return sum(s.stop - s.start for s in ids)
-
-
-def ids_sub(ids: Ids, i: int, j: int) -> Ids:
-    """The ids of records i..j-1 (positions inside the batch)."""
-    if len(ids) == 1:
-        s = ids[0]
-        return (slice(s.start + i, s.start + j),)
-    out = []
-    pos = 0
-    for s in ids:
-        n = s.stop - s.start
-        lo, hi = max(i, pos), min(j, pos + n)
-        if lo < hi:
-            out.append(slice(s.start + lo - pos, s.start + hi - pos))
-        pos += n
-        if pos >= j:
-            break
-    return tuple(out)
+from .ids import Ids, ids_count
+from .outcomes import (CLASSES, F_PRODUCER_CRASH, FAIL_CAUSES, GONE_CAUSES, P_ACK, P_NACK_SEEN, P_NACK_UNSEEN, P_NONE,
+                       STAGES)
 
 
 class Ledger:

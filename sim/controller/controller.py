@@ -25,32 +25,12 @@ from __future__ import annotations
 
 import math
 
-from . import protocol as P
-from .counters import ControllerCounters
-from .network import call_at
-from .timer import Alarm
+from .. import protocol as P
+from ..counters import ControllerCounters
+from ..timer import Alarm, call_at
+from .partition_state import PartitionState
 
 NODE = "controller"
-
-
-class PartitionState:
-    __slots__ = ("replicas", "leader", "leader_epoch", "isr", "elr", "partition_epoch", "last_known_leader")
-
-    def __init__(self, replicas):
-        self.replicas = tuple(replicas)
-        self.leader = self.replicas[0]
-        self.leader_epoch = 0
-        self.isr = self.replicas
-        self.elr: tuple = ()
-        self.partition_epoch = 0
-        self.last_known_leader = None  # with ELR: the leader when ISR and ELR emptied (lastKnownElr)
-
-    def record(self) -> P.PartitionRecord:
-        """The state as published to the brokers."""
-        return P.PartitionRecord(self.replicas, self.leader, self.leader_epoch, self.isr, self.partition_epoch)
-
-    def ordered(self, members) -> tuple:
-        return tuple(r for r in self.replicas if r in members)
 
 
 class Controller:

@@ -31,11 +31,13 @@ impairment names its peers the same way, so a broker can be cut off from the pro
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import simpy
 from simpy.events import NORMAL, Event
 
-from .counters import NetworkCounters
+from ..counters import NetworkCounters
+from ..timer import call_at
 
 BROKERS, CONTROLLER, CLIENTS = "brokers", "controller", "clients"
 GROUPS = (BROKERS, CONTROLLER, CLIENTS)
@@ -88,16 +90,6 @@ class _Stall:
         self.fast = False  # the pending retransmission is a fast one
         self.fast_used = False  # at most one fast retransmission of the same message
         self.backoff = 0.0
-
-
-def call_at(env, delay: float, callback) -> None:
-    """Call callback(event) after delay: a bare SimPy event, without Timeout's checks and closures."""
-    ev = Event.__new__(Event)
-    ev.env = env
-    ev.callbacks = [callback]
-    ev._value = None
-    ev._ok = True
-    env.schedule(ev, NORMAL, delay)
 
 
 class Network:
