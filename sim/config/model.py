@@ -6,28 +6,16 @@ key has its effective value, implicit adjustments already applied.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from ..faults.fault import Fault
-from .schema import NEVER, SCHEMA, TIME_UNITS
+from .schema import SCHEMA, to_seconds
+from .settings import build_settings
 
 __all__ = ["Config", "Fault", "Inputs"]
-
-
-def to_seconds(key: str, value: Any) -> float | None:
-    """A time key's value in seconds; Kafka's "never" (>= 2**62) becomes ``math.inf``."""
-    unit = SCHEMA[key].unit
-    if unit not in TIME_UNITS:
-        raise ValueError(f"{key} is not a time (unit {unit!r})")
-    if value is None:
-        return None
-    if value >= NEVER:
-        return math.inf
-    return value / TIME_UNITS[unit]
 
 
 @dataclass(frozen=True)
@@ -94,8 +82,6 @@ class Config(Mapping[str, Any]):
     def settings(self):
         """Every effective value as attributes, one frozen object per section (sim/config/settings.py)."""
         if self._settings is None:
-            from .settings import build_settings
-
             object.__setattr__(self, "_settings", build_settings(self._values))
         return self._settings
 

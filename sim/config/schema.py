@@ -7,6 +7,7 @@ see ../shared/reference/kafka-internals.md section 0.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -329,6 +330,18 @@ _ALL = [
 ]
 
 SCHEMA: dict[str, Key] = {key.name: key for key in _ALL}
+
+
+def to_seconds(key: str, value: Any) -> float | None:
+    """A time key's value in seconds; Kafka's "never" (>= 2**62) becomes ``math.inf``."""
+    unit = SCHEMA[key].unit
+    if unit not in TIME_UNITS:
+        raise ValueError(f"{key} is not a time (unit {unit!r})")
+    if value is None:
+        return None
+    if value >= NEVER:
+        return math.inf
+    return value / TIME_UNITS[unit]
 
 # [[faults]] tables: the fields every fault has, then those of some kinds only (sim/faults/kinds.py).
 FAULT_ACTIONS = tuple(FAULT_KINDS)

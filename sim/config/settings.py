@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, make_dataclass
 from typing import Any
 
-from .schema import SCHEMA, SECTIONS, TIME_UNITS, Key
+from .schema import SCHEMA, SECTIONS, TIME_UNITS, Key, to_seconds
 
 _UNIT_SUFFIX = re.compile(r"[._](ms|seconds|centisecs)$")
 
@@ -55,8 +55,6 @@ assert tuple(Settings.__dataclass_fields__) == SECTIONS
 
 def build_settings(values: dict, classes: dict[str, type] | None = None) -> Settings:
     """The Settings of a validated Config's values (time keys in seconds)."""
-    from .model import to_seconds
-
     classes = classes or SECTION_CLASSES
     sections = {}
     for section in SECTIONS:
