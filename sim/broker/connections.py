@@ -13,12 +13,13 @@ from collections import deque
 class ClientConnection:
     """One client connection: Kafka handles one request at a time per connection."""
 
-    __slots__ = ("gen", "busy", "queue", "next_seq", "stalled", "kernel_next", "kernel_stalled")
+    __slots__ = ("gen", "busy", "queue", "draining", "next_seq", "stalled", "kernel_next", "kernel_stalled")
 
     def __init__(self, gen):
         self.gen = gen
         self.busy = False
         self.queue: deque = deque()
+        self.draining = False  # a loop is handing this connection's queued requests to the handler
         self.next_seq = 0  # position of the next produce request on this connection
         self.stalled = False  # a request was lost: TCP delivers nothing after it on this connection
         self.kernel_next = 0  # the same, as the kernel sees it (it acknowledges bytes even while paused)

@@ -170,9 +170,16 @@ class ProduceHandler:
         self._release(conn)
 
     def _release(self, conn) -> None:
+        """The request in hand is answered: read the next one. A loop, not a recursion: a request answered
+        at once (acks=0 or 1, an error) would otherwise nest the next one's handling inside its own, once
+        per queued request (thousands behind a leader that resigns)."""
         conn.busy = False
-        if conn.queue:
+        if conn.draining:
+            return  # the loop below, further up the stack, takes the next request
+        conn.draining = True
+        while conn.queue and not conn.busy:
             self._handle(conn, conn.queue.popleft())
+        conn.draining = False
 
     # -- the acks=all purgatory ------------------------------------------------------------
     def _park(self, delayed: DelayedProduce, at: float) -> None:
