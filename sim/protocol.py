@@ -351,20 +351,22 @@ class ControlledShutdownResponse(Message):
 class ConsumerFetchRequest(Message):
     """A FetchRequest from a consumer to one leader; a negative offset asks ListOffsets."""
 
-    __slots__ = ("src", "parts", "max_records", "max_wait", "min_bytes", "record_bytes", "client", "consumer",
-                 "broker", "epoch", "done")
+    __slots__ = ("src", "parts", "max_partition_bytes", "max_bytes", "max_wait", "min_bytes", "message_bytes",
+                 "client", "consumer", "broker", "epoch", "done")
     handler = "on_consumer_fetch"
     from_client = True
     refusable = True
 
-    def __init__(self, src, parts, max_records, max_wait, min_bytes, record_bytes, client, consumer, broker, epoch):
+    def __init__(self, src, parts, max_partition_bytes, max_bytes, max_wait, min_bytes, message_bytes, client,
+                 consumer, broker, epoch):
         self.done = False
         self.src = src
         self.parts = parts  # {p: fetch offset (or LATEST / EARLIEST)}
-        self.max_records = max_records
-        self.max_wait = max_wait
-        self.min_bytes = min_bytes
-        self.record_bytes = record_bytes
+        self.max_partition_bytes = max_partition_bytes  # max.partition.fetch.bytes
+        self.max_bytes = max_bytes  # fetch.max.bytes
+        self.max_wait = max_wait  # fetch.max.wait.ms (s)
+        self.min_bytes = min_bytes  # fetch.min.bytes
+        self.message_bytes = message_bytes  # the workload's record size (for the batches' sizes)
         self.client = client  # the consumer's Fetcher: gets the response
         self.consumer = consumer  # the KafkaConsumer: told when the connection is refused
         self.broker = broker

@@ -58,7 +58,7 @@ def contents(log):
     return out
 
 
-def replicate(leader, follower, max_batches=100, max_fetches=20):
+def replicate(leader, follower, max_fetches=20):
     """Run the follower's fetch loop against the leader until it is caught up.
 
     Returns (fetches, truncations): fetches = [(fetch offset, last fetched epoch, the leader's
@@ -71,7 +71,7 @@ def replicate(leader, follower, max_batches=100, max_fetches=20):
         answer = leader.divergence(offset, last_epoch)
         fetches.append((offset, last_epoch, answer))
         if answer is None:
-            batches = leader.batches_from(offset, max_batches)
+            batches, _size = leader.batches_from(offset, 1048576, 100)  # replica.fetch.max.bytes, 100 B records
             if not batches:
                 return fetches, truncations
             for batch in batches:

@@ -138,3 +138,21 @@ def test_a_parked_fetch_is_answered_after_fetch_wait_max_when_nothing_happens():
     idle = [t for t, f, _full, _parts in seen if f == 1 and t > 2.0]
     assert len(idle) >= 7
     assert [round(b - a, 6) for a, b in zip(idle, idle[1:], strict=False)] == [0.502] * (len(idle) - 1)
+
+
+def test_a_response_carries_at_most_replica_fetch_response_max_bytes_but_always_one_batch():
+    # 200 sends at 1.0 s, alternately to partitions 0 and 3 (both led by broker 0), acks=1: the followers copy
+    # them. A response limit of 1 byte lets each answer carry one batch only (the first goes whatever its
+    # size), so a follower needs a fetch per batch instead of a few for many batches -- yet end with every record.
+    def run(limit):
+        c = keyed_cluster([1.0 + 0.0001 * i for i in range(200)], [0, 3] * 100, producer__acks="1",
+                          broker__replica__fetch__response__max__bytes=limit, workload__duration=3)
+        c.env.run(until=4.0)
+        for p in (0, 3):
+            assert c.brokers[1].logs[p].leo == c.brokers[0].logs[p].leo == 100
+        return c.brokers[1].counters.replica_fetches, c.brokers[0].counters.appended_batches
+
+    few, _batches = run(10485760)
+    many, batches = run(1)
+    # broker 1 follows broker 0 for both partitions: one fetch per batch at least (it also fetches from broker 2)
+    assert many >= batches and few < many / 2

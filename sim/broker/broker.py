@@ -24,8 +24,6 @@ from .. import protocol as P
 from ..counters import BrokerCounters
 from ..deadlines import DeadlineQueue
 from ..network import broker_node
-from ..producer.batch import records_per_batch
-from ..records import batch_bytes
 from .connections import ClientConnection
 from .consumer_fetches import ConsumerFetchHandler
 from .follower import Follower
@@ -51,10 +49,6 @@ class Broker(BrokerLifecycle):
         self.assignment = ctx.assignment  # partition -> replicas
         self.partitions = [p for p, reps in enumerate(self.assignment) if broker_id in reps]
         self.logs = {p: ReplicaLog() for p in self.partitions}
-        # replica.fetch.max.bytes in whole batches of batch.size (a full batch at least)
-        message_bytes = settings.workload.message_bytes
-        full_batch = batch_bytes(records_per_batch(settings.producer.batch_size, message_bytes), message_bytes)
-        self.fetch_max_batches = max(1, settings.broker.replica_fetch_max_bytes // full_batch)
         self.page_cache = make_page_cache(settings)
         self.peers: list[Broker] = []  # set by the cluster builder
         self.controller = None

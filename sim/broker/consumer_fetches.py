@@ -6,7 +6,6 @@ fetch.max.wait.ms; a ListOffsets (a negative offset) is answered with the HW or 
 from __future__ import annotations
 
 from .. import protocol as P
-from ..records import BATCH_OVERHEAD
 
 
 class ConsumerFetchHandler:
@@ -37,7 +36,7 @@ class ConsumerFetchHandler:
         leading = self.broker.leading
         resp = {}
         ready = False
-        size = 0
+        size = 0  # bytes in the response so far: fetch.max.bytes bounds it, fetch.min.bytes waits for it
         for p, offset in req.parts.items():
             leader = leading.get(p)
             if leader is None:
@@ -53,9 +52,10 @@ class ConsumerFetchHandler:
                 resp[p] = P.PartitionError(P.OFFSET_OUT_OF_RANGE, log.leo)
                 ready = True
                 continue
-            chunks = log.read(offset, log.hw, req.max_records)
+            chunks, nbytes = log.read(offset, log.hw, min(req.max_partition_bytes, req.max_bytes - size),
+                                      req.message_bytes, at_least_one=size == 0)
             resp[p] = P.ConsumerRecords(chunks, log.hw)
-            size += sum(BATCH_OVERHEAD + (hi - lo) * req.record_bytes for _b, lo, hi in chunks)
+            size += nbytes
         return resp, ready or size >= req.min_bytes
 
     def _expired(self, req) -> None:

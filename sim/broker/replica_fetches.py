@@ -175,6 +175,10 @@ class ReplicaFetchHandler:
         resp = {}
         if session is not None and session.id == req.session:
             parts = session.parts
+            settings = self.settings
+            message_bytes = broker.settings.workload.message_bytes
+            budget = settings.replica_fetch_response_max_bytes  # over the whole response
+            empty = True  # nothing in the response yet: its first batch goes whatever its size
             for p in session.take_inflight():
                 entry = parts.get(p)
                 if entry is None:
@@ -193,9 +197,13 @@ class ReplicaFetchHandler:
                     if divergence is not None:
                         resp[p] = divergence
                     else:
-                        batches = log.batches_from(offset, broker.fetch_max_batches)
+                        batches, size = log.batches_from(offset, min(settings.replica_fetch_max_bytes, budget),
+                                                         message_bytes, at_least_one=empty)
                         resp[p] = P.Records(batches, log.hw)
-                        if not batches:
+                        if batches:
+                            budget -= size
+                            empty = False
+                        elif offset >= log.leo:
                             continue  # caught up and told the HW: settled
                 session.unsettled(p)  # an error, a divergence or data: look again on the next fetch
         follower = broker.peers[req.follower]

@@ -16,6 +16,7 @@ from array import array
 
 from ..ledger import Ids, ids_sub
 from ..protocol import Diverging, OutOfRange
+from ..records import batch_bytes
 from .producer_state import ProducerStateTable
 
 
@@ -151,33 +152,46 @@ class ReplicaLog:
         """Index of the batch holding offset (len(batches) if none)."""
         return bisect.bisect_right(self.ends, offset)
 
-    def read(self, offset: int, upto: int, max_records: int | None = None):
-        """Chunks (batch, first index, last index+1) covering [offset, upto), record-granular."""
+    def read(self, offset: int, upto: int, max_bytes: float, message_bytes: int, at_least_one: bool = True):
+        """What a consumer fetch returns (Log.read up to the HW): the batches from the one holding `offset`,
+        whole, up to max_bytes (the first even when larger, if at_least_one), as record ranges
+        (batch, first index, last index + 1) within [offset, upto); and the bytes they take."""
         out = []
+        size = 0
         if offset >= upto:
-            return out
-        i = self.index_of(offset)
-        left = max_records if max_records is not None else upto - offset
+            return out, size
+        index = self.index_of(offset)
         batches = self.batches
-        while i < len(batches) and left > 0:
-            b = batches[i]
-            if b.base >= upto:
+        while index < len(batches):
+            batch = batches[index]
+            if batch.base >= upto:
                 break
-            lo = max(offset, b.base) - b.base
-            hi = min(upto, b.end) - b.base
-            hi = min(hi, lo + left)
-            out.append((b, lo, hi))
-            left -= hi - lo
-            i += 1
-        return out
+            nbytes = batch_bytes(batch.count, message_bytes)  # the whole batch is sent
+            if size + nbytes > max_bytes and (out or not at_least_one):
+                break
+            out.append((batch, max(offset, batch.base) - batch.base, min(upto, batch.end) - batch.base))
+            size += nbytes
+            index += 1
+        return out, size
 
-    def batches_from(self, offset: int, max_batches: int):
-        """Whole batches starting at offset (what a follower fetch returns)."""
-        i = self.index_of(offset)
-        out = self.batches[i:i + max_batches]
+    def batches_from(self, offset: int, max_bytes: float, message_bytes: int, at_least_one: bool = True):
+        """What a follower fetch returns: whole batches from `offset` up to max_bytes (the first even when
+        larger, if at_least_one -- KIP-74), and the bytes they take."""
+        index = self.index_of(offset)
+        batches = self.batches
+        out = []
+        size = 0
+        while index < len(batches):
+            batch = batches[index]
+            nbytes = batch_bytes(batch.count, message_bytes)
+            if size + nbytes > max_bytes and (out or not at_least_one):
+                break
+            out.append(batch)
+            size += nbytes
+            index += 1
         if out and out[0].base < offset:  # the follower stopped inside a batch (HW truncation)
             out[0] = out[0].tail(offset - out[0].base)
-        return out
+        return out, size
 
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
         """OffsetsForLeaderEpoch (LeaderEpochFileCache.endOffsetFor): (largest epoch <= epoch, the

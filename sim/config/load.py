@@ -44,7 +44,7 @@ UNMODELLED_KEYS = {
     ),
     "consumer": _CLIENT_KEYS + (
         "key.deserializer", "value.deserializer", "group.id", "group.instance.id",
-        "group.remote.assignor", "partition.assignment.strategy", "isolation.level", "fetch.max.bytes", "check.crcs",
+        "group.remote.assignor", "partition.assignment.strategy", "isolation.level", "check.crcs",
         "exclude.internal.topics", "allow.auto.create.topics", "retry.backoff.max.ms",
         "reconnect.backoff.ms", "reconnect.backoff.max.ms", "socket.connection.setup.timeout.ms",
         "socket.connection.setup.timeout.max.ms", "send.buffer.bytes",

@@ -111,7 +111,11 @@ _ALL = [
     _int("broker.replica.fetch.min.bytes", 1,
          "Bytes a follower fetch waits for before the leader answers it.", unit="bytes"),
     _int("broker.replica.fetch.max.bytes", 1048576,
-         "Bytes per partition a follower fetch asks for (a larger first batch is still returned).", unit="bytes"),
+         "Bytes per partition a follower fetch asks for: whole batches up to this size (a larger first batch is "
+         "still returned).", unit="bytes"),
+    _int("broker.replica.fetch.response.max.bytes", 10485760,
+         "Bytes a follower fetch response carries over all its partitions, in whole batches (the first batch is "
+         "returned even when larger).", unit="bytes"),
     _ms("broker.replica.fetch.backoff.ms", 1000,
         "Pause of a follower's fetcher after a fetch error, such as an unreachable leader."),
     _ms("broker.broker.heartbeat.interval.ms", 2000, "Period of the broker's heartbeats to the KRaft controller.", 1),
@@ -236,7 +240,11 @@ _ALL = [
     _ms("consumer.fetch.max.wait.ms", 500,
         "Longest the broker holds a consumer fetch while fewer than fetch.min.bytes are available."),
     _int("consumer.max.partition.fetch.bytes", 1048576,
-         "Bytes per partition a consumer fetch asks for (a larger first batch is still returned).", unit="bytes"),
+         "Bytes per partition a consumer fetch asks for: whole batches up to this size (a larger first batch is "
+         "still returned).", unit="bytes"),
+    _int("consumer.fetch.max.bytes", 52428800,
+         "Bytes a consumer fetch response carries over all its partitions, in whole batches (the first batch is "
+         "returned even when larger).", unit="bytes"),
     _ms("consumer.default.api.timeout.ms", 60000,
         "Timeout of blocking consumer calls given no explicit timeout, such as commitSync()."),
     _ms("consumer.request.timeout.ms", 30000,

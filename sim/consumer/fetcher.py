@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import deque
 
 from .. import protocol as P
-from ..records import record_bytes
 
 LATEST, EARLIEST = -1, -2  # ListOffsets timestamps
 
@@ -25,9 +24,7 @@ class Fetcher:
         self.c = consumer
         self.env = consumer.env
         self.settings = consumer.settings
-        self.record_bytes = record_bytes(consumer.app.group.message_bytes)
-        # max.partition.fetch.bytes in records of the workload's size
-        self.partition_max_records = max(1, self.settings.max_partition_fetch_bytes // self.record_bytes)
+        self.message_bytes = consumer.app.group.message_bytes
         n = consumer.partitions
         self.assigned: tuple[int, ...] = ()
         self.positions: list[int | None] = [None] * n
@@ -106,8 +103,9 @@ class Fetcher:
             broker = c.brokers[b]
             self.fetching.add(b)
             settings = self.settings
-            req = P.ConsumerFetchRequest(c.node, parts, self.partition_max_records, settings.fetch_max_wait,
-                                         settings.fetch_min_bytes, self.record_bytes, self, c, b, c.incarnation)
+            req = P.ConsumerFetchRequest(c.node, parts, settings.max_partition_fetch_bytes, settings.fetch_max_bytes,
+                                         settings.fetch_max_wait, settings.fetch_min_bytes, self.message_bytes, self, c,
+                                         b, c.incarnation)
             c.network.send(c.node, broker.node, broker, req)
             c.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
 
