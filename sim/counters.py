@@ -52,7 +52,8 @@ class ConsumerCounters(Counters):
     """The consuming application's instances, added up (consumer-fetch-manager and coordinator metrics)."""
 
     __slots__ = ("records_processed", "redeliveries", "commits_sent", "commits_failed", "offset_resets", "restarts",
-                 "poll_timeouts", "processing_errors", "records_skipped", "records_retried", "closed_on_error")
+                 "poll_timeouts", "processing_errors", "records_skipped", "records_retried", "closed_on_error",
+                 "log_truncations")
 
 
 class ControllerCounters(Counters):

@@ -387,6 +387,53 @@ class ConsumerFetchResponse(Message):
         self.parts = parts
 
 
+class EpochQuery(NamedTuple):
+    """OffsetsForLeaderEpoch for one partition, from a consumer validating its position (KIP-320)."""
+
+    leader_epoch: int  # the leader epoch the consumer believes in (fenced if stale)
+    last_epoch: int  # the epoch of the last record it consumed
+    position: int  # the position being validated (not sent to the broker: to match the answer)
+
+
+class EpochEndOffset(NamedTuple):
+    """Where an epoch ends in the leader's log: the largest epoch <= the one asked, and its end offset
+    (-1, -1: undefined -- the log has no epochs)."""
+
+    epoch: int
+    end: int
+
+
+class OffsetsForLeaderEpochRequest(Message):
+    """A consumer asks the leader where the epoch of its last consumed record ends (KIP-320)."""
+
+    __slots__ = ("src", "parts", "client", "consumer", "broker", "done")
+    handler = "on_offsets_for_leader_epoch"
+    from_client = True
+    refusable = True
+
+    def __init__(self, src, parts: dict, client, consumer, broker: int):
+        self.src = src
+        self.parts = parts  # {p: EpochQuery}
+        self.client = client  # the consumer's Fetcher
+        self.consumer = consumer
+        self.broker = broker
+        self.done = False
+
+    def refused_to(self):
+        return self.consumer
+
+
+class OffsetsForLeaderEpochResponse(Message):
+    """Per partition: EpochEndOffset or PartitionError."""
+
+    __slots__ = ("request", "parts")
+    handler = "on_epoch_end_offsets"
+
+    def __init__(self, request: OffsetsForLeaderEpochRequest, parts: dict):
+        self.request = request
+        self.parts = parts
+
+
 class GroupRequest(Message):
     """A consumer instance's request to the group coordinator on broker `broker`; the subclasses are
     Kafka's FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit and OffsetFetch."""

@@ -79,6 +79,9 @@ _KINDS = (
     _kind("poll_timeout", "node member", "consumer", "max.poll.interval.ms passed without poll(): the member left"),
     _kind("processing_error", "node position policy", "consumer", "processing a record failed (position: its place "
                                                                   "in the poll); consumer.app.error.policy decides"),
+    _kind("log_truncation", "node partition position end", "consumer", "validating its position after a leader "
+                                                                       "change (KIP-320), a consumer found the log "
+                                                                       "truncated below it: it ends at end"),
     _kind("consumer_crash", "node", "consumer", "a consumer instance crashed"),
     _kind("consumer_closed", "node", "consumer", "a consumer instance closed"),
 )

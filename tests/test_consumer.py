@@ -208,19 +208,21 @@ def test_processing_times_can_be_exponential_and_are_drawn_from_the_consumer_str
     assert runs[0].min() > 0 and runs[0].mean() >= 0.005
 
 
+UNCLEAN_RF2 = [{"at": 1.0, "action": "isolate", "target": "broker:1", "from": "brokers"},
+               {"at": 4.0, "action": "crash", "target": "broker:0"}]
+
+
 @pytest.mark.parametrize("reset", ["latest", "earliest"])
-def test_an_unclean_election_moves_the_log_end_back_and_the_consumer_resets(reset):
+def test_before_kip_320_an_unclean_election_moves_the_log_end_back_and_the_consumer_resets(reset):
     # RF 2, acks=1: broker 1 is cut off from broker 0 at 1.0 and leaves the ISR; the consumer reads what
     # only broker 0 has (records sent 1.0 .. 4.0: 90..389). Broker 0 dies at 4.0 and is fenced at
-    # 11.001; broker 1 is elected uncleanly with records 0..89 only. The consumer's fetch offset 390
-    # is past the new log end: OFFSET_OUT_OF_RANGE, then auto.offset.reset.
-    faults = [{"at": 1.0, "action": "isolate", "target": "broker:1", "from": "brokers"},
-              {"at": 4.0, "action": "crash", "target": "broker:0"}]
-    c = cluster(STEADY, faults=faults, cluster__brokers=2, topic__replication__factor=2, producer__acks="1",
+    # 11.001; broker 1 is elected uncleanly with records 0..89 only. A consumer before Kafka 2.1 fetches on
+    # from 390, past the new log end: OFFSET_OUT_OF_RANGE, then auto.offset.reset.
+    c = cluster(STEADY, faults=UNCLEAN_RF2, cluster__brokers=2, topic__replication__factor=2, producer__acks="1",
                 topic__unclean__leader__election__enable=True, broker__replica__lag__time__max__ms=1000,
-                consumer__auto__offset__reset=reset, **BASE)
+                consumer__auto__offset__reset=reset, consumer__model__offset__validation=False, **BASE)
     r = finish(c)
-    assert r["consumer"]["offset_resets"] == 1
+    assert r["consumer"]["offset_resets"] == 1 and r["consumer"]["log_truncations"] == 0
     twice = np.flatnonzero(c.ledger.processed[:c.ledger.n] == 2).tolist()
     # earliest reads 0..89 again; latest starts at the new log end, which the producer's retries had
     # not reached yet (so here nothing is skipped)
@@ -229,3 +231,52 @@ def test_an_unclean_election_moves_the_log_end_back_and_the_consumer_resets(rese
     # the records only broker 0 had were processed, then truncated away: phantom reads
     assert r["acked_missing_from_log"] == {"total": 300, "processed_before_loss": 300, "never_written": 0,
                                            "by_cause": {"unclean_election": 300}}
+
+
+@pytest.mark.parametrize("reset", ["latest", "earliest"])
+def test_kip_320_the_consumer_finds_its_position_truncated_and_moves_back_to_the_divergence(reset):
+    # The same unclean election. A Kafka 2.1+ consumer learns the new leader epoch and, before fetching,
+    # asks broker 1 where epoch 0 (the epoch of its last consumed record, 389) ends there: at 90, below its
+    # position 390. It moves back to 90, whatever the reset policy: no reset, nothing read twice.
+    c = cluster(STEADY, faults=UNCLEAN_RF2, cluster__brokers=2, topic__replication__factor=2, producer__acks="1",
+                topic__unclean__leader__election__enable=True, broker__replica__lag__time__max__ms=1000,
+                consumer__auto__offset__reset=reset, **BASE)
+    r = finish(c)
+    assert r["consumer"]["offset_resets"] == 0 and r["consumer"]["log_truncations"] == 1
+    (event,) = c.trace.of("log_truncation")
+    assert (event.partition, event.position, event.end) == (0, 390, 90)
+    assert not (c.ledger.processed[:c.ledger.n] == 2).any()
+    assert r.outcomes["lost_acked"] == 0 and r.outcomes["unconsumed"] == 0
+    assert r["acked_missing_from_log"]["processed_before_loss"] == 300
+
+
+def test_kip_320_a_consumer_stalled_across_an_unclean_election_would_skip_the_new_leaders_records():
+    # 500 msg/s; broker 1 is cut off from broker 0 at 1 s (it holds about 500 records), the consumer stalls at
+    # 5 s (position about 2,500), broker 0 dies at 6 s and broker 1 is elected uncleanly at about 15 s. When
+    # the stall ends at 25 s the new leader's log is past 2,500 again: fetching on from its position, a consumer
+    # before KIP-320 skips the new leader's records 500..2,500 -- in the final log, never processed.
+    faults = [{"at": 1, "action": "isolate", "target": "broker:1", "from": "brokers", "duration": 40},
+              {"at": 5, "action": "consumer_stall", "duration": 20},
+              {"at": 6, "action": "crash", "target": "broker:0", "duration": 40}]
+    skipped = {}
+    for validation in (False, True):
+        r = RunResult.from_cluster(simulate(config(
+            cluster__brokers=2, topic__replication__factor=2, topic__unclean__leader__election__enable=True,
+            producer__acks="1", broker__replica__lag__time__max__ms=2000, workload__rate=500, workload__duration=30,
+            consumer__model__offset__validation=validation, faults=faults)), wall_s=0)
+        skipped[validation] = r["causes"]["lost_acked"].get("lost_skipped", 0)
+    assert abs(skipped[False] - 500 * (5 - 1)) < 50  # what the new leader wrote between 1 s and 5 s of offsets
+    assert skipped[True] == 0
+
+
+def test_kip_320_with_reset_none_a_truncated_position_stops_the_partition():
+    # auto.offset.reset = none: LogTruncationException instead of a seek, modelled as the partition no longer
+    # being read (as the NoOffsetForPartitionException of a missing offset). Records 0..389 were processed
+    # (90..389 only on broker 0: phantom reads); the 1,110 sent from 4.0 s on reach broker 1 and are never read.
+    cfg = config(faults=UNCLEAN_RF2, cluster__brokers=2, topic__replication__factor=2, producer__acks="1",
+                 topic__unclean__leader__election__enable=True, broker__replica__lag__time__max__ms=1000,
+                 consumer__auto__offset__reset="none", sim__drain__timeout=30, **BASE)
+    r = RunResult.from_cluster(simulate(cfg, arrivals=ArrivalStream.from_times(STEADY)), 0.0)  # the drain is bounded
+    assert r["consumer"]["log_truncations"] == 1 and r["consumer"]["offset_resets"] == 0 and not r["drained"]
+    assert r.outcomes["delivered"] == 390 and r.outcomes["unconsumed"] == len(STEADY) - 390
+    assert r["acked_missing_from_log"]["processed_before_loss"] == 300

@@ -129,6 +129,9 @@ class Broker(BrokerLifecycle):
     def on_consumer_fetch(self, req) -> None:
         self.consumer_fetches.on_consumer_fetch(req)
 
+    def on_offsets_for_leader_epoch(self, req) -> None:
+        self.consumer_fetches.on_offsets_for_leader_epoch(req)
+
     def on_metadata_request(self, req: P.MetadataRequest) -> None:
         leaders = tuple((meta.leader, meta.leader_epoch) for meta in self.meta)
         self.network.send(self.node, req.src, req.client, P.MetadataResponse(req.token, leaders))

@@ -31,6 +31,23 @@ class ConsumerFetchHandler:
         deadline = broker.deadlines.add(self.env.now + req.max_wait, broker.deliver, self._expired, (req,))
         self.parked.append((req, deadline))
 
+    def on_offsets_for_leader_epoch(self, req: P.OffsetsForLeaderEpochRequest) -> None:
+        """Where each asked epoch ends in this leader's log (ReplicaManager.lastOffsetForLeaderEpoch), checked
+        against the leader epoch the consumer believes in."""
+        broker = self.broker
+        resp = {}
+        for p, query in req.parts.items():
+            leader = broker.leading.get(p)
+            if leader is None:
+                resp[p] = P.PartitionError(P.NOT_LEADER_OR_FOLLOWER)
+            elif query.leader_epoch < leader.epoch:
+                resp[p] = P.PartitionError(P.FENCED_LEADER_EPOCH)
+            elif query.leader_epoch > leader.epoch:
+                resp[p] = P.PartitionError(P.UNKNOWN_LEADER_EPOCH)
+            else:
+                resp[p] = P.EpochEndOffset(*leader.log.end_offset_for_epoch(query.last_epoch))
+        broker.network.send(broker.node, req.src, req.client, P.OffsetsForLeaderEpochResponse(req, resp))
+
     def _result(self, req):
         """Records below the HW per partition; ready once fetch.min.bytes are there (or on an error)."""
         leading = self.broker.leading

@@ -265,6 +265,12 @@ _ALL = [
           "after each poll (sync, async), commitAsync in the loop plus commitSync of the positions (async+sync) or of "
           "the processed offsets (async+sync-processed) on error and close, commitSync after each record "
           "(per-record); see docs/consumer.md.", origin=MODEL),
+    _bool("consumer.model.offset.validation", True,
+          "Kafka 2.1+ (KIP-320, SubscriptionState.maybeValidatePositionForCurrentLeader): when a partition's leader "
+          "epoch changes, the consumer asks the new leader (OffsetsForLeaderEpoch) where the epoch of its last "
+          "consumed record ends, and if its position lies beyond that (the log was truncated) it moves back there, "
+          "or with auto.offset.reset = none stops reading the partition (LogTruncationException); false = before "
+          "2.1: it reads on from its position.", origin=MODEL),
     _enum("consumer.app.group.start", "committed", ("committed", "new"),
           "How the group starts at t = 0: committed = a group that has been running, with its offsets committed "
           "at the start of the (empty) topic; new = a new group with nothing committed, so the first start of "

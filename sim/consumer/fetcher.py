@@ -31,12 +31,17 @@ class Fetcher:
         self.fetch_pos: list[int | None] = [None] * n
         self.buffer: list[deque] = [deque() for _ in range(n)]
         self.fetching: set[int] = set()  # brokers with a fetch outstanding
+        # KIP-320: the epoch of the last record consumed (-1: unknown, as after a reset or a committed offset),
+        # and the leader epoch the position was last known good for
+        self.position_epoch: list[int] = [-1] * n
+        self.validated_epoch: list[int] = [-1] * n
 
     # -- assignment ---------------------------------------------------------------------------
     def assign(self, partitions, committed: dict) -> None:
         """New partitions: start at the committed offset, or where auto.offset.reset says."""
         self.assigned = tuple(sorted(partitions))
         for p in self.assigned:
+            self.position_epoch[p] = -1
             if p in committed:
                 self.positions[p] = self.fetch_pos[p] = committed[p]
             else:
@@ -52,6 +57,7 @@ class Fetcher:
     def _reset(self, p: int) -> None:
         reset = self.settings.auto_offset_reset
         self.positions[p] = None
+        self.position_epoch[p] = -1
         self.buffer[p].clear()
         # "none": NoOffsetForPartitionException -- modelled as this partition never being read
         self.fetch_pos[p] = None if reset == "none" else (LATEST if reset == "latest" else EARLIEST)
@@ -76,6 +82,7 @@ class Fetcher:
                     buf.popleft()
                 limit -= n
                 self.positions[p] = batch.base + lo + n
+                self.position_epoch[p] = batch.epoch
             if limit == 0:
                 break
         return out
@@ -87,18 +94,32 @@ class Fetcher:
     def send_fetches(self) -> None:
         c = self.c
         by_broker: dict[int, dict] = {}
-        leaders = c.metadata.leaders
+        to_validate: dict[int, dict] = {}
+        leaders, epochs = c.metadata.leaders, c.metadata.epochs
         for p in self.assigned:
+            leader = leaders[p]
+            if leader is not None and self._needs_validation(p, epochs[p]):
+                self.buffer[p].clear()  # fetched from the old leader: not fetchable while awaiting validation
+                self.fetch_pos[p] = self.positions[p]
+                if leader not in self.fetching:
+                    query = P.EpochQuery(epochs[p], self.position_epoch[p], self.positions[p])
+                    to_validate.setdefault(leader, {})[p] = query
+                continue
             pos = self.fetch_pos[p]
             if pos is None or self.buffer[p]:
                 continue
-            leader = leaders[p]
             if leader is None:
                 c.metadata.request_update()
                 continue
-            if leader in self.fetching:
+            if leader in self.fetching or leader in to_validate:
                 continue
+            self.validated_epoch[p] = epochs[p]  # the position holds for the leader it is fetched from
             by_broker.setdefault(leader, {})[p] = pos
+        for b, parts in sorted(to_validate.items()):
+            self.fetching.add(b)
+            req = P.OffsetsForLeaderEpochRequest(c.node, parts, self, c, b)
+            c.network.send(c.node, c.brokers[b].node, c.brokers[b], req)
+            c.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
         for b, parts in sorted(by_broker.items()):
             broker = c.brokers[b]
             self.fetching.add(b)
@@ -118,6 +139,43 @@ class Fetcher:
 
     def on_disconnect(self, broker_id: int) -> None:
         self.fetching.discard(broker_id)
+
+    # -- validating the position after a leader change (KIP-320) ------------------------------------
+    def _needs_validation(self, p: int, leader_epoch: int) -> bool:
+        """A new leader epoch since the position was last good, and a consumed record's epoch to ask about."""
+        return (leader_epoch > self.validated_epoch[p] and self.position_epoch[p] >= 0
+                and self.positions[p] is not None and self.settings.model_offset_validation)
+
+    def on_epoch_end_offsets(self, response: P.OffsetsForLeaderEpochResponse) -> None:
+        """SubscriptionState.maybeCompleteValidation: a position past the end of its epoch on the new leader
+        was truncated away -- seek back to that end (any reset policy), or, with auto.offset.reset = none,
+        LogTruncationException (modelled as the partition no longer being read)."""
+        c, req = self.c, response.request
+        if not c.alive or req.done:
+            return
+        req.done = True
+        self.fetching.discard(req.broker)
+        for p, result in sorted(response.parts.items()):
+            query = req.parts[p]
+            if p not in self.assigned or self.positions[p] != query.position:
+                continue  # revoked or moved meanwhile: validated again if need be
+            if result.__class__ is P.PartitionError:
+                c.metadata.invalidate(p)
+                continue
+            if result.epoch < 0 or result.end < 0:  # undefined: the reset policy decides
+                c.counters.offset_resets += 1
+                self._reset(p)
+                continue
+            if result.end < query.position:
+                c.counters.log_truncations += 1
+                c.trace.add(self.env.now, "log_truncation", c.node, p, query.position, result.end)
+                if self.settings.auto_offset_reset == "none":
+                    self.positions[p] = self.fetch_pos[p] = None
+                    continue
+                self.positions[p] = self.fetch_pos[p] = result.end
+                self.position_epoch[p] = result.epoch
+            self.validated_epoch[p] = query.leader_epoch
+        c.wake()
 
     def on_fetch(self, response: P.ConsumerFetchResponse) -> None:
         req, resp = response.request, response.parts
