@@ -88,6 +88,13 @@ def _executor_arguments(p: argparse.ArgumentParser) -> None:
                    help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses an existing one")
 
 
+def _use_agg() -> None:
+    """The command line draws to files: the Agg backend (library code never picks one)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
 def _load(args):
     scenario = args.scenario_file if args.scenario_file is not None else default_path()
     return load_config(scenario, sets=args.sets, producer_config=args.producer_config,
@@ -144,6 +151,7 @@ def cmd_run_named(args) -> int:
     if not args.quiet and args.json != "-":
         print(report(args.scenario, runs), end="")
     if args.plot:
+        _use_agg()
         plot(args.scenario, runs, args.plot)
         if not args.quiet and args.json != "-":
             print(f"replica timelines drawn to {args.plot}")
@@ -225,7 +233,7 @@ def cmd_estimate(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .experiment.report import plot, table
+    from .experiment.report import plot, plot_outcomes, table
     from .experiment.store import StoreError
     from .experiment.sweep import load_experiment, run_sweep
 
@@ -240,9 +248,12 @@ def cmd_sweep(args) -> int:
     out = Path(args.out) / exp.name
     text = table(results, f"kafkasim sweep: {exp.name} ({exp.replications} replications per point)")
     (out / "summary.txt").write_text(text)
+    _use_agg()
     plot(results, out / "rates.png", exp.name)
+    plot_outcomes(results, out / "outcomes.png", f"{exp.name}: outcome classes by stage")
     print(text, end="")
-    print(f"rows: {out / 'rows.csv'}; table: {out / 'summary.txt'}; plot: {out / 'rates.png'}")
+    print(f"rows: {out / 'rows.csv'}; table: {out / 'summary.txt'}; plots: {out / 'rates.png'}, "
+          f"{out / 'outcomes.png'}")
     return EXIT_OK
 
 
@@ -291,10 +302,11 @@ def cmd_demo(args) -> int:
     results = run_demo(args.replications, args.seed, args.out, args.jobs, quick=args.quick)
     print()
     print(table(results), end="")
+    _use_agg()
     path = draw(results, args.out)
     print(f"\nrates with 95% intervals ('<' = none seen: an upper bound). Faults here are far more frequent than in "
           f"production, to be seen in a short run:\ncompare the configurations with each other.\n"
-          f"plot: {path}   rows: {path.parent / 'rows.csv'}")
+          f"plots: {path}, {path.with_name('outcomes.png')}   rows: {path.parent / 'rows.csv'}")
     return EXIT_OK
 
 

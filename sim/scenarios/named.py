@@ -86,18 +86,7 @@ def report(name: str, runs: list[NamedRun]) -> str:
 
 
 def plot(name: str, runs: list[NamedRun], path) -> None:
-    """Both variants' replica timelines in one PNG (one column per variant)."""
-    import matplotlib
+    """Both variants' replica timelines in one PNG (sim.plots.scenario_figure)."""
+    from ..plots.timeline import scenario_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s = CATALOG[name]
-    n = len(runs[0].timeline.replicas)
-    fig, axes = plt.subplots(n, len(runs), figsize=(7 * len(runs), 2.2 * n + 1), sharex=True, squeeze=False)
-    for col, r in enumerate(runs):
-        r.timeline.plot([axes[row][col] for row in range(n)], r.label)
-    fig.suptitle(f"{s.name}: {s.title}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    scenario_figure(name, runs).savefig(path, dpi=110)
