@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arguments(run)
     run.add_argument("--scenario", metavar="NAME",
                      help="run a built-in named scenario (see `kafkasim scenarios`): its unsafe and safe variants")
-    run.add_argument("--plot", metavar="PNG", help="with --scenario: also draw the replica timelines to PNG")
+    run.add_argument("--plot", metavar="PNG",
+                     help="also draw the replica timeline of partition 0 to PNG (with --scenario: of both variants)")
     run.add_argument("--json", metavar="PATH", help="also write the result as JSON to PATH ('-' for stdout)")
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
@@ -167,19 +168,29 @@ def cmd_run_named(args) -> int:
 
 def cmd_run(args) -> int:
     from .run import run_once
+    from .timeline import run_with_timeline
 
     if args.scenario is not None:
         return cmd_run_named(args)
-    if args.plot:
-        raise KafkasimInputError(f"--plot = {args.plot!r}: only with --scenario")
     cfg = _load(args)
     _check_output_path("--json", args.json)
+    _check_output_path("--plot", args.plot)
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
-    result = run_once(cfg)
     title = f"kafkasim run: {args.scenario_file or 'built-in default scenario'} (seed {cfg['sim.seed']})"
+    if args.plot:
+        result, timeline = run_with_timeline(cfg)
+    else:
+        result = run_once(cfg)
     if not args.quiet and args.json != "-":
         print(result.summary(title), end="")
+    if args.plot:
+        from .plots.timeline import timeline_figure
+
+        _use_agg()
+        timeline_figure(timeline, result, title).savefig(args.plot, dpi=110)
+        if not args.quiet and args.json != "-":
+            print(f"replica timeline of partition 0 drawn to {args.plot}")
     if args.json == "-":
         sys.stdout.write(result.to_json())
     elif args.json is not None:

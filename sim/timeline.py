@@ -23,6 +23,19 @@ PARTITION_EVENTS = {"leader": 2, "isr": 2, "isr_refused": 2, "unclean_election":
                     "disk_lost": 3, "become_leader": 3}
 
 
+def run_with_timeline(cfg, partition: int = 0, period: float | None = None, arrivals=None):
+    """One replication with a ReplicaTimeline of `partition` attached -> (RunResult, ReplicaTimeline).
+    The probe only reads: the result is the one run_once gives."""
+    import time
+
+    from .run import drain_and_classify, start
+
+    started = time.perf_counter()
+    cluster = start(cfg, arrivals=arrivals)
+    timeline = ReplicaTimeline(cluster, partition, period or max(0.01, cfg.seconds("workload.duration") / 400))
+    return drain_and_classify(cluster, started), timeline
+
+
 REMOVALS = frozenset({"truncate", "page_cache_lost", "disk_lost"})  # events that shorten a broker's log
 
 

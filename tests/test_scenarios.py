@@ -116,7 +116,7 @@ def test_cli_runs_a_scenario_and_draws_its_timeline(tmp_path):
 
 @pytest.mark.parametrize("args, fragment", [
     (["run", "--scenario", "last-replica"], "did you mean last-replica-standing"),
-    (["run", "--plot", "x.png"], "only with --scenario"),
+    (["run", "--plot", "nodir/x.png"], "does not exist"),
     (["run", "some.toml", "--scenario", "zombie-leader"], "either a scenario file or --scenario"),
     (["run", "--scenario", "zombie-leader", "--plot", "nodir/x.png"], "does not exist"),
 ])
@@ -191,3 +191,32 @@ def test_the_scenario_picture_labels_every_fault_election_and_loss(runs, name):
             assert f"{sum(m.count for m in marks):,} acknowledged record" in title
         elif not run.result["brokers"]["diverged_records"]:
             assert "nothing acknowledged was lost" in title
+
+
+def test_cli_draws_the_timeline_of_a_plain_run_without_changing_its_result(tmp_path):
+    import json
+
+    args = ["run", "--set", "workload.duration=25", "--set", "workload.rate=300", "--json", "plain.json", "--quiet"]
+    assert kafkasim(*args, cwd=tmp_path).returncode == 0
+    out = kafkasim(*args[:-3], "--json", "drawn.json", "--plot", "t.png", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "replica timeline of partition 0 drawn to t.png" in out.stdout
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plain, drawn = (json.loads((tmp_path / f).read_text()) for f in ("plain.json", "drawn.json"))
+    plain.pop("wall_s"), drawn.pop("wall_s")
+    assert plain == drawn  # the probe only reads
+
+
+def test_a_plain_run_timeline_picture_names_its_faults(tmp_path):
+    from plotcheck import problems
+
+    from sim import api
+    from sim.plots import timeline_figure
+    from sim.timeline import run_with_timeline
+
+    result, timeline = run_with_timeline(api.config(overrides={"workload.duration": 25, "workload.rate": 300}))
+    fig = timeline_figure(timeline, result, "default scenario")
+    assert problems(fig) == []
+    lines = [t.get_text() for t in fig.axes[-1].texts]
+    assert any("8.000 s" in line and "(the leader) crashes" in line and "back after 10 s" in line for line in lines)
+    assert any("becomes leader" in line for line in lines)
