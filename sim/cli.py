@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     _executor_arguments(sweep)
     sweep.add_argument("--out", default="results", metavar="DIR", help="results directory (default results/)")
     sweep.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
+    sweep.add_argument("--overwrite", action="store_true",
+                       help="delete the results of an earlier run of this experiment and start again")
     sweep.add_argument("--replications", type=int, metavar="N", help="override the file's replications")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -248,12 +250,15 @@ def cmd_sweep(args) -> int:
     from .experiment.store import StoreError
     from .experiment.sweep import load_experiment, run_sweep
 
+    if args.resume and args.overwrite:
+        raise KafkasimInputError("--overwrite: not combined with --resume (one keeps the results there, the other "
+                                 "deletes them)")
     exp = load_experiment(args.experiment, replications=args.replications)
     if args.jobs is not None and args.jobs < 1:
         raise KafkasimInputError(f"--jobs = {args.jobs}: must be >= 1")
     try:
         results = run_sweep(exp, out_dir=args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
-                            progress=False if args.no_progress else None)
+                            progress=False if args.no_progress else None, overwrite=args.overwrite)
     except StoreError as err:
         raise KafkasimInputError(str(err)) from None
     out = Path(args.out) / exp.name
