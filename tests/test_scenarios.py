@@ -218,5 +218,5 @@ def test_a_plain_run_timeline_picture_names_its_faults(tmp_path):
     fig = timeline_figure(timeline, result, "default scenario")
     assert problems(fig) == []
     lines = [t.get_text() for t in fig.axes[-1].texts]
-    assert any("8.000 s" in line and "(the leader) crashes" in line and "back after 10 s" in line for line in lines)
+    assert any("8.000 s" in line and "(the leader) crashes" in line and "restarts after 10 s" in line for line in lines)
     assert any("becomes leader" in line for line in lines)

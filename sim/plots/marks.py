@@ -39,7 +39,7 @@ def draw_rate(ax, rate: dict, pos: float, color: str, span: tuple[float, float],
         ax.plot(*at(lo), marker=cap, markersize=7, color=color, linestyle="none")
     else:  # dashed down to the axis edge: the interval reaches 0
         ax.plot(*zip(at(value), at(hi), strict=True), color=color, lw=1.3)
-        ax.plot(*zip(at(span[0]), at(value), strict=True), color=color, lw=1.3, linestyle=(0, (2, 2)))
+        ax.plot(*zip(at(span[0]), at(value), strict=True), color=color, lw=1.1, alpha=0.6, linestyle=(0, (2, 2)))
     ax.plot(*at(hi), marker=cap, markersize=7, color=color, linestyle="none")
     ax.plot(*at(value), marker="o", markersize=5, color=color, linestyle="none")
 

@@ -17,7 +17,9 @@ FAULT_VERBS = {"crash": "{who} crashes (the page cache survives)", "power_loss":
                "packet_loss": "{who}: {rate} packet loss to {peers}", "producer_crash": "the producer crashes",
                "consumer_crash": "the consumer crashes", "consumer_error": "the consumer hits a processing error",
                "consumer_stall": "the consumer stalls (slow downstream call)"}
-UNDO = {"isolate": "healed", "latency_spike": "for", "packet_loss": "for", "pause": "resumes", "consumer_stall": "for"}
+UNDO = {"isolate": "healed after", "latency_spike": "for", "packet_loss": "for", "pause": "resumes",
+        "consumer_stall": "for", "crash": "restarts after", "power_loss": "restarts after",
+        "disk_failure": "restarts after", "shutdown": "restarts after"}
 
 
 @dataclass(frozen=True)
