@@ -2,7 +2,7 @@
 
 Defaults are Kafka 4.x (``ProducerConfig``, ``ConsumerConfig``, ``ServerLogConfigs``,
 ``ReplicationConfigs``, ``KRaftConfigs``, ``TopicConfig``) and Linux (``mm/page-writeback.c``);
-see ../shared/reference/kafka-internals.md section 0.
+docs/kafka-background.md says what they mean.
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ _ALL = [
          minimum=0, origin=MODEL),
 
     _enum("chaos.preset", "none", ("none", "datacenter"),
-          "Random faults: none, or rates typical of a datacenter (kafka-internals.md section 5): broker "
+          "Random faults: none, or rates typical of a datacenter (assumptions, to sweep): broker "
           "process crash every 60 d per broker, power loss 1.5 per machine-year, a disk failure 3 per 100 "
           "disk-years (one log disk per broker), a whole-cluster power outage once a year; each chaos.* key "
           "below overrides its preset value.", origin=MODEL),
