@@ -161,3 +161,34 @@ def test_demo_results_show_their_stages_and_labels(tmp_path):
     frame = results.to_frame()
     assert list(frame["label"]) == ["acks=0", "acks=1"] and set(frame["stage"]) == {"producer"}
     assert "producer: acks=0" in results._repr_html_()
+
+
+def test_the_explorer_scales_its_faults_and_leaves_idempotence_to_kafka_by_default():
+    from sim.explorer import Choices, overrides
+
+    keys = overrides(Choices(acks="1", fault="followers fall behind, then the leader dies", duration_s=10))
+    assert "producer.enable.idempotence" not in keys  # Kafka turns it off by itself with acks=1
+    assert keys["faults"] == [{"at": 1.0, "action": "isolate", "target": "followers", "from": "brokers"},
+                              {"at": 5.0, "action": "crash", "target": "leader", "duration": 3.0}]
+    assert overrides(Choices(idempotence="off"))["producer.enable.idempotence"] is False
+    assert overrides(Choices(commit="sync"))["consumer.enable.auto.commit"] is False
+
+
+def test_the_explorer_runs_what_it_shows():
+    from sim.explorer import explore
+
+    result, figures = explore(acks="1", min_insync_replicas=1, unclean_election=True, duration_s=6,
+                              fault="followers fall behind, then the leader dies")
+    assert result["config"]["producer.acks"] == "1" and result["config"]["topic.min.insync.replicas"] == 1
+    assert result.outcomes["lost_acked"] > 0  # the followers were behind: the new leader lacks what the old one acked
+    assert len(figures) == 2
+    key = [t.get_text() for t in figures[1].axes[-1].texts]  # the timeline's list of what happened
+    assert any("3.000 s" in line and "(the leader) crashes" in line for line in key)
+
+
+def test_the_explorer_widgets_build():
+    from sim.explorer import explorer
+
+    box = explorer()
+    buttons = [w for w in box.children if getattr(w, "description", "") == "Run"]
+    assert len(buttons) == 1

@@ -10,8 +10,8 @@ from matplotlib.transforms import Bbox
 RINGS = (7, 13, 20, 28)
 SIDES_FIRST = ((1, 0.4), (1, -0.6), (-1, 0.4), (-1, -0.6), (0, 1.2), (0, -1.6), (1, 1.2), (-1, 1.2), (1, -1.6),
                (-1, -1.6))
-ABOVE_FIRST = ((0, 1.0), (1, 1.0), (-1, 1.0), (1, 0.4), (-1, 0.4), (0, 1.8), (1, 1.8), (-1, 1.8), (1, -0.6),
-               (-1, -0.6))
+ABOVE_FIRST = ((0, 1.0), (1, 1.0), (-1, 1.0), (1, 0.4), (-1, 0.4), (0, 1.8), (1, 1.8), (-1, 1.8))
+BELOW = ((1, -0.6), (-1, -0.6), (0, -1.6))  # for upper bounds, only when nothing above or beside is free
 SAME_SPOT = 6.0  # pixels: points closer than this get one label
 
 
@@ -34,7 +34,9 @@ def place_labels(ax, points: list[tuple[float, float, str]], fontsize: float = 7
     """Annotate each (x, y, text) at the first nearby offset whose box is inside the axes and clear of
     the other labels and of `avoid` (display-space Bboxes); returns the annotations. `above_first`
     tries the places above a point first (for upper bounds, whose arrows point down)."""
-    directions = ABOVE_FIRST if above_first else SIDES_FIRST
+    places = [(r, d) for r in RINGS for d in (ABOVE_FIRST if above_first else SIDES_FIRST)]
+    if above_first:
+        places += [(r, d) for r in RINGS for d in BELOW]
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     inside = ax.get_window_extent(renderer)
@@ -42,20 +44,18 @@ def place_labels(ax, points: list[tuple[float, float, str]], fontsize: float = 7
     placed = []
     for x, y, text in group_points(ax, points):
         note = None
-        for radius in RINGS:
-            for dx, dy in directions:
-                note = _try(ax, x, y, text, (dx * radius, dy * radius), fontsize)
-                box = note.get_window_extent(renderer).expanded(1.1, 1.15)
-                if _contains(inside, box) and not any(box.overlaps(other) for other in taken):
-                    taken.append(box)
-                    placed.append(note)
-                    break
-                note.remove()
-                note = None
-            if note is not None:
+        for radius, (dx, dy) in places:
+            note = _try(ax, x, y, text, (dx * radius, dy * radius), fontsize)
+            box = note.get_window_extent(renderer).expanded(1.1, 1.15)
+            if _contains(inside, box) and not any(box.overlaps(other) for other in taken):
+                taken.append(box)
+                placed.append(note)
                 break
+            note.remove()
+            note = None
         if note is None:  # nowhere free: the first place, and the overlap shows in the tests
-            note = _try(ax, x, y, text, (RINGS[0] * directions[0][0], RINGS[0] * directions[0][1]), fontsize)
+            radius, (dx, dy) = places[0]
+            note = _try(ax, x, y, text, (dx * radius, dy * radius), fontsize)
             taken.append(note.get_window_extent(renderer))
             placed.append(note)
     return placed
