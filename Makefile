@@ -1,11 +1,13 @@
-# The two Quickstart commands: `make demo` (main job) and `make test` (whole test suite).
-# Both create or reuse a local virtual environment in .venv and install what they need.
+# The two Quickstart commands: `make demo` (main job) and `make test` (whole test suite);
+# `make notebooks` opens the tutorial notebooks in JupyterLab.
+# Each creates or reuses a local virtual environment in .venv and installs what it needs.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+NOTEBOOK_STAMP := $(VENV)/.notebook-stamp
 
-.PHONY: demo run test venv clean
+.PHONY: demo run test venv notebooks clean
 
 venv: $(STAMP)
 
@@ -14,6 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(NOTEBOOK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,notebook]'
+	touch $(NOTEBOOK_STAMP)
+
+notebooks: $(NOTEBOOK_STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 demo: $(STAMP)
 	$(BIN)/kafkasim demo

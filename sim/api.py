@@ -5,7 +5,11 @@
     runs = api.scenario("last-replica-standing")                 # kafkasim run --scenario ...
     est = api.estimate(overrides={...}, replications=30)         # kafkasim estimate
     table = api.sweep("experiments/tradeoff.toml", jobs=2)       # kafkasim sweep
+    table = api.sweep("experiments/tradeoff.toml", overwrite=True)  # kafkasim sweep --overwrite (or resume=True)
     demo = api.demo()                                            # kafkasim demo
+
+In a notebook each result shows itself as a table (`_repr_html_`); `result.to_frame()`,
+`est.to_frame()`, `est.rows`, `table.to_frame()` and `table.rows` are pandas DataFrames.
 
 `scenario` is a scenario TOML path (None: the built-in default scenario); `overrides` a dict of
 dotted config keys (and "faults"). Process pools need a `if __name__ == "__main__":` guard in
@@ -35,18 +39,28 @@ def scenario(name: str, sets=(), seed: int | None = None):
 
 
 def estimate(scenario=None, overrides: dict | None = None, seed: int | None = None, **kwargs):
-    """Replications with intervals -> dict of estimates (see sim.experiment.estimate.estimate)."""
+    """Replications with intervals -> Estimate, a dict of estimates (see sim.experiment.estimate.estimate)."""
     from .experiment.estimate import estimate as _estimate
     return _estimate(config(scenario, overrides, seed), **kwargs)
 
 
-def sweep(path, **kwargs):
-    """Run an experiment file -> {point index: {"point", "estimate"}} (see sim.experiment.sweep.run_sweep)."""
-    from .experiment.sweep import load_experiment, run_sweep
-    return run_sweep(load_experiment(path, replications=kwargs.pop("replications", None)), **kwargs)
+def sweep(experiment, resume: bool = False, overwrite: bool = False, **kwargs):
+    """Run an experiment -> SweepResult ({point index: {"point", "estimate"}}, see sim.experiment.sweep).
+
+    `experiment`: an experiment file, or its tables as a dict ({"experiment": {...}, "base": {...},
+    "grid": {...}}). Results already there: resume=True continues them, overwrite=True starts again."""
+    from .experiment.sweep import Experiment, experiment_from_dict, load_experiment, run_sweep
+    replications = kwargs.pop("replications", None)
+    if isinstance(experiment, dict):
+        exp = experiment_from_dict(experiment, replications=replications)
+    elif isinstance(experiment, Experiment):
+        exp = experiment
+    else:
+        exp = load_experiment(experiment, replications=replications)
+    return run_sweep(exp, resume=resume, overwrite=overwrite, **kwargs)
 
 
 def demo(**kwargs):
-    """The three-stage demo -> {point index: {"point", "estimate", "label", "stage"}}."""
+    """The three-stage demo -> SweepResult {point index: {"point", "estimate", "label", "stage"}}."""
     from .demo import run_demo
     return run_demo(**kwargs)

@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arguments(run)
     run.add_argument("--scenario", metavar="NAME",
                      help="run a built-in named scenario (see `kafkasim scenarios`): its unsafe and safe variants")
-    run.add_argument("--plot", metavar="PNG", help="with --scenario: also draw the replica timelines to PNG")
+    run.add_argument("--plot", metavar="PNG",
+                     help="also draw the replica timeline of partition 0 to PNG (with --scenario: of both variants)")
     run.add_argument("--json", metavar="PATH", help="also write the result as JSON to PATH ('-' for stdout)")
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
@@ -77,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     _executor_arguments(sweep)
     sweep.add_argument("--out", default="results", metavar="DIR", help="results directory (default results/)")
     sweep.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
+    sweep.add_argument("--overwrite", action="store_true",
+                       help="delete the results of an earlier run of this experiment and start again")
     sweep.add_argument("--replications", type=int, metavar="N", help="override the file's replications")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -86,6 +89,13 @@ def _executor_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = in process)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses an existing one")
+
+
+def _use_agg() -> None:
+    """The command line draws to files: the Agg backend (library code never picks one)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 def _load(args):
@@ -144,6 +154,7 @@ def cmd_run_named(args) -> int:
     if not args.quiet and args.json != "-":
         print(report(args.scenario, runs), end="")
     if args.plot:
+        _use_agg()
         plot(args.scenario, runs, args.plot)
         if not args.quiet and args.json != "-":
             print(f"replica timelines drawn to {args.plot}")
@@ -159,19 +170,29 @@ def cmd_run_named(args) -> int:
 
 def cmd_run(args) -> int:
     from .run import run_once
+    from .timeline import run_with_timeline
 
     if args.scenario is not None:
         return cmd_run_named(args)
-    if args.plot:
-        raise KafkasimInputError(f"--plot = {args.plot!r}: only with --scenario")
     cfg = _load(args)
     _check_output_path("--json", args.json)
+    _check_output_path("--plot", args.plot)
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
-    result = run_once(cfg)
     title = f"kafkasim run: {args.scenario_file or 'built-in default scenario'} (seed {cfg['sim.seed']})"
+    if args.plot:
+        result, timeline = run_with_timeline(cfg)
+    else:
+        result = run_once(cfg)
     if not args.quiet and args.json != "-":
         print(result.summary(title), end="")
+    if args.plot:
+        from .plots.timeline import timeline_figure
+
+        _use_agg()
+        timeline_figure(timeline, result, title).savefig(args.plot, dpi=110)
+        if not args.quiet and args.json != "-":
+            print(f"replica timeline of partition 0 drawn to {args.plot}")
     if args.json == "-":
         sys.stdout.write(result.to_json())
     elif args.json is not None:
@@ -225,24 +246,30 @@ def cmd_estimate(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .experiment.report import plot, table
+    from .experiment.report import plot, plot_outcomes, table
     from .experiment.store import StoreError
     from .experiment.sweep import load_experiment, run_sweep
 
+    if args.resume and args.overwrite:
+        raise KafkasimInputError("--overwrite: not combined with --resume (one keeps the results there, the other "
+                                 "deletes them)")
     exp = load_experiment(args.experiment, replications=args.replications)
     if args.jobs is not None and args.jobs < 1:
         raise KafkasimInputError(f"--jobs = {args.jobs}: must be >= 1")
     try:
         results = run_sweep(exp, out_dir=args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
-                            progress=False if args.no_progress else None)
+                            progress=False if args.no_progress else None, overwrite=args.overwrite)
     except StoreError as err:
         raise KafkasimInputError(str(err)) from None
     out = Path(args.out) / exp.name
     text = table(results, f"kafkasim sweep: {exp.name} ({exp.replications} replications per point)")
     (out / "summary.txt").write_text(text)
+    _use_agg()
     plot(results, out / "rates.png", exp.name)
+    plot_outcomes(results, out / "outcomes.png", f"{exp.name}: outcome classes by stage")
     print(text, end="")
-    print(f"rows: {out / 'rows.csv'}; table: {out / 'summary.txt'}; plot: {out / 'rates.png'}")
+    print(f"rows: {out / 'rows.csv'}; table: {out / 'summary.txt'}; plots: {out / 'rates.png'}, "
+          f"{out / 'outcomes.png'}")
     return EXIT_OK
 
 
@@ -291,10 +318,11 @@ def cmd_demo(args) -> int:
     results = run_demo(args.replications, args.seed, args.out, args.jobs, quick=args.quick)
     print()
     print(table(results), end="")
+    _use_agg()
     path = draw(results, args.out)
     print(f"\nrates with 95% intervals ('<' = none seen: an upper bound). Faults here are far more frequent than in "
           f"production, to be seen in a short run:\ncompare the configurations with each other.\n"
-          f"plot: {path}   rows: {path.parent / 'rows.csv'}")
+          f"plots: {path}, {path.with_name('outcomes.png')}   rows: {path.parent / 'rows.csv'}")
     return EXIT_OK
 
 

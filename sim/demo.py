@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .experiment.report import plot, point_label
+from .experiment.report import plot, plot_outcomes, point_label
 from .experiment.summary import fmt_rate
 from .experiment.sweep import experiment_from_dict, run_sweep
 
@@ -115,9 +115,11 @@ def table(results: dict) -> str:
 
 
 def draw(results: dict, out_dir) -> Path:
+    """demo.png (rates and the latency they cost) and outcomes.png (outcome classes by stage)."""
     path = Path(out_dir) / "demo" / "demo.png"
-    relabelled = {i: {**e, "point": {"": f"{e['stage']}: {e['label']}"}} for i, e in results.items()}
-    plot(relabelled, path, "kafkasim demo: silent loss and duplicates per message, and the latency they cost")
+    plot(results, path, "kafkasim demo: silent loss and duplicates per message, and the latency they cost")
+    plot_outcomes(results, path.with_name("outcomes.png"),
+                  "kafkasim demo: what went wrong, in which stage (summed over replications)")
     return path
 
 

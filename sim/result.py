@@ -119,6 +119,17 @@ class RunResult:
     def to_json(self) -> str:
         return json.dumps(self.data, indent=2) + "\n"
 
+    # -- notebooks -----------------------------------------------------------------------
+    def to_frame(self):
+        """The outcome table as a pandas DataFrame: count, share, count per stage, causes."""
+        from .frames import run_frame
+        return run_frame(self)
+
+    def _repr_html_(self) -> str:
+        """What Jupyter shows: the outcome table, the durability view and the flags."""
+        from .html import run_html
+        return run_html(self)
+
     # -- text ----------------------------------------------------------------------------
     def summary(self, title: str = "") -> str:
         d = self.data

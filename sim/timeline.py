@@ -4,10 +4,13 @@ For every replica: its log end offset (LEO), high watermark (HW), the offset up 
 log is on disk (what a power loss would keep), whether it leads, whether it is in the ISR,
 and its latest leader epoch. A row is taken at every event that matters to the partition
 (faults, elections, ISR changes, truncations, lost page caches) and at a regular period for
-the plot. It only reads the model's state.
+the plot; its CopyWatch notes at each event where acknowledged records vanished. It only reads
+the model's state. sim.plots.timeline draws it.
 """
 
 from __future__ import annotations
+
+from .copies import CopyWatch
 
 RELEVANT = frozenset({"fault", "leader", "isr", "truncate", "page_cache_lost", "disk_lost", "crash", "power_loss",
                       "started", "disk_failure", "isr_refused",
@@ -18,6 +21,22 @@ RELEVANT = frozenset({"fault", "leader", "isr", "truncate", "page_cache_lost", "
 PARTITION_EVENTS = {"leader": 2, "isr": 2, "isr_refused": 2, "unclean_election": 2, "elr_election": 2,
                     "last_known_leader_election": 2, "preferred_election": 2, "truncate": 3, "page_cache_lost": 3,
                     "disk_lost": 3, "become_leader": 3}
+
+
+def run_with_timeline(cfg, partition: int = 0, period: float | None = None, arrivals=None):
+    """One replication with a ReplicaTimeline of `partition` attached -> (RunResult, ReplicaTimeline).
+    The probe only reads: the result is the one run_once gives."""
+    import time
+
+    from .run import drain_and_classify, start
+
+    started = time.perf_counter()
+    cluster = start(cfg, arrivals=arrivals)
+    timeline = ReplicaTimeline(cluster, partition, period or max(0.01, cfg.seconds("workload.duration") / 400))
+    return drain_and_classify(cluster, started), timeline
+
+
+REMOVALS = frozenset({"truncate", "page_cache_lost", "disk_lost"})  # events that shorten a broker's log
 
 
 class ReplicaState:
@@ -40,9 +59,15 @@ class ReplicaTimeline:
         self.rows: list[tuple[float, str, list[ReplicaState]]] = []  # event rows
         self.samples: list[tuple[float, list[ReplicaState]]] = []  # periodic rows, for the plot
         self.faults: list[tuple[float, str]] = []
+        self.events: list[tuple[int, tuple]] = []  # (row index, trace event) for every event row
+        self.copies = CopyWatch(cluster, partition, self.replicas)
         cluster.trace.listeners.append(self._on_event)
-        self.rows.append((cluster.env.now, "start", self.state()))
+        self._add_row(cluster.env.now, "start")
         cluster.env.process(self._sample(period))
+
+    def _add_row(self, t: float, label: str, remover: int | None = None) -> None:
+        self.rows.append((t, label, self.state()))
+        self.copies.observe(len(self.rows) - 1, t, remover)
 
     def state(self) -> list[ReplicaState]:
         c = self.cluster
@@ -75,7 +100,8 @@ class ReplicaTimeline:
             return
         if kind == "fault":
             self.faults.append((event[0], f"{event[2]} {event[3]}"))
-        self.rows.append((event[0], describe(event), self.state()))
+        self.events.append((len(self.rows), event))
+        self._add_row(event[0], describe(event), event[2] if kind in REMOVALS else None)
 
     def _sample(self, period: float):
         env = self.cluster.env

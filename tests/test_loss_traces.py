@@ -1,4 +1,4 @@
-"""The documented Kafka loss traces, step by step, with exact offsets (../shared/reference/loss-scenarios.md).
+"""The documented Kafka loss traces, step by step, with exact offsets (docs/scenarios.md).
 
 Constant 1 ms links; scripted sends; the consumer is down through the interesting part, so
 an acknowledged record that vanishes shows up as lost_acked rather than as a phantom read.

@@ -161,3 +161,20 @@ def test_rows_are_also_written_as_parquet(tmp_path, reference):
     table = pd.read_parquet(tmp_path / "tiny" / "rows.parquet")
     assert len(table) == len(reference) and list(table.columns) == list(reference[0].keys())
     assert table["sent"].tolist() == [int(r["sent"]) for r in read_rows(tmp_path / "tiny" / "rows.csv")]
+
+
+def test_rows_split_every_outcome_class_by_stage():
+    from sim import api
+    from sim.experiment.replicate import STAGE_COLUMNS, replication_row
+    from sim.ledger import CLASSES
+
+    faults = [{"at": 2, "action": "power_loss", "target": "leader", "duration": 1},
+              {"at": 3, "action": "consumer_crash", "duration": 1}]
+    rows = [replication_row(api.run(overrides={"workload.duration": 5, "producer.acks": acks, "faults": faults,
+                                               "topic.min.insync.replicas": 1})) for acks in ("0", "1")]
+    for row in rows:
+        for cls in CLASSES:
+            if cls != "delivered":
+                assert sum(row[c] for c in STAGE_COLUMNS if c.startswith(cls + "_")) == row[cls], cls
+        assert row["lost_acked_broker"] == row["silent_broker"]
+    assert sum(r["lost_acked"] for r in rows) > 0 and sum(r["duplicated"] for r in rows) > 0  # something to split

@@ -25,7 +25,8 @@ HEADER = """\
 Generated from `sim/config/schema.py` by `python -m sim.config.docs --write`; do not edit by hand.
 The test suite fails when this file is stale (`python -m sim.config.docs --check`).
 
-Defaults are those of Kafka 4.x, see `../shared/reference/kafka-internals.md` (section 0).
+Defaults are those of Kafka 4.x (and Linux for the `vm.*` write-back keys); what they mean:
+[kafka-background.md](kafka-background.md).
 Every key is named `section.key`, where `key` is Kafka's own name for Kafka configs. In a scenario
 file a key can be quoted (`"linger.ms" = 5` under `[producer]`) or nested (`linger.ms = 5`).
 

@@ -2,7 +2,7 @@
 
 Defaults are Kafka 4.x (``ProducerConfig``, ``ConsumerConfig``, ``ServerLogConfigs``,
 ``ReplicationConfigs``, ``KRaftConfigs``, ``TopicConfig``) and Linux (``mm/page-writeback.c``);
-see ../shared/reference/kafka-internals.md section 0.
+docs/kafka-background.md says what they mean.
 """
 
 from __future__ import annotations
@@ -321,7 +321,7 @@ _ALL = [
          minimum=0, origin=MODEL),
 
     _enum("chaos.preset", "none", PRESETS,
-          "Random faults: none, or rates typical of a datacenter: " + preset_doc("datacenter")
+          "Random faults: none, or rates typical of a datacenter (assumptions, to sweep): " + preset_doc("datacenter")
           + "; each chaos.* key below overrides its preset value.", origin=MODEL),
     *[_key(f"chaos.{key}.mtbf", "duration", None, f"Mean time between {chaos.between}, per {chaos.per} (unset: the "
            "preset's, none by default).", unit="s", minimum=0, min_exclusive=True, optional=True, origin=MODEL)

@@ -11,6 +11,7 @@ import time
 
 from .executors import default_jobs, make_executor
 from .replicate import run_batch
+from .results import Estimate
 from .summary import summarize
 
 MAX_REPLICATIONS = 100_000
@@ -18,7 +19,7 @@ MAX_REPLICATIONS = 100_000
 
 def estimate(cfg, replications: int | None = None, rel_error: float | None = None, budget: float | None = None,
              jobs: int | None = None, scheduler: str | None = None, batch: int = 1, metric: str = "silent_loss",
-             executor=None) -> dict:
+             executor=None) -> Estimate:
     """Estimates for cfg. Stops at `replications`, or once `metric`'s rate has relative error <= rel_error,
     or when `budget` wall seconds are spent (whichever comes first; at least one wave runs)."""
     if replications is None and rel_error is None and budget is None:
@@ -64,4 +65,4 @@ def estimate(cfg, replications: int | None = None, rel_error: float | None = Non
             summary = run(pool, width if not (jobs == 1) else 1)
     summary["stopped_because"] = reason
     summary["wall_total_s"] = time.monotonic() - started
-    return summary
+    return Estimate(summary, rows)

@@ -13,9 +13,13 @@ from ..run import run_once
 SILENT = ("lost_acked", "failed_silent", "lost_unacked")
 LOSS = SILENT + ("failed_visible",)
 STAGES = ("producer", "broker", "consumer")
+# the outcome classes each stage can be blamed for (sim.ledger.Outcome.by_stage), one column each
+STAGE_OUTCOMES = (("producer", ("duplicated", "lost_acked", "failed_visible", "failed_silent", "lost_unacked")),
+                  ("broker", ("lost_acked",)), ("consumer", ("duplicated", "lost_acked", "unconsumed")))
+STAGE_COLUMNS = tuple(f"{cls}_{stage}" for stage, classes in STAGE_OUTCOMES for cls in classes)
 METRICS = ("sent",) + CLASSES + ("silent_loss", "loss", *(f"silent_{s}" for s in STAGES), "acked_missing",
                                   "phantom_reads", "any_silent_loss", "any_loss", "ack_p50_ms", "ack_p99_ms",
-                                  "drained", "sim_time_s", "wall_s")
+                                  "drained", "sim_time_s", "wall_s") + STAGE_COLUMNS
 
 
 def replication_row(result) -> dict:
@@ -32,6 +36,8 @@ def replication_row(result) -> dict:
            "any_silent_loss": int(silent > 0), "any_loss": int(loss > 0),
            "ack_p50_ms": lat["ack_p50_ms"], "ack_p99_ms": lat["ack_p99_ms"],
            "drained": int(result["drained"]), "sim_time_s": result["sim_time_s"], "wall_s": result["wall_s"]}
+    for stage, classes in STAGE_OUTCOMES:
+        row.update({f"{cls}_{stage}": by_stage[stage].get(cls, 0) for cls in classes})
     return row
 
 

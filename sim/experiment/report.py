@@ -32,39 +32,15 @@ def table(results: dict, title: str = "") -> str:
 
 
 def plot(results: dict, path, title: str) -> None:
-    """Silent loss and duplicate rates per point (log scale, 95% intervals; open markers: upper bounds),
-    and loss against p99 acknowledgement latency."""
-    import matplotlib
+    """rates.png: silent loss and duplicate rates per point with their intervals (upper bounds where
+    none was seen), and silent loss against p99 acknowledgement latency (sim.plots.rates_figure)."""
+    from ..plots import rates_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    rates_figure(results, title).savefig(path, dpi=110)
 
-    entries = list(results.values())
-    labels = [point_label(e["point"]) for e in entries]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 0.45 * len(entries) + 3))
-    for ax, metric, color in ((ax1, "silent_loss", "tab:red"), (ax1, "duplicated", "tab:blue")):
-        for y, e in enumerate(entries):
-            r = e["estimate"][metric]
-            off = -0.15 if metric == "silent_loss" else 0.15
-            if r["upper_bound_only"]:
-                ax.plot([r["hi"]], [y + off], marker="<", color=color, fillstyle="none")
-            else:
-                ax.errorbar([r["rate"]], [y + off], xerr=[[r["rate"] - r["lo"]], [r["hi"] - r["rate"]]],
-                            fmt="o", color=color, capsize=3)
-    ax1.set_yticks(range(len(entries)), labels, fontsize=8)
-    ax1.set_xscale("log")
-    ax1.set_xlabel("per-message rate (red: silent loss, blue: duplicates; open: upper bound, none seen)")
-    for e, label in zip(entries, labels, strict=True):
-        r = e["estimate"]["silent_loss"]
-        x = e["estimate"]["ack_p99_ms"]
-        y = r["hi"] if r["upper_bound_only"] else r["rate"]
-        err = None if r["upper_bound_only"] else [[r["rate"] - r["lo"]], [r["hi"] - r["rate"]]]
-        ax2.errorbar([x], [y], yerr=err, fmt="<" if r["upper_bound_only"] else "o", capsize=3)
-        ax2.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax2.set_yscale("log")
-    ax2.set_xlabel("ack latency p99 (ms)")
-    ax2.set_ylabel("silent loss rate")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+def plot_outcomes(results: dict, path, title: str) -> None:
+    """outcomes.png: the outcome classes per point, per million messages, split by stage."""
+    from ..plots import breakdown_from_results, outcomes_figure
+
+    outcomes_figure(*breakdown_from_results(results), title=title).savefig(path, dpi=110)

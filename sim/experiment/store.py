@@ -15,6 +15,9 @@ import os
 from pathlib import Path
 
 
+OUTPUTS = ("rows.csv", "manifest.json", "rows.parquet", "summary.txt", "rates.png", "outcomes.png", "demo.png")
+
+
 class StoreError(Exception):
     pass
 
@@ -31,10 +34,16 @@ class ResultsStore:
     # -- opening ---------------------------------------------------------------------------
     def create(self, manifest: dict) -> None:
         if self.rows_path.exists():
-            raise StoreError(f"{self.dir}: results exist already (use --resume to continue, or remove them)")
+            raise StoreError(f"{self.dir}: results exist already (use --resume to continue or --overwrite to start "
+                             "again; from Python: resume=True or overwrite=True)")
         self.dir.mkdir(parents=True, exist_ok=True)
         _write_atomically(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         _write_atomically(self.rows_path, _csv_line(self.columns))
+
+    def remove(self) -> None:
+        """Delete the files a sweep writes here (and nothing else in the directory)."""
+        for name in OUTPUTS:
+            (self.dir / name).unlink(missing_ok=True)
 
     def resume(self, manifest: dict, batch_sizes: dict) -> set:
         """Repair what a kill left and return the (point, batch) keys already complete."""

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .. import stats
+from .replicate import STAGE_OUTCOMES
 
 RATES = ("silent_loss", "lost_acked", "failed_visible", "failed_silent", "lost_unacked", "duplicated",
          "acked_missing")
@@ -29,6 +30,8 @@ def summarize(rows: list[dict], conf: float = 0.95) -> dict:
     stage_totals = {s: sum(float(r.get(f"silent_{s}", 0) or 0) for r in rows) for s in ("producer", "broker",
                                                                                          "consumer")}
     out["silent_by_stage"] = stage_totals
+    out["by_stage"] = {stage: {cls: int(sum(float(r.get(f"{cls}_{stage}", 0) or 0) for r in rows)) for cls in classes}
+                       for stage, classes in STAGE_OUTCOMES}
     out["wall_s"] = float(sum(float(r["wall_s"]) for r in rows))
     out["undrained_runs"] = sum(1 for r in rows if int(float(r["drained"])) == 0)
     return out

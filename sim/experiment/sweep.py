@@ -32,7 +32,8 @@ from .. import __version__
 from ..config import ConfigError, ScenarioError, load_config
 from .executors import InProcessExecutor, default_jobs, make_executor
 from .replicate import METRICS, run_batch
-from .store import ResultsStore
+from .results import SweepResult
+from .store import ResultsStore, StoreError
 from .summary import summarize
 
 EXPERIMENT_KEYS = {"name", "scenario", "replications", "batch", "seed", "description", "skip_invalid"}
@@ -174,16 +175,23 @@ def columns(exp: Experiment) -> list[str]:
 
 
 def run_sweep(exp: Experiment, out_dir="results", jobs=None, scheduler=None, resume=False, progress=None,
-              executor=None) -> dict:
-    """Run every task not done yet, appending rows as tasks complete; returns the summary per point."""
+              executor=None, overwrite=False) -> SweepResult:
+    """Run every task not done yet, appending rows as tasks complete; returns the summary per point.
+    Results already in out_dir/NAME: `resume` continues them (nothing done is run again), `overwrite`
+    deletes them first; without either, the sweep refuses to start (StoreError)."""
     import concurrent.futures as cf
 
+    if resume and overwrite:
+        raise StoreError("resume and overwrite exclude each other (resume keeps the results there, overwrite "
+                         "deletes them)")
     store = ResultsStore(Path(out_dir) / exp.name, columns(exp))
     tasks = exp.tasks()
     sizes = {(i, b): len(reps) for i, b, reps in tasks}
     if resume:
         done = store.resume(manifest(exp), sizes)
     else:
+        if overwrite:
+            store.remove()
         store.create(manifest(exp))
         done = set()
     todo = [t for t in tasks if (t[0], t[1]) not in done]
@@ -191,7 +199,14 @@ def run_sweep(exp: Experiment, out_dir="results", jobs=None, scheduler=None, res
     bar = _progress(len(tasks), len(done), progress)
 
     def factor_values(i):
-        return {k: exp.points[i].get(k, exp.base.get(k, "")) for k in exp.factors}
+        """What point i ran with for every factor, also those it leaves at the base or default value."""
+        values = {}
+        for k in exp.factors:
+            if k in exp.points[i] or k in exp.base:
+                values[k] = exp.points[i].get(k, exp.base.get(k))
+            else:
+                values[k] = configs[i][k] if k in configs[i] else ""
+        return values
 
     def run(pool, window):
         """Keep `window` tasks in flight; write each task's rows as soon as it completes."""
@@ -236,13 +251,14 @@ def write_parquet(store: ResultsStore) -> Path | None:
     return path
 
 
-def summarize_store(exp: Experiment, store: ResultsStore) -> dict:
+def summarize_store(exp: Experiment, store: ResultsStore) -> SweepResult:
     rows = store.read()
     by_point: dict[int, list] = {}
     for row in rows:
         by_point.setdefault(int(row["point"]), []).append(row)
-    return {i: {"point": exp.points[i], "estimate": summarize(by_point.get(i, []))} for i in range(len(exp.points))
-            if by_point.get(i)}
+    results = {i: {"point": exp.points[i], "estimate": summarize(by_point.get(i, []))}
+               for i in range(len(exp.points)) if by_point.get(i)}
+    return SweepResult(results, exp, store)
 
 
 class _Progress:

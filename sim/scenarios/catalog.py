@@ -1,7 +1,7 @@
 """Built-in named scenarios: the documented ways Kafka has lost acknowledged data.
 
 Each pairs an unsafe (or historical) configuration with the safe (or fixed) one under the same
-workload and the same faults. Sources: ../shared/reference/loss-scenarios.md (S0..S8).
+workload and the same faults. docs/scenarios.md tells each trace step by step, with its sources.
 """
 
 from __future__ import annotations
@@ -228,7 +228,8 @@ _add(NamedScenario(
     notice="acks=all with three replicas and min.insync.replicas=2 is the textbook safe setup, yet a power outage of "
            "the whole cluster loses every record written in the last ~30 s, committed or not, because each "
            "replica kept it only in its page cache. fsync per message keeps it, and costs latency.",
-    source="kafka-internals.md 2.2-2.3; Vanlightly, 'Why Apache Kafka doesn't need fsync to be safe'",
+    source="Kafka's flush policy (log.flush.*, never by default) and Linux write-back; Vanlightly, 'Why Apache "
+           "Kafka doesn't need fsync to be safe'",
     base={**RF3, "topic.partitions": 3, "topic.min.insync.replicas": 2, "producer.acks": "all",
           "workload.duration": 60, "workload.rate": 500,
           "faults": [{"at": 40, "action": "power_loss", "target": "all-brokers", "duration": 10}]},
@@ -244,7 +245,7 @@ _add(NamedScenario(
            "it keeps acknowledging writes that no other replica will ever have; when the network heals it "
            "truncates them. With acks=all the same writes wait for replicas that never answer, time out and are "
            "retried against the new leader: nothing acknowledged is lost.",
-    source="kafka-internals.md 2.6, 2.8; design of the 'zombie' leader",
+    source="Kafka's ISR and leader election (docs/kafka-background.md); a leader cut off from the controller",
     base={**RF3, "topic.min.insync.replicas": 2, "workload.duration": 40, "workload.rate": 500,
           "faults": [{"at": 10, "action": "isolate", "target": "leader", "from": ["brokers", "controller"],
                       "duration": 15}]},
@@ -260,7 +261,7 @@ _add(NamedScenario(
            "replica.lag.time.max.ms, not that it has every record: the old leader truncates what the slower "
            "preferred replica had not fetched yet. With acks=1 those writes had been acknowledged and are lost; "
            "with acks=all they had not (the HW had not passed them) and are retried against the new leader.",
-    source="kafka-internals.md 2.8 (auto.leader.rebalance.enable, QuorumController.maybeBalancePartitionLeaders)",
+    source="auto.leader.rebalance.enable (QuorumController.maybeBalancePartitionLeaders)",
     # broker 0, the preferred leader, crashes at 2 s and restarts at 7 s; fenced at 11 s (9 s after its last
     # heartbeat), it loses the partition to broker 1 and rejoins the ISR. The check runs 30 s after that
     # failover, at 41 s (300 s in Kafka: shortened here), while a latency spike from 38 s keeps broker 0's

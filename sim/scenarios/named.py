@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from ..config import ConfigError, load_config
 from ..ledger import CLASSES
 from ..result import RunResult
-from ..run import drain_and_classify, start
-from ..timeline import ReplicaTimeline
+from ..timeline import ReplicaTimeline, run_with_timeline
 from ..workload import ArrivalStream
 from .catalog import CATALOG, NamedScenario
 
@@ -44,11 +41,7 @@ def run_named(name: str, sets=(), seed=None, period: float | None = None) -> lis
         arrivals = None
         if s.sends is not None:
             arrivals = ArrivalStream.from_times(s.sends, end=cfg.seconds("workload.duration"))
-        started = time.perf_counter()
-        cluster = start(cfg, arrivals=arrivals)
-        timeline = ReplicaTimeline(cluster, s.partition,
-                                   period or max(0.01, cfg.seconds("workload.duration") / 400))
-        result = drain_and_classify(cluster, started)
+        result, timeline = run_with_timeline(cfg, s.partition, period, arrivals)
         runs.append(NamedRun(f"{which}: {variant.label}", result, timeline))
     return runs
 
@@ -86,18 +79,7 @@ def report(name: str, runs: list[NamedRun]) -> str:
 
 
 def plot(name: str, runs: list[NamedRun], path) -> None:
-    """Both variants' replica timelines in one PNG (one column per variant)."""
-    import matplotlib
+    """Both variants' replica timelines in one PNG (sim.plots.scenario_figure)."""
+    from ..plots.timeline import scenario_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s = CATALOG[name]
-    n = len(runs[0].timeline.replicas)
-    fig, axes = plt.subplots(n, len(runs), figsize=(7 * len(runs), 2.2 * n + 1), sharex=True, squeeze=False)
-    for col, r in enumerate(runs):
-        r.timeline.plot([axes[row][col] for row in range(n)], r.label)
-    fig.suptitle(f"{s.name}: {s.title}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    scenario_figure(name, runs).savefig(path, dpi=110)
