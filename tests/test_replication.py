@@ -324,3 +324,45 @@ def test_a_fetch_returns_whole_batches_up_to_its_byte_limits():
     assert log.batches_from(5, 100, 100, at_least_one=False) == ([], 0)
     chunks, size = log.read(15, 35, 3000, 100)  # a consumer: record ranges below the HW (35), whole batches
     assert [(b.base, lo, hi) for b, lo, hi in chunks] == [(10, 5, 10), (20, 0, 10)] and size == 2 * 1161
+
+
+class _LeaderBroker:
+    """What a PartitionLeader asks of its broker, for a unit test of the leader's HW rule."""
+
+    def __init__(self, cfg, log, fenced=()):
+        self.settings = cfg.settings
+        self.logs = {0: log}
+        self.id = 0
+        self.fenced = set(fenced)
+        self.env = type("Clock", (), {"now": 0.0})()
+        self.replica_fetches = type("Sessions", (), {"replay_fetches": staticmethod(lambda leader: None),
+                                                     "news": staticmethod(lambda p: None)})()
+
+    def is_fenced(self, broker_id):
+        return broker_id in self.fenced
+
+    def hw_advanced(self, p):
+        pass
+
+
+@pytest.mark.parametrize("fenced, hw", [((), 10), ((1,), 15)])
+def test_the_leader_hw_waits_for_a_caught_up_follower_about_to_join_the_isr(fenced, hw):
+    # Partition.maybeIncrementLeaderHW: ISR = {0}, min.insync.replicas 1. Follower 1 fetched at the leader's
+    # LEO (10) at 0.5 s -- caught up -- and the leader then appended 5 more records. Within
+    # replica.lag.time.max.ms of that, the HW waits for follower 1 (shouldWaitForReplicaToJoinIsr) unless it
+    # may not join the ISR (fenced); ISR members alone would let it move to 15.
+    from sim.broker.partition import PartitionLeader
+    log = ReplicaLog()
+    log.append(LogBatch(0, 10, (slice(0, 10),), 0), 0.0)
+    broker = _LeaderBroker(config(topic__replication__factor=2, cluster__brokers=2), log, fenced)
+    leader = PartitionLeader(broker, 0, 0, 0, (0,), (0, 1), 0.0)
+    broker.env.now = 0.5
+    leader.on_follower_fetch(1, 10, 0.5)
+    assert log.hw == 10
+    log.append(LogBatch(10, 5, (slice(10, 15),), 0), 0.6)
+    broker.env.now = 0.6
+    leader.maybe_advance_hw()
+    assert log.hw == hw
+    broker.env.now = 0.5 + 30.1  # past replica.lag.time.max.ms (30 s): no longer caught up, no longer waited for
+    leader.maybe_advance_hw()
+    assert log.hw == 15

@@ -62,23 +62,40 @@ class PartitionLeader:
         self.purgatory.append((end_offset, delayed, index))
 
     def maybe_advance_hw(self) -> bool:
-        """HW = min LEO over the ISR; frozen while the ISR is below min.insync.replicas (3.7+)."""
+        """HW = min LEO over the ISR and the followers about to join it; frozen while the ISR is below
+        min.insync.replicas (3.7+). Partition.maybeIncrementLeaderHW: a follower outside the (maximal) ISR
+        that is caught up -- at the leader's LEO within replica.lag.time.max.ms -- and may join it
+        (shouldWaitForReplicaToJoinIsr) holds the HW back too."""
         log = self.log
         me = self.broker.id
         if self.hw_needs_min_isr and self.under_min_isr():
             return False
         hw = log.leo
-        for r in self.effective_isr():
+        isr = self.effective_isr()
+        for r in isr:
             if r != me:
                 leo = self.follower_leo.get(r, -1)
                 if leo < hw:
                     hw = leo
+        if len(isr) < len(self.replicas):
+            hw = self._joining_hw(isr, hw)
         if hw <= log.hw:
             return False
         log.advance_hw(hw)
         self._complete_purgatory()
         self.broker.hw_advanced(self.p)
         return True
+
+    def _joining_hw(self, isr, hw: int) -> int:
+        """The HW as held back by caught-up followers outside the ISR (their fetch times brought up to date)."""
+        broker = self.broker
+        broker.replica_fetches.replay_fetches(self)
+        now = broker.env.now
+        for r, leo in self.follower_leo.items():
+            if r not in isr and 0 <= leo < hw and now - self.last_caught_up[r] <= self.lag_max \
+                    and not broker.is_fenced(r):
+                hw = leo
+        return hw
 
     def _complete_purgatory(self) -> None:
         hw = self.log.hw
