@@ -206,8 +206,10 @@ def cmd_config(args) -> int:
     cfg = _load(args)
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
+    version = cfg["cluster.kafka.version"]
     for key, value in cfg.items():
-        print(f"{key} = {value!r}")
+        origin = f"  # kafka.version {version} profile" if key in cfg.from_profile else ""
+        print(f"{key} = {value!r}{origin}")
     for fault in cfg.faults:
         print(f"fault: {fault.to_dict()}")
     return EXIT_OK

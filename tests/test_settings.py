@@ -24,6 +24,7 @@ VALIDATION_ONLY = {
     "broker.group.min.session.timeout.ms": "the coordinator's lower bound for consumer.session.timeout.ms",
     "broker.group.max.session.timeout.ms": "the coordinator's upper bound for consumer.session.timeout.ms",
     "consumer.group.protocol": "only the classic protocol is modelled; consumer (KIP-848) is refused",
+    "cluster.kafka.version": "the version profile: it sets other keys' defaults (sim/config/versions.py)",
 }
 SOURCE = Path(sim.__file__).parent
 

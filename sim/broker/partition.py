@@ -47,6 +47,10 @@ class PartitionLeader:
         self.purgatory: deque = deque()  # (required offset, DelayedProduce, index)
         self.pending_isr: tuple | None = None  # AlterPartition in flight
         self.epoch_start = leo  # start offset of this leader epoch
+        # broker.model.isr.write = zookeeper: an ISR write waiting for an unreachable ZooKeeper holds the
+        # partition's lock, and the produce requests that need it wait (connection, request) in arrival order
+        self.isr_write_blocked = False
+        self.blocked_requests: list[tuple] = []
 
     # -- the ISR as used for the HW ("maximal ISR" while a change is pending) ----------
     def effective_isr(self) -> tuple:
@@ -111,6 +115,7 @@ class PartitionLeader:
         while waiting:
             _end, delayed, index = waiting.popleft()
             delayed.complete_one(index, P.NOT_LEADER_OR_FOLLOWER)
+        self._release_isr_lock()
 
     # -- follower fetches ----------------------------------------------------------------
     def on_follower_fetch(self, r: int, fetch_offset: int, now: float) -> None:
@@ -158,6 +163,9 @@ class PartitionLeader:
         """AlterPartition to the controller; the ISR changes when the controller commits it."""
         broker = self.broker
         self.pending_isr = new_isr
+        if broker.settings.broker.model_isr_write == "zookeeper" and \
+                not broker.network.link_up(broker.node, broker.controller.node):
+            self.isr_write_blocked = True  # Partition.maybeShrinkIsr waits for ZooKeeper under the write lock
         broker.replica_fetches.news(self.p)
         epochs = {r: broker.replica_fetches.broker_epoch(r) for r in new_isr if r != broker.id}
         controller = broker.controller
@@ -167,7 +175,7 @@ class PartitionLeader:
                              (new_isr,))
 
     def _proposal_expired(self, new_isr: tuple) -> None:
-        if self.pending_isr == new_isr:
+        if self.pending_isr == new_isr and not self.isr_write_blocked:  # a ZooKeeper write just waits
             self.pending_isr = None
             self.broker.replica_fetches.news(self.p)
 
@@ -176,6 +184,7 @@ class PartitionLeader:
         broker = self.broker
         self.pending_isr = None
         broker.replica_fetches.news(self.p)
+        self._release_isr_lock()
         if state is None:
             return
         if state.leader_epoch == self.epoch and state.partition_epoch > self.partition_epoch:
@@ -183,6 +192,15 @@ class PartitionLeader:
             self.partition_epoch = state.partition_epoch
             broker.trace.add(broker.env.now, "isr_applied", broker.id, self.p, tuple(state.isr))
             self.maybe_advance_hw()
+
+    def _release_isr_lock(self) -> None:
+        """The ZooKeeper write is answered (or leadership is gone): the waiting produce requests go on."""
+        if not self.isr_write_blocked:
+            return
+        self.isr_write_blocked = False
+        waiting, self.blocked_requests = self.blocked_requests, []
+        for conn, req in waiting:
+            self.broker.produce.resume(conn, req)
 
     def on_metadata(self, isr, partition_epoch: int) -> None:
         """A metadata update with a newer partition epoch while still leading: the ISR as committed."""

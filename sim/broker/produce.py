@@ -65,6 +65,7 @@ class ProduceHandler:
     def __init__(self, broker):
         self.broker = broker
         self.env = broker.env
+        self.zookeeper_isr_write = broker.settings.broker.model_isr_write == "zookeeper"
         self.reset()
 
     def reset(self) -> None:
@@ -90,6 +91,8 @@ class ProduceHandler:
     def _handle(self, conn, req: P.ProduceRequest) -> None:
         broker = self.broker
         conn.busy = True
+        if self.zookeeper_isr_write and self._waits_for_isr_lock(conn, req):
+            return
         now = self.env.now
         self.fsync_block = 0.0
         acks_all = req.acks == "all"
@@ -142,6 +145,22 @@ class ProduceHandler:
             return
         if delayed.pending == 0 and not delayed.responded:
             self.respond(req, results)
+
+    def _waits_for_isr_lock(self, conn, req) -> bool:
+        """Before 2.7 an append takes the partition's read lock, which a pending ZooKeeper ISR write holds:
+        the request (and its connection) waits until the write is answered."""
+        for batch in req.batches:
+            leader = self.broker.leading.get(batch.partition)
+            if leader is not None and leader.isr_write_blocked:
+                leader.blocked_requests.append((conn, req))
+                return True
+        return False
+
+    def resume(self, conn, req: P.ProduceRequest) -> None:
+        """A request that waited for a partition's lock is handled now, if its connection is still open."""
+        current = self.broker.conns.get(req.src)
+        if current is conn and conn.gen == req.conn:
+            self._handle(conn, req)
 
     def _append(self, leader, batch, now: float) -> LogBatch:
         broker = self.broker

@@ -15,6 +15,7 @@ from pathlib import Path
 from .load import BROKER_TOPIC_DEFAULTS
 from ..faults.kinds import FAULT_KINDS, FORBIDDEN, REQUIRED, TARGET_FORMS
 from .schema import FAULT_FIELDS, INT_MAX, LONG_MAX, SCHEMA, SECTIONS, Key
+from .versions import PROFILES, VERSIONS
 from .validate import NOT_MODELLED_YET, range_text
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "config.md"
@@ -140,13 +141,26 @@ def _faults() -> list[str]:
     return rows
 
 
+def _versions() -> list[str]:
+    names = sorted({name for values in PROFILES.values() for name in values}, key=list(SCHEMA).index)
+    rows = ["## Kafka version profiles", "",
+            "`cluster.kafka.version` sets the defaults below at once (a value set in the scenario, a .properties "
+            "file or `--set` still wins; `kafkasim config` marks the values that came from the profile). Empty: the "
+            "key's default above. The 3.x profiles model KRaft mode.", "",
+            "| key | " + " | ".join(VERSIONS) + " |", "|---|" + "---|" * len(VERSIONS)]
+    for name in names:
+        cells = [_value(PROFILES[version][name]) if name in PROFILES[version] else "" for version in VERSIONS]
+        rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return rows + [""]
+
+
 def render_markdown() -> str:
     """The full text of docs/config.md."""
     topic_defaults = ", ".join(f"`{k}`" for k in BROKER_TOPIC_DEFAULTS)
     lines = [HEADER.format(topic_defaults=topic_defaults)]
     for section in SECTIONS:
         lines += _section(section)
-    lines += [RULES] + _faults()
+    lines += [RULES] + _faults() + _versions()
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -32,10 +32,10 @@ class Inputs:
 class Config(Mapping[str, Any]):
     """Immutable mapping from full dotted key to effective value, in schema order."""
 
-    __slots__ = ("_values", "faults", "explicit", "notes", "_inputs", "_settings")
+    __slots__ = ("_values", "faults", "explicit", "notes", "_inputs", "_settings", "from_profile")
 
     def __init__(self, values: Mapping[str, Any], faults: tuple[Fault, ...], explicit: frozenset[str],
-                 notes: tuple[str, ...], inputs: Inputs):
+                 notes: tuple[str, ...], inputs: Inputs, from_profile: frozenset[str] = frozenset()):
         setter = object.__setattr__
         setter(self, "_values", MappingProxyType({name: values[name] for name in SCHEMA}))
         setter(self, "faults", tuple(faults))
@@ -43,6 +43,7 @@ class Config(Mapping[str, Any]):
         setter(self, "notes", tuple(notes))
         setter(self, "_inputs", inputs)
         setter(self, "_settings", None)
+        setter(self, "from_profile", frozenset(from_profile))  # keys whose value the kafka.version profile set
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Config is immutable; use .replace({...}) for a modified copy")
@@ -68,7 +69,7 @@ class Config(Mapping[str, Any]):
         return hash((tuple(self._values.items()), self.faults))
 
     def __reduce__(self):
-        return (Config, (dict(self._values), self.faults, self.explicit, self.notes, self._inputs))
+        return (Config, (dict(self._values), self.faults, self.explicit, self.notes, self._inputs, self.from_profile))
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={self._values[k]!r}" for k in self if k in self.explicit)

@@ -75,6 +75,11 @@ MODEL = "model"
 
 _ALL = [
     _int("cluster.brokers", 3, "Number of brokers in the simulated cluster.", 1, 64, origin=MODEL),
+    _enum("cluster.kafka.version", "4.0", ("2.0", "2.8", "3.5", "3.9", "4.0"),
+          "The Kafka release whose defaults and behaviour the model follows: it sets the era's defaults of the keys "
+          "below that changed over time (ZooKeeper-era session and lag times, acks, idempotence, linger.ms, the "
+          "model switches), each still overridable; the table at the end of docs/config.md lists them.",
+          origin=MODEL),
     _int("cluster.group.coordinator", 0,
          "Broker hosting the consumer group's coordinator at the start (Kafka: the leader of the __consumer_offsets "
          "partition that hash(group.id) picks); the next brokers hold that partition's other replicas.", 0, 63,
@@ -156,6 +161,11 @@ _ALL = [
     _enum("broker.model.truncation", "leader-epoch", ("leader-epoch", "high-watermark"),
           "How a replica that becomes a follower truncates: by leader epoch (KIP-101/279/320, Kafka 0.11+) or "
           "to its own HW (before 0.11, the rule behind KIP-101's loss traces).", origin=MODEL),
+    _enum("broker.model.isr.write", "alter-partition", ("alter-partition", "zookeeper"),
+          "How a leader changes the ISR: AlterPartition to the controller, answered asynchronously (KIP-497, Kafka "
+          "2.7+); zookeeper = before 2.7, a synchronous ZooKeeper write under the partition's lock: a leader cut "
+          "off from ZooKeeper (the controller) that tries to shrink the ISR blocks every produce request to the "
+          "partition until it hears back.", origin=MODEL),
     _bool("broker.model.quick.restart.keeps.isr", False,
           "ZooKeeper-era behaviour: a restarted broker re-registers at once and stays in the ISR; false = "
           "KRaft, where a new incarnation registers only after its old session expired (fenced first).",

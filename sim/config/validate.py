@@ -18,6 +18,7 @@ from .errors import ConfigError
 from .model import Config, Fault, Inputs
 from ..faults.kinds import ALL_PEERS, BROKERS, CONSUMER, FAULT_KINDS, FORBIDDEN, PEERS, PRODUCER, REQUIRED, TARGET_FORMS
 from .schema import FAULT_ACTIONS, FAULT_FIELDS, INT_MAX, SCHEMA, Key
+from .versions import profile
 
 # Values the model does not honour yet: rejected rather than silently ignored. Remove entries as
 # the model learns them.
@@ -167,6 +168,9 @@ def _fault_tables(tables: Any, source: str | None) -> tuple[dict[str, Any], ...]
 def build_config(inputs: Inputs) -> Config:
     """Defaults + inputs -> effective values, Kafka's implicit rules, cross-checks, faults."""
     values = {name: key.default for name, key in SCHEMA.items()}
+    version = inputs.values.get("cluster.kafka.version", SCHEMA["cluster.kafka.version"].default)
+    from_profile = {name: value for name, value in profile(version).items() if name not in inputs.values}
+    values.update(from_profile)
     values.update(inputs.values)
     notes = list(inputs.notes)
 
@@ -184,7 +188,7 @@ def build_config(inputs: Inputs) -> Config:
     faults = [_check_fault(_parse_fault(i, t, inputs.faults_source), values, inputs.faults_source)
               for i, t in enumerate(inputs.faults)]
     faults.sort(key=lambda fault: fault.at)
-    return Config(values, tuple(faults), frozenset(inputs.values), tuple(notes), inputs)
+    return Config(values, tuple(faults), frozenset(inputs.values), tuple(notes), inputs, frozenset(from_profile))
 
 
 def _inherited(values: Mapping[str, Any], name: str) -> Any:
