@@ -43,6 +43,7 @@ class Message:
     __slots__ = ()
     handler = ""
     from_client = False  # a client request: refused while a restarted broker is not serving yet
+    queued = False  # a client's request to a broker: waits in its request queue (sim/broker/request_queue.py)
     refusable = False  # a request whose sender hears Refused when it reaches a dead process on a live machine
 
     def refused_to(self):
@@ -101,6 +102,7 @@ class CloseConnection(Message):
     """The client closed its connection (generation `conn`; None: whichever it has)."""
 
     __slots__ = ("src", "conn")
+    queued = True
     handler = "on_client_close"
 
     def __init__(self, src: str, conn: int | None = None):
@@ -110,6 +112,7 @@ class CloseConnection(Message):
 
 class MetadataRequest(Message):
     __slots__ = ("src", "token", "client")
+    queued = True
     handler = "on_metadata_request"
     from_client = True
 
@@ -152,6 +155,7 @@ class ProduceRequest(Message):
 
     __slots__ = ("rid", "src", "conn", "broker", "batches", "acks", "timeout", "sent_at", "client", "tcp_ack",
                  "seq", "first_deadline")
+    queued = True
     handler = "on_produce"
     from_client = True
     refusable = True
@@ -353,6 +357,7 @@ class ConsumerFetchRequest(Message):
 
     __slots__ = ("src", "parts", "max_partition_bytes", "max_bytes", "max_wait", "min_bytes", "message_bytes",
                  "client", "consumer", "broker", "epoch", "done")
+    queued = True
     handler = "on_consumer_fetch"
     from_client = True
     refusable = True
@@ -407,6 +412,7 @@ class OffsetsForLeaderEpochRequest(Message):
     """A consumer asks the leader where the epoch of its last consumed record ends (KIP-320)."""
 
     __slots__ = ("src", "parts", "client", "consumer", "broker", "done")
+    queued = True
     handler = "on_offsets_for_leader_epoch"
     from_client = True
     refusable = True
@@ -440,6 +446,7 @@ class GroupRequest(Message):
 
     __slots__ = ("src", "broker", "client", "consumer", "token", "member_id", "generation", "offsets", "session",
                  "rebalance", "slot")
+    queued = True
     refusable = True
 
     def __init__(self, src, broker, client, consumer, token, *, member_id=None, generation=-1, offsets=None,

@@ -37,7 +37,8 @@ def _brokers_report(cluster) -> dict:
     """The controller's elections and the brokers' counters added up, and the replicas that diverged."""
     brokers = sum((broker.counters for broker in cluster.brokers), BrokerCounters()).report()
     del brokers["appended_records"]  # (the ledger has the records)
-    return {**cluster.controller.counters.report(), **brokers, "diverged_records": diverged_records(cluster)}
+    return {**cluster.controller.counters.report(), **brokers, "diverged_records": diverged_records(cluster),
+            "request_queue_max": max(broker.request_queue.longest for broker in cluster.brokers)}
 
 
 def _processed_latency(ledger) -> dict:

@@ -6,8 +6,9 @@ from sim.cluster import Cluster
 from sim.config import load_config
 from sim.workload import ArrivalStream
 
-# A network with a constant 1 ms one-way delay: every timeline below is exact.
-EXACT = {"network.latency.distribution": "constant", "network.latency.ms": 1.0}
+# A network with a constant 1 ms one-way delay, and brokers that handle a request as it arrives (no request
+# queue time, which tests/test_request_queue.py covers on its own): every timeline below is exact.
+EXACT = {"network.latency.distribution": "constant", "network.latency.ms": 1.0, "broker.model.request.queue.ms": 0}
 
 
 def config(**overrides):

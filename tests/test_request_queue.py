@@ -54,3 +54,25 @@ def test_ten_thousand_requests_queued_behind_a_resigning_leader_are_answered_in_
     assert [rid for rid, _results in client.answers] == list(range(QUEUED))
     assert client.answers[0][1] == [P.NOT_LEADER_OR_FOLLOWER]
     assert all(results == [P.NOT_LEADER_OR_FOLLOWER] for _rid, results in client.answers[1:])
+
+
+def appended_around_a_crash(queue_ms: float) -> list[int]:
+    """acks=0, one record per ms from 0.1 s, each its own request; broker 0 (leader, RF 1) crashes at
+    0.2005 s and restarts at 0.5 s. Returns the ids that never reached its log."""
+    times = [0.1 + k * MS for k in range(200)]
+    c = cluster(times, producer__acks="0", producer__linger__ms=0, workload__duration=1,
+                broker__model__request__queue__ms=queue_ms,
+                faults=[{"at": 0.2005, "action": "crash", "target": "broker:0", "duration": 0.3}])
+    c.env.run(until=1)
+    return [int(i) for i in range(len(times)) if not c.ledger.appended[i]]
+
+
+def test_a_crash_loses_the_requests_waiting_in_the_request_queue():
+    # The network takes 1 ms. With no queue time the record sent at 0.199 s (id 99) is handled at 0.200 s,
+    # just before the process dies, and the one sent at 0.2 s is the first lost. Each ms of queue time loses
+    # one more record: those that arrived but were not yet taken by a handler (RequestQueueTimeMs).
+    lost_without_queue = appended_around_a_crash(0)
+    lost_with_3_ms = appended_around_a_crash(3)
+    assert lost_without_queue[0] == 100  # sent at 0.2 s, arrives at 0.201 s: the process is down
+    assert lost_with_3_ms[0] == 97  # sent at 0.197 s, arrives at 0.198 s, would be taken at 0.201 s
+    assert set(lost_without_queue) < set(lost_with_3_ms)

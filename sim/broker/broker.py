@@ -33,6 +33,7 @@ from .partition import PartitionLeader
 from .produce import ProduceHandler
 from .replica_fetches import ReplicaFetchHandler
 from .replica_log import ReplicaLog
+from .request_queue import RequestQueue
 
 class Broker(BrokerLifecycle):
     """A Kafka broker: the machine, its logs, the roles of its partitions, and the parts doing the work."""
@@ -69,6 +70,8 @@ class Broker(BrokerLifecycle):
         self.replica_fetches = ReplicaFetchHandler(self)
         self.follower = Follower(self)
         self.consumer_fetches = ConsumerFetchHandler(self)
+        self.request_queue = RequestQueue(self)
+        self.request_queue_delay = self.request_queue.delay  # what the network adds to a queued request's delivery
         self._reset_runtime()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -95,10 +98,13 @@ class Broker(BrokerLifecycle):
             if self.host_up:
                 self._refuse(message)
             return
+        if message.queued and self.request_queue.delay > 0:
+            self.request_queue.taken(self.env.now)
         if self.paused:
             self.deferred.append((self.receive, (handler, message)))
             return
         handler(message)
+
 
     def deliver(self, fn, args) -> None:
         """Entry point for this process's own timers: nothing runs while it is down or paused."""

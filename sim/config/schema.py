@@ -145,6 +145,10 @@ _ALL = [
     _key("broker.model.fsync.ms", "float", 1.0,
          "Time one fsync of a log takes (device dependent; blocks the append path when flush.messages "
          "triggers it).", unit="ms", minimum=0, origin=MODEL),
+    _key("broker.model.request.queue.ms", "float", 0.5,
+         "Time a client's request waits in the broker's socket buffer and request channel before a handler "
+         "thread takes it (RequestQueueTimeMs; an assumption to sweep); a process that dies loses what waits "
+         "there. 0 = handled on arrival.", unit="ms", minimum=0, origin=MODEL),
     _key("broker.model.startup.ms", "float", 2000.0,
          "Time from a restart until the broker process registers with the controller (JVM start, "
          "metadata load), before any log recovery.", unit="ms", minimum=0, origin=MODEL),

@@ -280,6 +280,10 @@ class Network:
         src, dst = msg[1], msg[2]
         if self.spikes:
             arrival += self._link_delay(src, dst)
+        if msg[4].queued:  # a client's request to a broker also waits in its request queue
+            node = self.nodes.get(dst)
+            if node is not None:
+                arrival += node.request_queue_delay
         key = (src, dst)
         tail = self._tail.get(key)
         if tail is not None and not tail.done and arrival <= tail.arrival:
