@@ -39,7 +39,8 @@ def scenario(name: str, sets=(), seed: int | None = None):
 
 
 def estimate(scenario=None, overrides: dict | None = None, seed: int | None = None, **kwargs):
-    """Replications with intervals -> Estimate, a dict of estimates (see sim.experiment.estimate.estimate)."""
+    """Replications with intervals -> Estimate, a dict of estimates (see sim.experiment.estimate.estimate);
+    method="crude", "is", "conditional" or "auto" (docs/rare-events.md)."""
     from .experiment.estimate import estimate as _estimate
     return _estimate(config(scenario, overrides, seed), **kwargs)
 

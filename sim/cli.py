@@ -69,8 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arguments(est)
     est.add_argument("--replications", type=int, metavar="N", help="number of replications (default 30)")
     est.add_argument("--rel-error", type=float, metavar="E",
-                     help="stop once the silent-loss rate's 95%% interval half-width is <= E x the rate")
+                     help="stop once the --metric rate's 95%% interval half-width is <= E x the rate")
     est.add_argument("--budget", type=float, metavar="SECONDS", help="stop after this much wall time")
+    est.add_argument("--method", choices=("crude", "is", "conditional", "auto"), default="crude",
+                     help="crude replications (default), importance sampling of the chaos faults (is), fault "
+                          "windows from the steady state (conditional), or auto: picks one and says why "
+                          "(docs/rare-events.md)")
+    est.add_argument("--metric", default="silent_loss", choices=("silent_loss", "acked_missing", "lost_acked",
+                                                                  "failed_visible", "duplicated"),
+                     help="the rate --rel-error aims at (default silent_loss)")
     _executor_arguments(est)
     est.add_argument("--json", metavar="PATH", help="also write the estimates as JSON ('-' for stdout)")
     sweep = sub.add_parser("sweep", help="run an experiment file: a grid of configurations x replications")
@@ -218,8 +225,9 @@ def cmd_config(args) -> int:
 def cmd_estimate(args) -> int:
     import json
 
-    from .experiment.estimate import estimate
+    from .experiment.estimate import MethodError, estimate
     from .experiment.report import table
+    from .rare.report import describe
 
     cfg = _load(args)
     _check_output_path("--json", args.json)
@@ -231,13 +239,21 @@ def cmd_estimate(args) -> int:
             raise KafkasimInputError(f"{option} = {value}: must be > 0")
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
-    summary = estimate(cfg, replications=args.replications, rel_error=args.rel_error, budget=args.budget,
-                       jobs=args.jobs, scheduler=args.scheduler)
+    try:
+        summary = estimate(cfg, replications=args.replications, rel_error=args.rel_error, budget=args.budget,
+                           jobs=args.jobs, scheduler=args.scheduler, method=args.method, metric=args.metric)
+    except MethodError as exc:
+        raise KafkasimInputError(str(exc)) from None
     name = args.scenario_file or "built-in default scenario"
     if args.json != "-":
-        print(table({0: {"point": {}, "estimate": summary}}, f"kafkasim estimate: {name} (seed {cfg['sim.seed']}, "
-                                                                  f"{summary['runs']} replications, stopped: "
-                                                                  f"{summary['stopped_because']})"), end="")
+        title = f"kafkasim estimate: {name} (seed {cfg['sim.seed']}, {summary['runs']} " \
+                f"{'windows' if summary['method'] == 'conditional' else 'replications'}, stopped: " \
+                f"{summary['stopped_because']})"
+        if summary["method"] == "crude":
+            print(table({0: {"point": {}, "estimate": summary}}, title), end="")
+        else:
+            print(title)
+        print(describe(summary), end="")
     if args.json is not None:
         text = json.dumps(summary, indent=2) + "\n"
         if args.json == "-":

@@ -9,7 +9,8 @@ from __future__ import annotations
 import simpy
 
 from .broker.broker import Broker
-from .faults import FaultInjector, random_faults
+from .faults import FaultInjector
+from .faults.chaos import biased_faults
 from .consumer import ConsumerGroup, GroupCoordinator
 from .controller import Controller
 from .ledger import Ledger
@@ -29,8 +30,9 @@ def assign_replicas(partitions: int, brokers: int, rf: int) -> list[tuple[int, .
 class Cluster:
     """One simulated Kafka deployment and its clients."""
 
-    def __init__(self, cfg, spawn_key: tuple[int, ...] = (), arrivals=None):
-        """arrivals: an ArrivalStream to use instead of the workload's Poisson one (timelines)."""
+    def __init__(self, cfg, spawn_key: tuple[int, ...] = (), arrivals=None, fault_bias: dict | None = None):
+        """arrivals: an ArrivalStream to use instead of the workload's Poisson one (timelines);
+        fault_bias: chaos key -> factor on its rate, for importance sampling (sim/rare/importance.py)."""
         self.cfg = cfg
         settings = cfg.settings
         self.env = env = simpy.Environment()
@@ -58,7 +60,8 @@ class Cluster:
         self.end = workload.duration
         self.consumer = ConsumerGroup(self, self.end)
         scripted = list(cfg.faults)
-        chaos = random_faults(cfg, rng["faults"], len(self.brokers), self.end)
+        chaos, self.fault_log_weight = biased_faults(cfg, rng["faults"], len(self.brokers), self.end, fault_bias)
+        self.fault_bias = fault_bias
         self.faults = FaultInjector(self, sorted(scripted + chaos, key=lambda f: f.at), self.end)
 
     def notify_disconnect(self, broker) -> None:

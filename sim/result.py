@@ -107,6 +107,9 @@ class RunResult:
             "config": cfg.to_dict(),
             "wall_s": round(wall_s, 3),
         }
+        if cluster.fault_bias:  # importance sampling: the likelihood ratio of the biased faults
+            data["fault_bias"] = dict(cluster.fault_bias)
+            data["fault_log_weight"] = cluster.fault_log_weight
         return cls(data)
 
     # -- accessors -----------------------------------------------------------------------

@@ -27,9 +27,9 @@ def drain(cluster: Cluster):
     cluster.drained = True
 
 
-def start(cfg, spawn_key: tuple[int, ...] = (), arrivals=None) -> Cluster:
+def start(cfg, spawn_key: tuple[int, ...] = (), arrivals=None, fault_bias: dict | None = None) -> Cluster:
     """Build one replication without running it (probes can be attached before it runs)."""
-    cluster = Cluster(cfg, spawn_key, arrivals)
+    cluster = Cluster(cfg, spawn_key, arrivals, fault_bias)
     cluster.drained = False
     return cluster
 
@@ -53,7 +53,8 @@ def drain_and_classify(cluster: Cluster, started: float) -> RunResult:
     return RunResult.from_cluster(cluster, wall_s=time.perf_counter() - started)
 
 
-def run_once(cfg, spawn_key: tuple[int, ...] = ()) -> RunResult:
-    """One replication of a scenario, classified."""
+def run_once(cfg, spawn_key: tuple[int, ...] = (), fault_bias: dict | None = None) -> RunResult:
+    """One replication of a scenario, classified; with fault_bias, its chaos rates biased (the result's
+    "fault_log_weight" is the log likelihood ratio)."""
     started = time.perf_counter()
-    return drain_and_classify(start(cfg, spawn_key), started)
+    return drain_and_classify(start(cfg, spawn_key, fault_bias=fault_bias), started)

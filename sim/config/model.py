@@ -97,3 +97,13 @@ class Config(Mapping[str, Any]):
         from .validate import apply_overrides, build_config
 
         return build_config(apply_overrides(self._inputs, overrides))
+
+    def without(self, prefix: str, overrides: Mapping[str, Any] = ()) -> Config:
+        """This Config as if the user had set no key starting with `prefix`, then `overrides` applied."""
+        from .validate import apply_overrides, build_config
+
+        inputs = self._inputs
+        kept = Inputs({name: value for name, value in inputs.values.items() if not name.startswith(prefix)},
+                      {name: src for name, src in inputs.sources.items() if not name.startswith(prefix)},
+                      inputs.faults, inputs.faults_source, inputs.notes)
+        return build_config(apply_overrides(kept, dict(overrides)))

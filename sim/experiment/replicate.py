@@ -41,10 +41,14 @@ def replication_row(result) -> dict:
     return row
 
 
-def run_batch(cfg, point: int, batch: int, reps) -> list[dict]:
-    """Replications `reps` of configuration `cfg` (point index `point`, batch index `batch`)."""
+def run_batch(cfg, point: int, batch: int, reps, fault_bias: dict | None = None) -> list[dict]:
+    """Replications `reps` of configuration `cfg` (point index `point`, batch index `batch`); with
+    fault_bias (importance sampling), each row also has the log likelihood ratio of its faults."""
     rows = []
     for rep in reps:
-        result = run_once(cfg, spawn_key=(point, rep))
-        rows.append({"point": point, "batch": batch, "rep": rep, "seed": cfg["sim.seed"], **replication_row(result)})
+        result = run_once(cfg, spawn_key=(point, rep), fault_bias=fault_bias)
+        row = {"point": point, "batch": batch, "rep": rep, "seed": cfg["sim.seed"], **replication_row(result)}
+        if fault_bias:
+            row["log_weight"] = result["fault_log_weight"]
+        rows.append(row)
     return rows
