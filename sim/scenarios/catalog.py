@@ -210,9 +210,9 @@ _add(NamedScenario(
     name="phantom-read",
     title="S8 phantom read: a consumer processes records that a later power loss removes",
     notice="The broker process crashes and restarts: the page cache survived, recovery looks clean, and the "
-           "consumer reads on. Then the machine loses power and every record not yet written back (the last "
-           "~30 s) vanishes -- after the consumer acted on it. Only an fsync per message (flush.messages=1) "
-           "closes that window.",
+           "consumer reads on. Then the machine loses power and every record not yet written back (a segment "
+           "file goes to disk once it has been dirty for 30 s) vanishes -- after the consumer acted on it. Only "
+           "an fsync per message (flush.messages=1) closes that window.",
     source="KAFKA-10101 discussion (apache/kafka#8812)",
     base={"cluster.brokers": 1, "topic.partitions": 1, "topic.replication.factor": 1, "producer.acks": "1",
           "workload.duration": 40, "workload.rate": 200,
@@ -228,8 +228,9 @@ _add(NamedScenario(
     name="correlated-power-outage",
     title="All brokers lose power at once: replication cannot save what no disk holds",
     notice="acks=all with three replicas and min.insync.replicas=2 is the textbook safe setup, yet a power outage of "
-           "the whole cluster loses every record written in the last ~30 s, committed or not, because each "
-           "replica kept it only in its page cache. fsync per message keeps it, and costs latency.",
+           "the whole cluster loses every record written since each replica's last write-back (up to 35 s), "
+           "committed or not, because each replica kept it only in its page cache. fsync per message keeps it, "
+           "and costs latency.",
     source="Kafka's flush policy (log.flush.*, never by default) and Linux write-back; Vanlightly, 'Why Apache "
            "Kafka doesn't need fsync to be safe'",
     base={**RF3, "topic.partitions": 3, "topic.min.insync.replicas": 2, "producer.acks": "all",
