@@ -103,11 +103,15 @@ class PageCache:
         vm.dirty_background_ratio of the dirtyable memory the flusher writes the oldest dirty data
         (wb_check_background_flush), so at most that many bytes, the newest, are still dirty."""
         durable = {p: self.durable_offset(log, now, up_since) for p, log in logs.items()}
-        if self.background_bytes == math.inf:
-            return durable
+        firsts = {p: bisect.bisect_right(log.ends, durable[p]) for p, log in logs.items()}  # first dirty batch
+        dirty_records = sum(log.leo - (log.ends[firsts[p] - 1] if firsts[p] else 0) for p, log in logs.items())
+        dirty_batches = sum(len(log.ends) - firsts[p] for p, log in logs.items())
+        if batch_bytes(0, self.message_bytes) * dirty_batches + record_bytes(self.message_bytes) * dirty_records \
+                <= self.background_bytes:
+            return durable  # below the mark: background write-back never ran (the usual case)
         dirty = []  # (written, bytes) of every batch not on disk yet
         for p, log in logs.items():
-            for index in range(bisect.bisect_right(log.ends, durable[p]), len(log.batches)):
+            for index in range(firsts[p], len(log.batches)):
                 dirty.append((log.written[index], batch_bytes(log.batches[index].count, self.message_bytes)))
         dirty.sort(reverse=True)
         kept = 0
