@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 # Order is part of the contract: append new names at the end, never reorder.
-STREAMS = ("workload", "network", "faults", "producer", "consumer", "broker", "keys", "partitioner")
+STREAMS = ("workload", "network", "faults", "producer", "consumer", "broker", "keys", "partitioner", "pagecache")
 
 
 def make_streams(seed: int, spawn_key: tuple[int, ...] = ()) -> dict[str, np.random.Generator]:

@@ -42,6 +42,7 @@ KAFKA_4_DEFAULTS = {
     "broker.broker.session.timeout.ms": 9000,
     "broker.vm.dirty_writeback_centisecs": 500,
     "broker.vm.dirty_expire_centisecs": 3000,
+    "broker.vm.dirty_background_ratio": 10,
     "consumer.enable.auto.commit": True,
     "consumer.auto.commit.interval.ms": 5000,
     "consumer.auto.offset.reset": "latest",
@@ -99,7 +100,7 @@ def test_model_keys_are_marked_as_such():
     model = {name for name, key in SCHEMA.items() if key.origin == "model"}
     assert {"producer.app.callback", "consumer.app.commit", "network.packet.loss", "sim.seed", "cluster.brokers"} <= model
     assert {k for k, key in SCHEMA.items() if key.origin == "linux"} == {
-        "broker.vm.dirty_writeback_centisecs", "broker.vm.dirty_expire_centisecs"}
+        "broker.vm.dirty_writeback_centisecs", "broker.vm.dirty_expire_centisecs", "broker.vm.dirty_background_ratio"}
 
 
 # --------------------------------------------------------------------------- Kafka's implicit rules

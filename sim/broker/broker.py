@@ -50,7 +50,7 @@ class Broker(BrokerLifecycle):
         self.assignment = ctx.assignment  # partition -> replicas
         self.partitions = [p for p, reps in enumerate(self.assignment) if broker_id in reps]
         self.logs = {p: ReplicaLog() for p in self.partitions}
-        self.page_cache = make_page_cache(settings)
+        self.page_cache = make_page_cache(settings, ctx.rng["pagecache"])
         self.peers: list[Broker] = []  # set by the cluster builder
         self.controller = None
         self.up = True  # the broker process
@@ -272,14 +272,21 @@ class PartitionMeta:
         self.partition_epoch = partition_epoch
 
 
-def make_page_cache(settings) -> PageCache:
-    """The flush policy from broker and topic configs (topic flush.* override the broker's)."""
+def make_page_cache(settings, rng) -> PageCache:
+    """The flush policy from broker and topic configs (topic flush.* override the broker's), and this
+    machine's flusher phase: broker.model.writeback.phase.ms, or drawn once per machine (one draw each,
+    in broker order, from the pagecache stream) when unset."""
     topic, broker = settings.topic, settings.broker
     flush_messages = topic.flush_messages  # already inherited from log.flush.interval.messages when unset
     flush_messages = math.inf if flush_messages >= 2 ** 62 else flush_messages
     writeback = broker.vm_dirty_writeback
+    writeback = writeback if writeback and writeback > 0 else math.inf
+    phase = float(rng.uniform(0.0, 1.0))  # drawn whatever the setting, so the draws stay aligned
+    phase = broker.model_writeback_phase if broker.model_writeback_phase is not None else \
+        (phase * writeback if writeback < math.inf else 0.0)
+    background = broker.vm_dirty_background_ratio / 100 * broker.model_dirtyable_memory_bytes
     return PageCache(flush_messages=flush_messages, flush_interval=topic.flush,
                      scheduler_interval=broker.log_flush_scheduler_interval,
-                     writeback_period=writeback if writeback and writeback > 0 else math.inf,
-                     dirty_expire=broker.vm_dirty_expire, fsync=broker.model_fsync,
-                     segment_bytes=broker.log_segment_bytes, message_bytes=settings.workload.message_bytes)
+                     writeback_period=writeback, dirty_expire=broker.vm_dirty_expire, fsync=broker.model_fsync,
+                     segment_bytes=broker.log_segment_bytes, message_bytes=settings.workload.message_bytes,
+                     writeback_phase=phase, background_bytes=background)

@@ -76,9 +76,10 @@ class BrokerLifecycle:
         self.deferred.clear()
 
     def _lose_page_cache(self, now: float) -> None:
+        on_disk = self.page_cache.durable_offsets(self.logs, now, self.up_since)
         for p in self.partitions:
             log = self.logs[p]
-            durable = self.page_cache.durable_offset(log, now, self.up_since)
+            durable = on_disk[p]
             removed = log.truncate_to(durable)
             log.flushed = log.flushed_before = log.leo
             self.counters.lost_on_power_loss += self.forget_removed(p, removed, GONE_POWER_LOSS, "page_cache_lost",

@@ -184,8 +184,18 @@ _ALL = [
          "Period of the kernel flusher thread that writes expired dirty pages to disk (0 disables periodic "
          "write-back).", unit="centisecs", origin="linux"),
     _int("broker.vm.dirty_expire_centisecs", 3000,
-         "Age at which a dirty page-cache page becomes due for write-back by the flusher thread.",
-         unit="centisecs", origin="linux"),
+         "Age at which a dirty inode (segment file) becomes due for write-back: the flusher writes all of its "
+         "dirty pages once its first write since it was last clean is this old.", unit="centisecs", origin="linux"),
+    _int("broker.vm.dirty_background_ratio", 10,
+         "Percent of the dirtyable memory (broker.model.dirtyable.memory.bytes) past which background write-back "
+         "writes the oldest dirty data until the machine is below it again.", 0, 100, unit="percent",
+         origin="linux"),
+    _ms("broker.model.writeback.phase.ms", None,
+        "When the kernel flusher wakes within its vm.dirty_writeback_centisecs period (the same on every machine); "
+        "unset = drawn once per machine from the pagecache stream.", optional=True, origin=MODEL),
+    _int("broker.model.dirtyable.memory.bytes", 17179869184,
+         "Memory the page cache may fill with dirty pages (Linux: free plus file-cache pages); 16 GiB = a 24 GiB "
+         "machine less a 6 GiB JVM heap and the rest of the system.", 0, LONG_MAX, unit="bytes", origin=MODEL),
 
     _enum("producer.acks", "all", ("0", "1", "all"),
           "Replicas that must have a batch before the leader answers: 0 = no response awaited, 1 = leader only, "

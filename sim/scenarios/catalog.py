@@ -101,9 +101,10 @@ _add(NamedScenario(
            "decides what consumers see. Truncating by leader epoch (KIP-101), broker 0 learns that epoch 0 "
            "ended at offset 1 on the leader and drops its copy: the replicas agree.",
     source="KIP-101 scenario 2",
-    # 1 ms links; the flusher wakes every second and writes pages dirty for a second or more. Record 1 is
-    # sent at 1.9985 s: broker 0 appends it at 1.9995 s, broker 1 at 2.0005 s, so the write-back at 3 s
-    # takes broker 0's copy (written before 2.0) and not broker 1's. Both lose power at 3.5 s; broker 1 is
+    # 1 ms links; the flusher wakes on the second on both machines and writes back a segment file dirty for
+    # a second or more. Record 1 is sent at 1.9985 s: broker 0 appends it at 1.9995 s, broker 1 at
+    # 2.0005 s, so the write-back at 2 s of the files dirty since 0.1 s takes broker 0's copy and not
+    # broker 1's, whose file, dirty again from 2.0005 s, is due at 4 s. Both lose power at 3.5 s; broker 1 is
     # back at 4.5 s (quick restart: it stays in the ISR, as before KRaft); broker 0 is fenced at 11 s, which
     # makes broker 1 the leader, and is back at 23.5 s. Record 2 (sent at 15 s) first goes to the dead
     # machine, times out after request.timeout.ms (2 s here) and is retried against broker 1.
@@ -113,6 +114,7 @@ _add(NamedScenario(
           "broker.model.quick.restart.keeps.isr": True, "broker.model.startup.ms": 50,
           "broker.replica.high.watermark.checkpoint.interval.ms": 100,
           "broker.vm.dirty_writeback_centisecs": 100, "broker.vm.dirty_expire_centisecs": 100,
+          "broker.model.writeback.phase.ms": 0,
           "faults": [
               {"at": 3.5, "action": "power_loss", "target": "broker:0", "duration": 20},
               {"at": 3.5, "action": "power_loss", "target": "broker:1", "duration": 1},
@@ -208,9 +210,9 @@ _add(NamedScenario(
     name="phantom-read",
     title="S8 phantom read: a consumer processes records that a later power loss removes",
     notice="The broker process crashes and restarts: the page cache survived, recovery looks clean, and the "
-           "consumer reads on. Then the machine loses power and every record not yet written back (the last "
-           "~30 s) vanishes -- after the consumer acted on it. Only an fsync per message (flush.messages=1) "
-           "closes that window.",
+           "consumer reads on. Then the machine loses power and every record not yet written back (a segment "
+           "file goes to disk once it has been dirty for 30 s) vanishes -- after the consumer acted on it. Only "
+           "an fsync per message (flush.messages=1) closes that window.",
     source="KAFKA-10101 discussion (apache/kafka#8812)",
     base={"cluster.brokers": 1, "topic.partitions": 1, "topic.replication.factor": 1, "producer.acks": "1",
           "workload.duration": 40, "workload.rate": 200,
@@ -226,8 +228,9 @@ _add(NamedScenario(
     name="correlated-power-outage",
     title="All brokers lose power at once: replication cannot save what no disk holds",
     notice="acks=all with three replicas and min.insync.replicas=2 is the textbook safe setup, yet a power outage of "
-           "the whole cluster loses every record written in the last ~30 s, committed or not, because each "
-           "replica kept it only in its page cache. fsync per message keeps it, and costs latency.",
+           "the whole cluster loses every record written since each replica's last write-back (up to 35 s), "
+           "committed or not, because each replica kept it only in its page cache. fsync per message keeps it, "
+           "and costs latency.",
     source="Kafka's flush policy (log.flush.*, never by default) and Linux write-back; Vanlightly, 'Why Apache "
            "Kafka doesn't need fsync to be safe'",
     base={**RF3, "topic.partitions": 3, "topic.min.insync.replicas": 2, "producer.acks": "all",
