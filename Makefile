@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NOTEBOOK_STAMP := $(VENV)/.notebook-stamp
 
-.PHONY: demo run test venv notebooks clean
+.PHONY: demo run test venv notebooks validate-rare clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The rare-event estimators against crude Monte Carlo, and their targets (docs/rare-events.md)
+validate-rare: $(STAMP)
+	$(BIN)/python experiments/validate_rare.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache
