@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--plot", metavar="PNG",
                      help="also draw the replica timeline of partition 0 to PNG (with --scenario: of both variants)")
     run.add_argument("--json", metavar="PATH", help="also write the result as JSON to PATH ('-' for stdout)")
+    run.add_argument("--follow", metavar="ID[,ID...]",
+                     help="follow these message ids and print each one's story ('auto': a lost, a duplicated and a "
+                          "delivered one); with --plot also draw their swimlane to PNG's name + '-swimlane'")
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
     bench = sub.add_parser("bench", help="simulated messages per wall second on the fixed benchmark workload")
@@ -168,24 +171,63 @@ def cmd_run_named(args) -> int:
     return EXIT_OK
 
 
+def _follow_ids(value: str | None):
+    """--follow: None (not given), None in a list ('auto': picked after a first run) or message ids."""
+    if value is None:
+        return None
+    if value.strip() == "auto":
+        return [None]
+    try:
+        ids = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        ids = []
+    if not ids or any(i < 0 for i in ids):
+        raise KafkasimInputError(f"--follow = {value!r}: message ids (0, 1, ...) separated by commas, or 'auto'")
+    return ids
+
+
+def _swimlane_path(plot: str) -> Path:
+    path = Path(plot)
+    return path.with_name(f"{path.stem}-swimlane{path.suffix or '.png'}")
+
+
 def cmd_run(args) -> int:
     from .run import run_once
     from .timeline import run_with_timeline
 
     if args.scenario is not None:
+        if args.follow is not None:
+            raise KafkasimInputError("--follow: not combined with --scenario (run the scenario's file, or use "
+                                     "sim.api.follow)")
         return cmd_run_named(args)
     cfg = _load(args)
+    follow_ids = _follow_ids(args.follow)
     _check_output_path("--json", args.json)
     _check_output_path("--plot", args.plot)
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
     title = f"kafkasim run: {args.scenario_file or 'built-in default scenario'} (seed {cfg['sim.seed']})"
-    if args.plot:
+    followed = None
+    if follow_ids is not None:
+        from .follow import follow
+
+        followed = follow(cfg, None if follow_ids == [None] else follow_ids, timeline=bool(args.plot))
+        result, timeline = followed.result, followed.timeline
+    elif args.plot:
         result, timeline = run_with_timeline(cfg)
     else:
         result = run_once(cfg)
     if not args.quiet and args.json != "-":
         print(result.summary(title), end="")
+        if followed is not None:
+            print("\nfollowed messages (time, stage, what happened; faults and elections between):\n")
+            print(followed.story(), end="")
+    if followed is not None and args.plot:
+        _use_agg()
+        followed.swimlane(title).savefig(_swimlane_path(args.plot), dpi=110)
+        if not args.quiet and args.json != "-":
+            print(f"swimlane of messages {', '.join(str(j.id) for j in followed.journeys)} drawn to "
+                  f"{_swimlane_path(args.plot)}")
     if args.plot:
         from .plots.timeline import timeline_figure
 

@@ -1,0 +1,245 @@
+"""Message lifecycle swimlane: a handful of messages drawn as they move through Kafka, and their fates.
+
+One lane per place a message passes: the application thread (send()), the accumulator (its batch), the
+sender (the ProduceRequest, the acknowledgement or failure), every broker holding the partition (leader
+and follower appends, the HW passing it, a removal: red X), the disk (when a copy reaches it), the
+consumer (fetched, processed) and its commits. Each followed message is a line through its steps,
+coloured by its outcome class; the legend names each one's fate (class, cause, stage). Faults are
+shaded bands, elections dashed lines, numbered in a strip above the lanes and listed in words below.
+A broker's lane is tinted while it leads the partition.
+
+The time axis is compressed: a message's life takes milliseconds, the faults around it seconds, so
+each quiet stretch between two moments takes a width that grows with the log of its length (dotted
+lines mark where the axis skips); the ticks give the real times.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from .story import Happening
+from .labels import place_labels
+from .style import CLASS_COLORS, FONT, freeze_layout, new_figure
+from .timeline import draw_key
+
+DELIVERED_COLOR = "tab:green"
+FAULT_COLOR, ELECTION_COLOR, LEADER_TINT, LOSS_MARK = "0.55", "tab:purple", "#f3e3b5", "tab:red"
+MARKERS = {"send": "o", "batch": "s", "request": ">", "response": "x", "append": "D", "copy": "D", "hw": "^",
+           "ack": "*", "fail": "X", "removed": "X", "durable": "v", "fetch": "o", "processed": "P", "commit": "d",
+           "committed": "h", "commit_failed": "x"}
+MARKER_WORDS = (("send", "send() / fetched"), ("batch", "in a batch"), ("request", "ProduceRequest"),
+                ("append", "leader appends"), ("copy", "a follower copies it"), ("hw", "HW passes it"),
+                ("ack", "acknowledged"),
+                ("response", "error response"), ("fail", "send failed"), ("durable", "on disk"),
+                ("processed", "processed"), ("commit", "commit sent"), ("committed", "commit stored"),
+                ("commit_failed", "commit failed"))
+# what happens to a message without moving it (copies, news about it): drawn off its path, joined by a dotted tick
+NOTICES = frozenset({"copy", "removed", "ack", "hw", "durable", "commit", "committed", "commit_failed", "response"})
+HOLLOW = frozenset({"copy", "durable"})
+TAU = 0.001  # s: quiet stretches much longer than this are compressed (width ~ log(1 + gap / TAU))
+SKIP = 0.05  # s: a stretch longer than this is marked as skipped
+LANE_IN, STRIP_IN, KEY_LINE_IN = 0.36, 0.36, 0.165
+MAX_KEY = 14
+
+
+class TimeAxis:
+    """Real time <-> compressed x: piecewise linear through the knots (every drawn moment)."""
+
+    def __init__(self, times):
+        knots = np.unique(np.asarray([t for t in times if math.isfinite(t)], float))
+        if len(knots) == 1:
+            knots = np.array([knots[0], knots[0] + TAU])
+        gaps = np.diff(knots)
+        self.knots = knots
+        self.x = np.concatenate([[0.0], np.cumsum(np.log1p(gaps / TAU))])
+        self.skips = [(float(self.x[k] + self.x[k + 1]) / 2, float(gap)) for k, gap in enumerate(gaps) if gap > SKIP]
+
+    def __call__(self, t):
+        return np.interp(t, self.knots, self.x)
+
+    @property
+    def span(self) -> tuple[float, float]:
+        return float(self.x[0]), float(self.x[-1])
+
+
+def _color(journey) -> str:
+    return DELIVERED_COLOR if journey.outcome == "delivered" else CLASS_COLORS.get(journey.outcome, "0.3")
+
+
+def _followed(result_or_run, ids):
+    from ..follow import Followed, follow
+
+    if isinstance(result_or_run, Followed):
+        return result_or_run
+    if hasattr(result_or_run, "settings"):  # a Config
+        return follow(result_or_run, ids)
+    raise TypeError("swimlane() takes a Followed (sim.follow.follow(cfg, ids)) or a Config")
+
+
+def _happenings(followed, lo: float, hi: float) -> list[Happening]:
+    """Faults overlapping the journeys and elections during them, numbered in time order."""
+    out = []
+    for start, end, text in followed.faults:
+        if start <= hi and (end if end is not None else start) >= lo:
+            out.append(Happening(start, "fault", text))
+    for t, lane, text in followed.happenings:
+        if lane == "controller" and lo <= t <= hi:
+            out.append(Happening(t, "election", text))
+    return sorted(out, key=lambda h: h.t)
+
+
+def _ticks(axis: TimeAxis, times, min_gap: float) -> tuple[list[float], list[str]]:
+    """Ticks at drawn moments, at least `min_gap` apart in x, labelled with their real time."""
+    xs, labels = [], []
+    for t in sorted(set(times)):
+        x = float(axis(t))
+        label = f"{t:.3f}"
+        if xs and (x - xs[-1] < min_gap or label == labels[-1]):
+            continue
+        xs.append(x)
+        labels.append(label)
+    return xs, labels
+
+
+def swimlane(result_or_run, ids=None, title: str = ""):
+    """The swimlane of followed messages -> Figure. `result_or_run`: a Followed (sim.follow.follow), or a
+    Config to run (ids None: a lost, a duplicated and a delivered message, when present)."""
+    followed = _followed(result_or_run, ids)
+    journeys = [j for j in followed.journeys if j.steps]
+    lanes = followed.lanes
+    steps = [s for j in journeys for s in j.steps]
+    times = [s.t for s in steps] or [0.0]
+    lo, hi = min(times), max(times)
+    items = _happenings(followed, lo, hi)
+    bands = [(max(lo, start), min(hi, end if end is not None else start), text) for start, end, text in followed.faults
+             if start <= hi and (end if end is not None else start) >= lo]
+    axis = TimeAxis(times + [b[0] for b in bands] + [b[1] for b in bands] + [h.t for h in items])
+    x0, x1 = axis.span
+    pad = 0.02 * (x1 - x0) + 0.3
+
+    key_items = items[:MAX_KEY]
+    key_lines = max(1, len(key_items))
+    fig = new_figure(10.5, STRIP_IN + LANE_IN * len(lanes) + KEY_LINE_IN * key_lines + 0.4 * len(journeys) + 1.6)
+    strip, ax, key = fig.subplots(3, 1, height_ratios=[STRIP_IN, LANE_IN * len(lanes), KEY_LINE_IN * key_lines],
+                                  gridspec_kw={"hspace": 0.04})
+    strip.sharex(ax)
+    ax.set_xlim(x0 - pad, x1 + pad)
+    ax.set_ylim(len(lanes) - 0.5, -0.5)
+    ax.set_yticks(range(len(lanes)), lanes, fontsize=FONT)
+    row = {lane: k for k, lane in enumerate(lanes)}
+    for k in range(len(lanes)):
+        ax.axhline(k, color="0.88", lw=0.6, zorder=0)
+
+    partition = next((j.partition for j in journeys if j.partition is not None), None)
+    if partition is not None:  # the leader's lane tinted while it leads
+        changes = followed.leaders.get(partition, [])
+        for (start, leader), nxt in zip(changes, changes[1:] + [(math.inf, None)], strict=True):
+            lane = f"broker {leader}"
+            if leader is None or lane not in row or nxt[0] < lo or start > hi:
+                continue
+            a = axis(max(start, lo)) - (pad if start <= lo else 0)
+            b = axis(min(nxt[0], hi)) + (pad if nxt[0] >= hi else 0)
+            ax.fill_between([a, b], row[lane] - 0.42, row[lane] + 0.42, color=LEADER_TINT, lw=0, zorder=0.5)
+
+    for start, end, _text in bands:
+        a, b = float(axis(start)), float(axis(end))
+        if b - a < 0.15:
+            ax.axvline(a, color=FAULT_COLOR, lw=1.0, linestyle=":", zorder=0.6)
+        else:
+            ax.axvspan(a, b, color=FAULT_COLOR, alpha=0.16, lw=0, zorder=0.6)
+    for item in items:
+        if item.kind == "election":
+            ax.axvline(float(axis(item.t)), color=ELECTION_COLOR, lw=0.9, linestyle="--", alpha=0.8, zorder=0.7)
+    for x, _gap in axis.skips:
+        ax.axvline(x, color="0.7", lw=0.8, linestyle=(0, (1, 2)), zorder=0.4)
+
+    handles = []
+    starts, ends = [], []
+    n = len(journeys)
+    for k, journey in enumerate(journeys):
+        color = _color(journey)
+        offset = (k - (n - 1) / 2) * 0.12
+        style = ("-", "--", "-.", ":")[k % 4]
+        path_x, path_y = [], []
+        for s in journey.steps:
+            x, y = float(axis(s.t)), row.get(s.lane, 0) + offset
+            if s.kind in NOTICES and path_y:  # news about it, from where it is: a dotted tick there
+                ax.plot([x, x], [path_y[-1], y], color=color, lw=0.8, linestyle=(0, (1, 1.5)), zorder=1.5)
+            else:
+                path_x.append(x)
+                path_y.append(y)
+            if s.kind == "removed":
+                ax.plot([x], [y], marker="X", markersize=10, color=LOSS_MARK, markeredgecolor="white", zorder=4,
+                        linestyle="none")
+            else:
+                ax.plot([x], [y], marker=MARKERS.get(s.kind, "o"), markersize=5, color=color, zorder=3,
+                        linestyle="none", markerfacecolor="white" if s.kind in HOLLOW else color)
+        last = float(axis(journey.steps[-1].t))
+        if path_x[-1] < last:
+            path_x.append(last)  # it stays where it is to the end of the picture
+            path_y.append(path_y[-1])
+        # where the message is: on the lane of its last move until the next one
+        ax.plot(path_x, path_y, color=color, lw=1.3, linestyle=style, alpha=0.85, zorder=2, drawstyle="steps-post")
+        starts.append((path_x[0], path_y[0], f"#{journey.id}"))
+        ends.append((path_x[-1], path_y[-1], f"#{journey.id} {journey.outcome}"))
+        handles.append(Line2D([], [], color=color, lw=1.3, linestyle=style, marker="o", markersize=4,
+                              label=f"message {journey.id}: {journey.fate}"))
+    kinds = {s.kind for s in steps}
+    for kind, words in MARKER_WORDS:
+        if kind in kinds or (kind == "send" and "fetch" in kinds):
+            handles.append(Line2D([], [], color="0.25", marker=MARKERS[kind], markersize=5, linestyle="none",
+                                  markerfacecolor="white" if kind in HOLLOW else "0.25", label=words))
+    handles.append(Line2D([], [], color=LOSS_MARK, marker="X", markersize=8, markeredgecolor="white",
+                          linestyle="none", label="a copy is removed"))
+    handles.append(Patch(color=LEADER_TINT, label="leader" if partition is None else f"leads partition {partition}"))
+    handles.append(Patch(color=FAULT_COLOR, alpha=0.3, label="fault (numbered above)"))
+    if any(item.kind == "election" for item in items):
+        handles.append(Line2D([], [], color=ELECTION_COLOR, lw=0.9, linestyle="--", label="election"))
+    if axis.skips:
+        handles.append(Line2D([], [], color="0.7", lw=0.8, linestyle=(0, (1, 2)), label="time axis skips here"))
+
+    if "disk" in row and not any(s.kind == "durable" for s in steps):
+        ax.text(x0, row["disk"], "no followed copy reached a disk before the run ended", fontsize=FONT - 1,
+                color="0.45", style="italic", va="center")
+    width_in = 10.5 * 0.8
+    xs, labels = _ticks(axis, times + [h.t for h in items], (x1 - x0 + 2 * pad) * 0.62 / width_in)
+    ax.set_xticks(xs, labels, fontsize=FONT - 0.5, rotation=90)
+    ax.set_xlabel("time (s), compressed: each quiet stretch is drawn shorter the longer it is", fontsize=FONT)
+    ax.tick_params(axis="y", length=0)
+
+    _strip(strip, axis, items)
+    strip.set_title(title or _title(journeys), fontsize=FONT + 0.5)
+    draw_key(key, key_items, key_lines)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=FONT - 0.5, frameon=False)
+    freeze_layout(fig)
+    place_labels(ax, starts + ends, fontsize=FONT - 0.5)  # each line's number and fate, where they overlap nothing
+    return fig
+
+
+def _title(journeys) -> str:
+    ids = ", ".join(str(j.id) for j in journeys)
+    return f"the life of message{'s' if len(journeys) != 1 else ''} {ids}: where each one went, and its fate"
+
+
+def _strip(ax, axis: TimeAxis, items) -> None:
+    """Numbers above the lanes, one per happening (nearby ones alternate rows)."""
+    last_x = -math.inf
+    level = 0
+    for number, item in enumerate(items[:MAX_KEY], 1):
+        x = float(axis(item.t))
+        level = 1 - level if x - last_x < 0.6 else 0
+        last_x = x
+        kind = item.kind
+        ax.text(x, 0.68 if level == 0 else 0.26, str(number), ha="center", va="center", fontsize=FONT - 0.5,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "0.93",
+                      "ec": ELECTION_COLOR if kind == "election" else "black", "lw": 0.8})
+    ax.set_ylim(0, 1)
+    ax.set_yticks([])
+    ax.tick_params(axis="x", labelbottom=False, length=0)
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+
