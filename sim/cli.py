@@ -221,7 +221,8 @@ def cmd_run(args) -> int:
         print(result.summary(title), end="")
         if followed is not None:
             print("\nfollowed messages (time, stage, what happened; faults and elections between):\n")
-            print(followed.story(), end="")
+    if followed is not None and args.json != "-":
+        print(followed.story(), end="")
     if followed is not None and args.plot:
         _use_agg()
         followed.swimlane(title).savefig(_swimlane_path(args.plot), dpi=110)

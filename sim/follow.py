@@ -356,7 +356,7 @@ class MessageTracer:
         ledger = c.ledger
         for journey in self.journeys.values():
             journey.steps.sort(key=lambda s: s.t)
-            if self.outcome is not None:
+            if self.outcome is not None and journey.id < ledger.n:  # (an id never sent has no fate)
                 k = self._logical(journey.id)
                 journey.outcome, journey.cause, journey.stage = self.outcome.explain(k)
                 journey.copies = int(self.outcome.w[k])
