@@ -2,6 +2,7 @@
 
     from sim import api
     result = api.run(overrides={"producer.acks": "1"})          # kafkasim run --set producer.acks=1
+    seen = api.follow(overrides={"producer.acks": "1"})          # kafkasim run --follow auto (ids=[...]: chosen)
     runs = api.scenario("last-replica-standing")                 # kafkasim run --scenario ...
     est = api.estimate(overrides={...}, replications=30)         # kafkasim estimate
     table = api.sweep("experiments/tradeoff.toml", jobs=2)       # kafkasim sweep
@@ -30,6 +31,13 @@ def run(scenario=None, overrides: dict | None = None, seed: int | None = None):
     """One replication -> RunResult (.outcomes, .summary(), .to_json(), ['causes'], ...)."""
     from .run import run_once
     return run_once(config(scenario, overrides, seed))
+
+
+def follow(scenario=None, overrides: dict | None = None, seed: int | None = None, ids=None):
+    """One replication following messages `ids` (None: a lost, a duplicated and a delivered one, when
+    present) -> Followed (.result, .journeys, .story(), .swimlane())."""
+    from .follow import follow as _follow
+    return _follow(config(scenario, overrides, seed), ids)
 
 
 def scenario(name: str, sets=(), seed: int | None = None):

@@ -88,7 +88,10 @@ class Journey:
         rows = [(s.t, s.lane, s.text) for s in self.steps]
         if rows:
             lo, hi = rows[0][0], rows[-1][0]
-            rows += [(t, lane, text) for t, lane, text in happenings if lo <= t <= hi]
+            for t, end, lane, text, partition in happenings:
+                during = lo <= t <= hi or (t < lo and end is not None and end >= lo)  # (a fault still going on)
+                if during and partition in (None, self.partition):
+                    rows.append((t, lane, text))
         for t, lane, text in sorted(rows, key=lambda r: r[0]):
             lines.append(f"  {t:>10.4f} s  {lane:<12} {text}")
         lines.append(f"  outcome: {self.fate}")
@@ -393,15 +396,16 @@ class MessageTracer:
         root = i if origin[i] < 0 else int(origin[i])
         return int(np.searchsorted(first, root))
 
-    def happenings(self) -> list[tuple[float, str, str]]:
-        """Faults ("fault") and elections of the followed partitions ("controller") as (time, lane, text)."""
-        out = [(t, "fault", text) for t, _end, text in self.faults]
+    def happenings(self) -> list[tuple[float, float | None, str, str, int | None]]:
+        """Faults ("fault", partition None) and the followed partitions' elections ("controller") as
+        (time, end or None, lane, text, partition)."""
+        out = [(t, end, "fault", text, None) for t, end, text in self.faults]
         parts = {j.partition for j in self.journeys.values() if j.partition is not None}
         for p in sorted(parts):
             for t, leader in self.leaders.get(p, [])[1:]:
                 who = "no leader: offline" if leader is None else f"broker {leader} becomes leader"
-                out.append((t, "controller", f"partition {p}: {who}"))
-        return sorted(out)
+                out.append((t, None, "controller", f"partition {p}: {who}", p))
+        return sorted(out, key=lambda h: h[0])
 
     def lanes(self) -> list[str]:
         """The swimlanes, top to bottom: producer, the brokers of the followed partitions, disk, consumer."""
@@ -419,7 +423,7 @@ class Followed:
     faults: list[tuple[float, float | None, str]]
     leaders: dict[int, list[tuple[float, int | None]]]
     lanes: list[str]
-    happenings: list[tuple[float, str, str]]
+    happenings: list[tuple[float, float | None, str, str, int | None]]
     timeline: object = None  # a ReplicaTimeline of partition 0 when asked for (run_followed(timeline=True))
 
     def story(self) -> str:

@@ -86,8 +86,9 @@ def _happenings(followed, lo: float, hi: float) -> list[Happening]:
     for start, end, text in followed.faults:
         if start <= hi and (end if end is not None else start) >= lo:
             out.append(Happening(start, "fault", text))
-    for t, lane, text in followed.happenings:
-        if lane == "controller" and lo <= t <= hi:
+    parts = {j.partition for j in followed.journeys}
+    for t, _end, lane, text, partition in followed.happenings:
+        if lane == "controller" and lo <= t <= hi and partition in parts:
             out.append(Happening(t, "election", text))
     return sorted(out, key=lambda h: h.t)
 
@@ -115,7 +116,7 @@ def swimlane(result_or_run, ids=None, title: str = ""):
     times = [s.t for s in steps] or [0.0]
     lo, hi = min(times), max(times)
     items = _happenings(followed, lo, hi)
-    bands = [(max(lo, start), min(hi, end if end is not None else start), text) for start, end, text in followed.faults
+    bands = [(start, min(hi, end if end is not None else start), text) for start, end, text in followed.faults
              if start <= hi and (end if end is not None else start) >= lo]
     axis = TimeAxis(times + [b[0] for b in bands] + [b[1] for b in bands] + [h.t for h in items])
     x0, x1 = axis.span
@@ -137,12 +138,13 @@ def swimlane(result_or_run, ids=None, title: str = ""):
     partition = next((j.partition for j in journeys if j.partition is not None), None)
     if partition is not None:  # the leader's lane tinted while it leads
         changes = followed.leaders.get(partition, [])
+        first, final = float(axis.knots[0]), float(axis.knots[-1])
         for (start, leader), nxt in zip(changes, changes[1:] + [(math.inf, None)], strict=True):
             lane = f"broker {leader}"
-            if leader is None or lane not in row or nxt[0] < lo or start > hi:
+            if leader is None or lane not in row or nxt[0] < first or start > final:
                 continue
-            a = axis(max(start, lo)) - (pad if start <= lo else 0)
-            b = axis(min(nxt[0], hi)) + (pad if nxt[0] >= hi else 0)
+            a = axis(max(start, first)) - (pad if start <= first else 0)
+            b = axis(min(nxt[0], final)) + (pad if nxt[0] >= final else 0)
             ax.fill_between([a, b], row[lane] - 0.42, row[lane] + 0.42, color=LEADER_TINT, lw=0, zorder=0.5)
 
     for start, end, _text in bands:
