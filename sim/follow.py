@@ -125,9 +125,10 @@ class MessageTracer:
         self.follow: dict[int, Journey] = dict(self.journeys)  # attempt id -> journey (re-sends added)
         self.offsets: dict[tuple[int, int], int] = {}  # (broker, id) -> offset in that broker's log
         self.hw_seen: set[tuple[int, int]] = set()
-        self.fetched: dict[int, int] = {}  # id -> the offset the consumer read it at
-        self.committed: set[int] = set()  # ids a stored commit covers
-        self.pending_commits: dict[int, list[int]] = {}  # id(OffsetCommit) -> ids it covers
+        self.fetched: dict[int, tuple[int, int]] = {}  # id -> (partition, offset) the consumer read it at
+        self.committed: set[int] = set()  # journeys (by id) a stored commit covers
+        self.pending_commits: dict = {}  # OffsetCommit request -> the ids it covers
+        self.batched: set[int] = set()  # ids whose batch is noted
         self.copies: dict[tuple[int, int], float] = {}  # (broker, id) -> when written (waiting to be durable)
         self.durable: dict[tuple[int, int], tuple[float, str]] = {}  # Kafka fsyncs seen
         self.removed_at: dict[tuple[int, int], float] = {}
@@ -174,6 +175,10 @@ class MessageTracer:
                 self._in_truncate = False
         return wrapped
 
+    def _add(self, journey: Journey, i: int, t: float, lane: str, kind: str, text: str) -> None:
+        """A step of `journey` that concerns attempt `i` (named when it is a re-send)."""
+        journey.add(t, lane, kind, text if i == journey.id else f"{text} [re-sent as {i}]")
+
     def _hits(self, ids):
         """(journey, id, position in ids) for every followed id in a batch's ids."""
         out = []
@@ -191,33 +196,33 @@ class MessageTracer:
     def _on_allocate(self, ids, send_times) -> None:
         for journey, i, pos in self._hits((ids,)):
             if i in self.journeys:
-                journey.add(send_times[pos], "application", "send", "send(): handed to the producer")
+                self._add(journey, i, send_times[pos], "application", "send", "send(): handed to the producer")
 
     def _on_resend(self, new, ids, t) -> None:
-        for journey, _i, pos in self._hits(ids):
+        for journey, i, pos in self._hits(ids):
             again = new.start + pos
             journey.resent_as.append(again)
             self.follow[again] = journey
-            journey.add(t, "application", "send", f"the application sends it again (as message {again})")
+            self._add(journey, i, t, "application", "send", f"the application sends it again (as message {again})")
 
     def _on_ack(self, _out, ids, t) -> None:
-        for journey, _i, _pos in self._hits(ids):
-            journey.add(t, "sender", "ack", "acknowledged: the callback sees success")
+        for journey, i, _pos in self._hits(ids):
+            self._add(journey, i, t, "sender", "ack", "acknowledged: the callback sees success")
 
     def _on_fail_send(self, _out, ids, seen, cause) -> None:
-        for journey, _i, _pos in self._hits(ids):
+        for journey, i, _pos in self._hits(ids):
             how = "the callback sees the exception" if seen else "nobody checks the callback"
-            journey.add(self.now, "sender", "fail", f"send failed ({FAIL_CAUSES[cause]}): {how}")
+            self._add(journey, i, self.now, "sender", "fail", f"send failed ({FAIL_CAUSES[cause]}): {how}")
 
     def _on_mark_crashed(self, _out, ids) -> None:
-        for journey, _i, _pos in self._hits(ids):
-            journey.add(self.now, "sender", "fail", "the producer process crashes holding it")
+        for journey, i, _pos in self._hits(ids):
+            self._add(journey, i, self.now, "sender", "fail", "the producer process crashes holding it")
 
     def _on_mark_processed(self, _out, ids, times=None) -> None:
-        for journey, _i, pos in self._hits(ids):
+        for journey, i, pos in self._hits(ids):
             t = times[pos] if times is not None else self.now
             again = " again" if any(s.kind == "processed" for s in journey.steps) else ""
-            journey.add(t, "consumer", "processed", f"the application finishes processing it{again}")
+            self._add(journey, i, t, "consumer", "processed", f"the application finishes processing it{again}")
 
     def _on_classify(self, outcome, *_args) -> None:
         self.outcome = outcome
@@ -230,27 +235,28 @@ class MessageTracer:
                 for journey, i, _pos in self._hits(wire.ids):
                     batch = wire.batch
                     journey.partition = wire.partition
-                    if not any(s.kind == "batch" for s in journey.steps):
+                    if i not in self.batched:
+                        self.batched.add(i)
                         sent = self.cluster.ledger.send_t[i]
-                        journey.add(max(sent, batch.created), "accumulator", "batch",
+                        self._add(journey, i, max(sent, batch.created), "accumulator", "batch",
                                     f"appended to a batch for partition {wire.partition}")
                     attempt = f" (attempt {batch.attempts + 1})" if batch.attempts else ""
                     records = f"{wire.count} record{'s' if wire.count != 1 else ''}"
-                    journey.add(self.now, "sender", "request",
+                    self._add(journey, i, self.now, "sender", "request",
                                 f"drained, {records}, ProduceRequest to broker {message.broker}{attempt}")
         elif kind is P.OffsetCommit and message.offsets:
-            covered = [i for i, off in self.fetched.items() if i not in self.committed
-                       and message.offsets.get(self.follow[i].partition, -1) > off]
+            covered = [i for i, (p, off) in self.fetched.items() if self.follow[i].id not in self.committed
+                       and message.offsets.get(p, -1) > off]
             if covered:
-                self.pending_commits[id(message)] = covered
+                self.pending_commits[message] = covered
                 for i in covered:
                     journey = self.follow[i]
-                    p = journey.partition
                     last = next((s for s in reversed(journey.steps) if s.lane == "commits"), None)
                     if last is not None and last.kind == "commit":
                         continue  # sent again, the earlier one unanswered: one step says it
-                    journey.add(self.now, "commits", "commit",
-                                f"commit sent: offset {message.offsets[p]} of partition {p} (covers it)")
+                    p = self.fetched[i][0]
+                    self._add(journey, i, self.now, "commits", "commit",
+                              f"commit sent: offset {message.offsets[p]} of partition {p} (covers it)")
 
     def _on_arrive(self, _out, msg) -> None:
         _sent, _src, dst, _target, message, _inc = msg
@@ -259,27 +265,31 @@ class MessageTracer:
             req = message.request
             for wire, err in zip(req.batches, message.results, strict=True):
                 if err is not None:
-                    for journey, _i, _pos in self._hits(wire.ids):
-                        journey.add(self.now, "sender", "response", f"ProduceResponse: {err}")
+                    for journey, i, _pos in self._hits(wire.ids):
+                        self._add(journey, i, self.now, "sender", "response", f"ProduceResponse: {err}")
         elif kind is P.ConsumerFetchResponse:
-            for result in message.parts.values():
+            for p, result in message.parts.items():
                 if result.__class__ is not P.ConsumerRecords:
                     continue
                 for batch, lo, hi in result.chunks:
                     for journey, i, pos in self._hits(batch.ids):
                         if lo <= pos < hi:
-                            self.fetched[i] = batch.base + pos
-                            journey.add(self.now, "consumer", "fetch",
+                            self.fetched[i] = (p, batch.base + pos)
+                            self._add(journey, i, self.now, "consumer", "fetch",
                                         f"fetched by {dst} from broker {message.request.broker} "
                                         f"(offset {batch.base + pos})")
         elif kind is P.GroupResponse and message.request.__class__ is P.OffsetCommit:
-            covered = self.pending_commits.pop(id(message.request), ())
+            covered = self.pending_commits.pop(message.request, ())
             for i in covered:
+                journey = self.follow[i]
+                if journey.id in self.committed:
+                    continue  # another attempt of it, or another commit, got there first
                 if message.error is None:
-                    self.committed.add(i)
-                    self.follow[i].add(self.now, "commits", "committed", "the commit is stored: the group is past it")
+                    self.committed.add(journey.id)
+                    self._add(journey, i, self.now, "commits", "committed",
+                              "the commit is stored: the group is past it")
                 else:
-                    self.follow[i].add(self.now, "commits", "commit_failed", f"the commit fails: {message.error}")
+                    self._add(journey, i, self.now, "commits", "commit_failed", f"the commit fails: {message.error}")
 
     # brokers
     def _append_hook(self, broker, p, log):
@@ -294,10 +304,10 @@ class MessageTracer:
                 self.copies[(broker.id, i)] = now
                 self.removed_at.pop((broker.id, i), None)
                 if p in broker.leading:
-                    journey.add(now, broker_lane(broker.id), "append",
+                    self._add(journey, i, now, broker_lane(broker.id), "append",
                                 f"leader broker {broker.id} appends it at offset {offset} (epoch {batch.epoch})")
                 else:
-                    journey.add(now, broker_lane(broker.id), "copy",
+                    self._add(journey, i, now, broker_lane(broker.id), "copy",
                                 f"follower broker {broker.id} copies it, offset {offset} (epoch {batch.epoch})")
         return after
 
@@ -306,7 +316,7 @@ class MessageTracer:
             for (b, i), offset in self.offsets.items():
                 if b == broker.id and offset < hw and (b, i) not in self.hw_seen and self.follow[i].partition == p:
                     self.hw_seen.add((b, i))
-                    self.follow[i].add(self.now, broker_lane(b), "hw",
+                    self._add(self.follow[i], i, self.now, broker_lane(b), "hw",
                                        f"the leader's HW passes it (HW {hw}): committed, readable")
         return after
 
@@ -316,7 +326,7 @@ class MessageTracer:
                 for journey, i, _pos in self._hits(batch.ids):
                     self.removed_at[(broker.id, i)] = self.now
                     self.offsets.pop((broker.id, i), None)
-                    journey.add(self.now, broker_lane(broker.id), "removed",
+                    self._add(journey, i, self.now, broker_lane(broker.id), "removed",
                                 f"removed from broker {broker.id}'s log: {WHY.get(why, event)}")
         return after
 
@@ -355,7 +365,7 @@ class MessageTracer:
                 t, how = self.durable[(b, i)]
             gone = self.removed_at.get((b, i), math.inf)
             if t <= min(end, gone) and i in self.follow:
-                self.follow[i].add(t, "disk", "durable", f"on broker {b}'s disk ({how})")
+                self._add(self.follow[i], i, t, "disk", "durable", f"on broker {b}'s disk ({how})")
         ledger = c.ledger
         for journey in self.journeys.values():
             journey.steps.sort(key=lambda s: s.t)

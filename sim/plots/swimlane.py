@@ -38,8 +38,10 @@ MARKER_WORDS = (("send", "send() / fetched"), ("batch", "in a batch"), ("request
                 ("processed", "processed"), ("commit", "commit sent"), ("committed", "commit stored"),
                 ("commit_failed", "commit failed"))
 # what happens to a message without moving it (copies, news about it): drawn off its path, joined by a dotted tick
-NOTICES = frozenset({"copy", "removed", "ack", "hw", "durable", "commit", "committed", "commit_failed", "response"})
+NOTICES = frozenset({"copy", "removed", "ack", "hw", "durable", "fetch", "commit", "committed", "commit_failed",
+                     "response"})
 HOLLOW = frozenset({"copy", "durable"})
+MOVES = frozenset({"send", "batch", "request", "append", "processed", "fail"})
 TAU = 0.001  # s: quiet stretches much longer than this are compressed (width ~ log(1 + gap / TAU))
 SKIP = 0.05  # s: a stretch longer than this is marked as skipped
 LANE_IN, STRIP_IN, KEY_LINE_IN = 0.36, 0.36, 0.165
@@ -166,28 +168,21 @@ def swimlane(result_or_run, ids=None, title: str = ""):
         color = _color(journey)
         offset = (k - (n - 1) / 2) * 0.12
         style = ("-", "--", "-.", ":")[k % 4]
-        path_x, path_y = [], []
+        segments = _path(journey, axis, row, offset)
+        for x, y, at in _notices(journey, axis, row, offset, segments):
+            ax.plot([x, x], [at, y], color=color, lw=0.8, linestyle=(0, (1, 1.5)), zorder=1.5)
         for s in journey.steps:
             x, y = float(axis(s.t)), row.get(s.lane, 0) + offset
-            if s.kind in NOTICES and path_y:  # news about it, from where it is: a dotted tick there
-                ax.plot([x, x], [path_y[-1], y], color=color, lw=0.8, linestyle=(0, (1, 1.5)), zorder=1.5)
-            else:
-                path_x.append(x)
-                path_y.append(y)
             if s.kind == "removed":
                 ax.plot([x], [y], marker="X", markersize=10, color=LOSS_MARK, markeredgecolor="white", zorder=4,
                         linestyle="none")
             else:
                 ax.plot([x], [y], marker=MARKERS.get(s.kind, "o"), markersize=5, color=color, zorder=3,
                         linestyle="none", markerfacecolor="white" if s.kind in HOLLOW else color)
-        last = float(axis(journey.steps[-1].t))
-        if path_x[-1] < last:
-            path_x.append(last)  # it stays where it is to the end of the picture
-            path_y.append(path_y[-1])
-        # where the message is: on the lane of its last move until the next one
-        ax.plot(path_x, path_y, color=color, lw=1.3, linestyle=style, alpha=0.85, zorder=2, drawstyle="steps-post")
-        starts.append((path_x[0], path_y[0], f"#{journey.id}"))
-        ends.append((path_x[-1], path_y[-1], f"#{journey.id} {journey.outcome}"))
+        for xs, ys in segments:  # where the message is: on the lane of its last move until the next one
+            ax.plot(xs, ys, color=color, lw=1.3, linestyle=style, alpha=0.85, zorder=2, drawstyle="steps-post")
+        starts.append((segments[0][0][0], segments[0][1][0], f"#{journey.id}"))
+        ends.append((segments[-1][0][-1], segments[-1][1][-1], f"#{journey.id} {journey.outcome}"))
         handles.append(Line2D([], [], color=color, lw=1.3, linestyle=style, marker="o", markersize=4,
                               label=f"message {journey.id}: {journey.fate}"))
     kinds = {s.kind for s in steps}
@@ -220,6 +215,55 @@ def swimlane(result_or_run, ids=None, title: str = ""):
     freeze_layout(fig)
     place_labels(ax, starts + ends, fontsize=FONT - 0.5)  # each line's number and fate, where they overlap nothing
     return fig
+
+
+def _path(journey, axis: TimeAxis, row: dict, offset: float) -> list[tuple[list[float], list[float]]]:
+    """Where the message is, as line segments: it moves with its moves (send, batch, request, the leader's
+    append, processing); a segment ends where its last copy is removed, and the last one runs on to the
+    journey's last step."""
+    segments: list[tuple[list[float], list[float]]] = []
+    live: list[str] = []  # lanes holding a copy, oldest first
+    here = None  # the lane the path is on
+    for s in journey.steps:
+        x, lane = float(axis(s.t)), s.lane
+        if s.kind in ("append", "copy") and lane not in live:
+            live.append(lane)
+        elif s.kind == "removed" and lane in live:
+            live.remove(lane)
+        if s.kind == "removed" and lane == here:
+            # its copy here is gone: the path goes where one is left, or ends (gone from every log)
+            lane = live[0] if live else lane
+        elif s.kind in NOTICES or (here is None and s.kind not in MOVES):
+            continue
+        if here is None:
+            segments.append(([], []))
+        segments[-1][0].append(x)
+        segments[-1][1].append(row.get(lane, 0) + offset)
+        here = None if s.kind == "removed" and not live else lane
+    if not segments:  # nothing but news about it (a message followed from the middle of its life)
+        first = journey.steps[0]
+        return [([float(axis(first.t))], [row.get(first.lane, 0) + offset])]
+    open_ = here is not None
+    last = float(axis(journey.steps[-1].t))
+    xs, ys = segments[-1]
+    if open_ and xs[-1] < last:
+        xs.append(last)  # it stays where it is to the end of the picture
+        ys.append(ys[-1])
+    return segments
+
+
+def _notices(journey, axis: TimeAxis, row: dict, offset: float, segments):
+    """(x, y, the path's y there) for every step drawn off the path."""
+    points = [(x, y) for xs, ys in segments for x, y in zip(xs, ys, strict=True)]  # in time order
+    out = []
+    for s in journey.steps:
+        x, y = float(axis(s.t)), row.get(s.lane, 0) + offset
+        if (x, y) in points:
+            continue
+        during = [ys for xs, ys in segments if xs[0] <= x <= xs[-1]]
+        before = [py for px, py in points if px <= x]
+        out.append((x, y, before[-1] if during and before else y))  # (none while it is in no log)
+    return out
 
 
 def _title(journeys) -> str:
