@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="PATH", help="also write the result as JSON to PATH ('-' for stdout)")
     run.add_argument("--follow", metavar="ID[,ID...]",
                      help="follow these message ids and print each one's story ('auto': a lost, a duplicated and a "
-                          "delivered one); with --plot also draw their swimlane to PNG's name + '-swimlane'")
+                          "delivered one); with --plot also draw their swimlane to PNG's name + '-swimlane' "
+                          "(with --scenario: of each variant)")
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
     bench = sub.add_parser("bench", help="simulated messages per wall second on the fixed benchmark workload")
@@ -151,11 +152,14 @@ def cmd_run_named(args) -> int:
         if getattr(args, option):
             raise KafkasimInputError(f"--{option.replace('_', '-')}: not combined with --scenario (use --set)")
     lookup(args.scenario)
+    follow_ids = _follow_ids(args.follow)
     _check_output_path("--json", args.json)
     _check_output_path("--plot", args.plot)
     runs = run_named(args.scenario, sets=args.sets, seed=args.seed)
     if not args.quiet and args.json != "-":
         print(report(args.scenario, runs), end="")
+    if follow_ids is not None:
+        _follow_variants(args, None if follow_ids == [None] else follow_ids)
     if args.plot:
         _use_agg()
         plot(args.scenario, runs, args.plot)
@@ -186,9 +190,27 @@ def _follow_ids(value: str | None):
     return ids
 
 
-def _swimlane_path(plot: str) -> Path:
+def _swimlane_path(plot: str, variant: str = "") -> Path:
     path = Path(plot)
-    return path.with_name(f"{path.stem}-swimlane{path.suffix or '.png'}")
+    return path.with_name(f"{path.stem}{'-' + variant if variant else ''}-swimlane{path.suffix or '.png'}")
+
+
+def _follow_variants(args, ids) -> None:
+    """--scenario NAME --follow: the stories of both variants (and with --plot their swimlanes)."""
+    from .follow import follow_named
+
+    for which in ("unsafe", "safe"):  # the safe variant follows the same sends as the unsafe one
+        followed = follow_named(args.scenario, which, ids, sets=args.sets, seed=args.seed)
+        ids = [j.id for j in followed.journeys]
+        if args.json != "-":
+            print(f"\n{which} variant, followed messages:\n")
+            print(followed.story(), end="")
+        if args.plot:
+            _use_agg()
+            path = _swimlane_path(args.plot, which)
+            followed.swimlane(f"{args.scenario} ({which})").savefig(path, dpi=110)
+            if not args.quiet and args.json != "-":
+                print(f"swimlane drawn to {path}")
 
 
 def cmd_run(args) -> int:
@@ -196,9 +218,6 @@ def cmd_run(args) -> int:
     from .timeline import run_with_timeline
 
     if args.scenario is not None:
-        if args.follow is not None:
-            raise KafkasimInputError("--follow: not combined with --scenario (run the scenario's file, or use "
-                                     "sim.api.follow)")
         return cmd_run_named(args)
     cfg = _load(args)
     follow_ids = _follow_ids(args.follow)

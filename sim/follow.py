@@ -510,11 +510,12 @@ def classes_of(cfg, times=None) -> tuple[object, np.ndarray, np.ndarray, np.ndar
 PREFERRED = ("lost_acked", "duplicated", "failed_visible", "failed_silent", "lost_unacked", "unconsumed")
 
 
-def pick_ids(cls: np.ndarray, send_t: np.ndarray, copies: np.ndarray | None = None, how_many: int = 3) -> list[int]:
+def pick_ids(cls: np.ndarray, send_t: np.ndarray, copies: np.ndarray | None = None, how_many: int = 3,
+             near: float | None = None) -> list[int]:
     """Default messages to follow: the first of the worst class present (lost before duplicated ...;
     a phantom read -- processed, then gone from the log -- after those), then one of each other class
     present, and a delivered one, each the one sent nearest in time to the first (so their journeys
-    share a picture)."""
+    share a picture). With nothing but delivered messages: the one sent nearest to `near` (a fault)."""
     delivered = cls == CLASSES.index("delivered")
     masks = {name: cls == CLASSES.index(name) for name in PREFERRED}
     if copies is not None:
@@ -524,7 +525,7 @@ def pick_ids(cls: np.ndarray, send_t: np.ndarray, copies: np.ndarray | None = No
     present = [name for name in (*PREFERRED[:2], "phantom", *PREFERRED[2:]) if name in masks and masks[name].any()]
     wanted = present[:how_many - 1] + ["delivered"]
     out: list[int] = []
-    anchor = None
+    anchor = near if wanted == ["delivered"] else None
     for name in wanted:
         candidates = np.flatnonzero(masks[name])
         if not len(candidates):
@@ -543,5 +544,13 @@ def follow(cfg, ids=None, times=None, timeline: bool = False) -> Followed:
     Picking runs the replication twice (the same seed: the same run)."""
     if ids is None:
         _result, cls, send_t, copies = classes_of(cfg, times)
-        ids = pick_ids(cls, send_t, copies)
+        ids = pick_ids(cls, send_t, copies, near=min((f.at for f in cfg.faults), default=None))
     return run_followed(cfg, ids, times, timeline)
+
+
+def follow_named(name: str, which: str = "unsafe", ids=None, sets=(), seed=None) -> Followed:
+    """Follow messages in a named scenario's variant ("unsafe" or "safe"), with its scripted sends."""
+    from .scenarios.named import lookup, variant_config
+
+    scenario = lookup(name)
+    return follow(variant_config(scenario, which, sets, seed), ids, scenario.sends)

@@ -227,3 +227,16 @@ def test_run_follow_with_ids_and_with_bad_ids(tmp_path):
         assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
         assert "--follow" in out.stderr and "Traceback" not in out.stderr
         assert not (tmp_path / "t.png").exists()
+
+
+def test_run_scenario_follow_follows_the_same_sends_in_both_variants(tmp_path):
+    proc = kafkasim("run", "--scenario", "kip101-hw-truncation", "--follow", "auto", "--quiet", "--plot", "k.png",
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    unsafe, safe = proc.stdout.split("unsafe variant, followed messages:")[1].split("\nsafe variant, followed messages:")
+    # m2, acknowledged at 2.004 s, is truncated away by the restarted follower (KIP-101 scenario 1) ...
+    assert "message 2 (partition 0)" in unsafe and "outcome: lost_acked (lost_storage: truncation, broker stage)" \
+        in unsafe.split("message 2 (partition 0)")[1]
+    # ... and kept with leader epochs
+    assert "outcome: delivered (ok)" in safe.split("message 2 (partition 0)")[1].split("message ")[0]
+    assert {p.name for p in tmp_path.iterdir()} == {"k.png", "k-unsafe-swimlane.png", "k-safe-swimlane.png"}
