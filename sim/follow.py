@@ -109,10 +109,10 @@ FAIL_CAUSES_WORDS = {name: f"send failed: {name.replace('_', ' ')}" for name in 
 def _position(ids, target: int) -> int | None:
     """Position of message `target` among a batch's ids (a tuple of slices), None if absent."""
     pos = 0
-    for s in ids:
-        if s.start <= target < s.stop:
-            return pos + target - s.start
-        pos += s.stop - s.start
+    for part in ids:
+        if part.start <= target < part.stop:
+            return pos + target - part.start
+        pos += part.stop - part.start
     return None
 
 
@@ -121,7 +121,7 @@ class MessageTracer:
 
     def __init__(self, cluster, ids):
         self.cluster = cluster
-        self.journeys: dict[int, Journey] = {int(i): Journey(int(i)) for i in ids}
+        self.journeys: dict[int, Journey] = {int(mid): Journey(int(mid)) for mid in ids}
         self.follow: dict[int, Journey] = dict(self.journeys)  # attempt id -> journey (re-sends added)
         self.offsets: dict[tuple[int, int], int] = {}  # (broker, id) -> offset in that broker's log
         self.hw_seen: set[tuple[int, int]] = set()
@@ -140,23 +140,23 @@ class MessageTracer:
 
     # -- the seams -------------------------------------------------------------------------
     def _install(self) -> None:
-        c = self.cluster
-        ledger = c.ledger
+        cluster = self.cluster
+        ledger = cluster.ledger
         for name in ("allocate", "resend", "ack", "fail_send", "mark_crashed", "mark_processed", "classify"):
             setattr(ledger, name, self._wrap(getattr(ledger, name), getattr(self, f"_on_{name}")))
-        net = c.network
+        net = cluster.network
         net.send = self._wrap(net.send, self._on_net_send)
         net._arrive = self._wrap(net._arrive, self._on_arrive)
-        for broker in c.brokers:
+        for broker in cluster.brokers:
             broker.forget_removed = self._wrap(broker.forget_removed, self._removed_hook(broker))
             broker.page_cache._flush = self._wrap(broker.page_cache._flush, self._flush_hook(broker))
             for p, log in broker.logs.items():
                 log.append = self._wrap(log.append, self._append_hook(broker, p, log))
                 log.advance_hw = self._wrap(log.advance_hw, self._hw_hook(broker, p))
                 log.truncate_to = self._truncating(log.truncate_to)
-        for p in range(len(c.assignment)):
-            self.leaders[p] = [(c.env.now, c.controller.leader_of(p))]
-        c.trace.listeners.append(self._on_event)
+        for p in range(len(cluster.assignment)):
+            self.leaders[p] = [(cluster.env.now, cluster.controller.leader_of(p))]
+        cluster.trace.listeners.append(self._on_event)
 
     @staticmethod
     def _wrap(original, after):
@@ -175,17 +175,17 @@ class MessageTracer:
                 self._in_truncate = False
         return wrapped
 
-    def _add(self, journey: Journey, i: int, t: float, lane: str, kind: str, text: str) -> None:
-        """A step of `journey` that concerns attempt `i` (named when it is a re-send)."""
-        journey.add(t, lane, kind, text if i == journey.id else f"{text} [re-sent as {i}]")
+    def _add(self, journey: Journey, mid: int, t: float, lane: str, kind: str, text: str) -> None:
+        """A step of `journey` that concerns attempt `mid` (named when it is a re-send)."""
+        journey.add(t, lane, kind, text if mid == journey.id else f"{text} [re-sent as {mid}]")
 
     def _hits(self, ids):
         """(journey, id, position in ids) for every followed id in a batch's ids."""
         out = []
-        for i, journey in self.follow.items():
-            pos = _position(ids, i)
+        for mid, journey in self.follow.items():
+            pos = _position(ids, mid)
             if pos is not None:
-                out.append((journey, i, pos))
+                out.append((journey, mid, pos))
         return out
 
     @property
@@ -194,35 +194,35 @@ class MessageTracer:
 
     # ledger
     def _on_allocate(self, ids, send_times) -> None:
-        for journey, i, pos in self._hits((ids,)):
-            if i in self.journeys:
-                self._add(journey, i, send_times[pos], "application", "send", "send(): handed to the producer")
+        for journey, mid, pos in self._hits((ids,)):
+            if mid in self.journeys:
+                self._add(journey, mid, send_times[pos], "application", "send", "send(): handed to the producer")
 
     def _on_resend(self, new, ids, t) -> None:
-        for journey, i, pos in self._hits(ids):
+        for journey, mid, pos in self._hits(ids):
             again = new.start + pos
             journey.resent_as.append(again)
             self.follow[again] = journey
-            self._add(journey, i, t, "application", "send", f"the application sends it again (as message {again})")
+            self._add(journey, mid, t, "application", "send", f"the application sends it again (as message {again})")
 
     def _on_ack(self, _out, ids, t) -> None:
-        for journey, i, _pos in self._hits(ids):
-            self._add(journey, i, t, "sender", "ack", "acknowledged: the callback sees success")
+        for journey, mid, _pos in self._hits(ids):
+            self._add(journey, mid, t, "sender", "ack", "acknowledged: the callback sees success")
 
     def _on_fail_send(self, _out, ids, seen, cause) -> None:
-        for journey, i, _pos in self._hits(ids):
+        for journey, mid, _pos in self._hits(ids):
             how = "the callback sees the exception" if seen else "nobody checks the callback"
-            self._add(journey, i, self.now, "sender", "fail", f"send failed ({FAIL_CAUSES[cause]}): {how}")
+            self._add(journey, mid, self.now, "sender", "fail", f"send failed ({FAIL_CAUSES[cause]}): {how}")
 
     def _on_mark_crashed(self, _out, ids) -> None:
-        for journey, i, _pos in self._hits(ids):
-            self._add(journey, i, self.now, "sender", "fail", "the producer process crashes holding it")
+        for journey, mid, _pos in self._hits(ids):
+            self._add(journey, mid, self.now, "sender", "fail", "the producer process crashes holding it")
 
     def _on_mark_processed(self, _out, ids, times=None) -> None:
-        for journey, i, pos in self._hits(ids):
+        for journey, mid, pos in self._hits(ids):
             t = times[pos] if times is not None else self.now
             again = " again" if any(s.kind == "processed" for s in journey.steps) else ""
-            self._add(journey, i, t, "consumer", "processed", f"the application finishes processing it{again}")
+            self._add(journey, mid, t, "consumer", "processed", f"the application finishes processing it{again}")
 
     def _on_classify(self, outcome, *_args) -> None:
         self.outcome = outcome
@@ -232,30 +232,30 @@ class MessageTracer:
         kind = message.__class__
         if kind is P.ProduceRequest:
             for wire in message.batches:
-                for journey, i, _pos in self._hits(wire.ids):
+                for journey, mid, _pos in self._hits(wire.ids):
                     batch = wire.batch
                     journey.partition = wire.partition
-                    if i not in self.batched:
-                        self.batched.add(i)
-                        sent = self.cluster.ledger.send_t[i]
-                        self._add(journey, i, max(sent, batch.created), "accumulator", "batch",
+                    if mid not in self.batched:
+                        self.batched.add(mid)
+                        sent = self.cluster.ledger.send_t[mid]
+                        self._add(journey, mid, max(sent, batch.created), "accumulator", "batch",
                                     f"appended to a batch for partition {wire.partition}")
                     attempt = f" (attempt {batch.attempts + 1})" if batch.attempts else ""
                     records = f"{wire.count} record{'s' if wire.count != 1 else ''}"
-                    self._add(journey, i, self.now, "sender", "request",
+                    self._add(journey, mid, self.now, "sender", "request",
                                 f"drained, {records}, ProduceRequest to broker {message.broker}{attempt}")
         elif kind is P.OffsetCommit and message.offsets:
-            covered = [i for i, (p, off) in self.fetched.items() if self.follow[i].id not in self.committed
+            covered = [mid for mid, (p, off) in self.fetched.items() if self.follow[mid].id not in self.committed
                        and message.offsets.get(p, -1) > off]
             if covered:
                 self.pending_commits[message] = covered
-                for i in covered:
-                    journey = self.follow[i]
+                for mid in covered:
+                    journey = self.follow[mid]
                     last = next((s for s in reversed(journey.steps) if s.lane == "commits"), None)
                     if last is not None and last.kind == "commit":
                         continue  # sent again, the earlier one unanswered: one step says it
-                    p = self.fetched[i][0]
-                    self._add(journey, i, self.now, "commits", "commit",
+                    p = self.fetched[mid][0]
+                    self._add(journey, mid, self.now, "commits", "commit",
                               f"commit sent: offset {message.offsets[p]} of partition {p} (covers it)")
 
     def _on_arrive(self, _out, msg) -> None:
@@ -265,78 +265,79 @@ class MessageTracer:
             req = message.request
             for wire, err in zip(req.batches, message.results, strict=True):
                 if err is not None:
-                    for journey, i, _pos in self._hits(wire.ids):
-                        self._add(journey, i, self.now, "sender", "response", f"ProduceResponse: {err}")
+                    for journey, mid, _pos in self._hits(wire.ids):
+                        self._add(journey, mid, self.now, "sender", "response", f"ProduceResponse: {err}")
         elif kind is P.ConsumerFetchResponse:
             for p, result in message.parts.items():
                 if result.__class__ is not P.ConsumerRecords:
                     continue
                 for batch, lo, hi in result.chunks:
-                    for journey, i, pos in self._hits(batch.ids):
+                    for journey, mid, pos in self._hits(batch.ids):
                         if lo <= pos < hi:
-                            self.fetched[i] = (p, batch.base + pos)
-                            self._add(journey, i, self.now, "consumer", "fetch",
+                            self.fetched[mid] = (p, batch.base + pos)
+                            self._add(journey, mid, self.now, "consumer", "fetch",
                                         f"fetched by {dst} from broker {message.request.broker} "
                                         f"(offset {batch.base + pos})")
         elif kind is P.GroupResponse and message.request.__class__ is P.OffsetCommit:
             covered = self.pending_commits.pop(message.request, ())
-            for i in covered:
-                journey = self.follow[i]
+            for mid in covered:
+                journey = self.follow[mid]
                 if journey.id in self.committed:
                     continue  # another attempt of it, or another commit, got there first
                 if message.error is None:
                     self.committed.add(journey.id)
-                    self._add(journey, i, self.now, "commits", "committed",
+                    self._add(journey, mid, self.now, "commits", "committed",
                               "the commit is stored: the group is past it")
                 else:
-                    self._add(journey, i, self.now, "commits", "commit_failed", f"the commit fails: {message.error}")
+                    self._add(journey, mid, self.now, "commits", "commit_failed", f"the commit fails: {message.error}")
 
     # brokers
     def _append_hook(self, broker, p, log):
         def after(_out, batch, now):
             if self._in_truncate:
                 return
-            for journey, i, pos in self._hits(batch.ids):
+            for journey, mid, pos in self._hits(batch.ids):
                 journey.partition = p
                 offset = batch.base + pos
-                self.offsets[(broker.id, i)] = offset
-                self.hw_seen.discard((broker.id, i))
-                self.copies[(broker.id, i)] = now
-                self.removed_at.pop((broker.id, i), None)
+                self.offsets[(broker.id, mid)] = offset
+                self.hw_seen.discard((broker.id, mid))
+                self.copies[(broker.id, mid)] = now
+                self.removed_at.pop((broker.id, mid), None)
                 if p in broker.leading:
-                    self._add(journey, i, now, broker_lane(broker.id), "append",
+                    self._add(journey, mid, now, broker_lane(broker.id), "append",
                                 f"leader broker {broker.id} appends it at offset {offset} (epoch {batch.epoch})")
                 else:
-                    self._add(journey, i, now, broker_lane(broker.id), "copy",
+                    self._add(journey, mid, now, broker_lane(broker.id), "copy",
                                 f"follower broker {broker.id} copies it, offset {offset} (epoch {batch.epoch})")
         return after
 
     def _hw_hook(self, broker, p):
         def after(_out, hw):
-            for (b, i), offset in self.offsets.items():
-                if b == broker.id and offset < hw and (b, i) not in self.hw_seen and self.follow[i].partition == p:
-                    self.hw_seen.add((b, i))
-                    self._add(self.follow[i], i, self.now, broker_lane(b), "hw",
+            for (bid, mid), offset in self.offsets.items():
+                if bid == broker.id and offset < hw and (bid, mid) not in self.hw_seen \
+                        and self.follow[mid].partition == p:
+                    self.hw_seen.add((bid, mid))
+                    self._add(self.follow[mid], mid, self.now, broker_lane(bid), "hw",
                                        f"the leader's HW passes it (HW {hw}): committed, readable")
         return after
 
     def _removed_hook(self, broker):
         def after(_out, p, removed, why, event, offset):
             for batch in removed:
-                for journey, i, _pos in self._hits(batch.ids):
-                    self.removed_at[(broker.id, i)] = self.now
-                    self.offsets.pop((broker.id, i), None)
-                    self._add(journey, i, self.now, broker_lane(broker.id), "removed",
+                for journey, mid, _pos in self._hits(batch.ids):
+                    self.removed_at[(broker.id, mid)] = self.now
+                    self.offsets.pop((broker.id, mid), None)
+                    self._add(journey, mid, self.now, broker_lane(broker.id), "removed",
                                 f"removed from broker {broker.id}'s log: {WHY.get(why, event)}")
         return after
 
     def _flush_hook(self, broker):
         def after(_out, log, offset, now):
             done = now + broker.page_cache.fsync
-            for b, i in self.copies:
-                if b == broker.id and self.offsets.get((b, i), math.inf) < offset \
-                        and (b, i) not in self.durable and broker.logs.get(self.follow[i].partition) is log:
-                    self.durable[(b, i)] = (done, "Kafka fsync")
+            for bid, mid in self.copies:
+                if bid == broker.id and self.offsets.get((bid, mid), math.inf) < offset \
+                        and (bid, mid) not in self.durable and broker.logs.get(self.follow[mid].partition) is log:
+                    self.durable[(bid, mid)] = (done, "Kafka fsync")
         return after
 
     def _on_event(self, event) -> None:
@@ -357,22 +358,22 @@ class MessageTracer:
     # -- after the run ---------------------------------------------------------------------
     def finish(self) -> list[Journey]:
         """Durable steps, outcome classes; the journeys in the order they were asked for."""
-        c = self.cluster
-        end = c.env.now
-        for (b, i), written in self.copies.items():
-            t, how = self._durable_at(c.brokers[b], written)
-            if (b, i) in self.durable and self.durable[(b, i)][0] <= t:
-                t, how = self.durable[(b, i)]
-            gone = self.removed_at.get((b, i), math.inf)
-            if t <= min(end, gone) and i in self.follow:
-                self._add(self.follow[i], i, t, "disk", "durable", f"on broker {b}'s disk ({how})")
-        ledger = c.ledger
+        cluster = self.cluster
+        end = cluster.env.now
+        for (bid, mid), written in self.copies.items():
+            t, how = self._durable_at(cluster.brokers[bid], written)
+            if (bid, mid) in self.durable and self.durable[(bid, mid)][0] <= t:
+                t, how = self.durable[(bid, mid)]
+            gone = self.removed_at.get((bid, mid), math.inf)
+            if t <= min(end, gone) and mid in self.follow:
+                self._add(self.follow[mid], mid, t, "disk", "durable", f"on broker {bid}'s disk ({how})")
+        ledger = cluster.ledger
         for journey in self.journeys.values():
             journey.steps.sort(key=lambda s: s.t)
             if self.outcome is not None and journey.id < ledger.n:  # (an id never sent has no fate)
-                k = self._logical(journey.id)
-                journey.outcome, journey.cause, journey.stage = self.outcome.explain(k)
-                journey.copies = int(self.outcome.w[k])
+                index = self._logical(journey.id)
+                journey.outcome, journey.cause, journey.stage = self.outcome.explain(index)
+                journey.copies = int(self.outcome.w[index])
                 if journey.outcome == "lost_acked" and journey.cause == "lost_storage":
                     ids = [journey.id, *journey.resent_as]
                     flags = int(np.bitwise_or.reduce(ledger.gone[ids]))
@@ -396,14 +397,14 @@ class MessageTracer:
                 best, how = t, "OS write-back"
         return best, how
 
-    def _logical(self, i: int) -> int:
-        """The outcome's index of message i (logical messages when the application re-sent some)."""
+    def _logical(self, mid: int) -> int:
+        """The outcome's index of message mid (logical messages when the application re-sent some)."""
         ledger = self.cluster.ledger
         if not ledger.resent:
-            return i
+            return mid
         origin = ledger.origin[:ledger.n]
         first = np.flatnonzero(origin < 0)
-        root = i if origin[i] < 0 else int(origin[i])
+        root = mid if origin[mid] < 0 else int(origin[mid])
         return int(np.searchsorted(first, root))
 
     def happenings(self) -> list[tuple[float, float | None, str, str, int | None]]:
@@ -420,8 +421,8 @@ class MessageTracer:
     def lanes(self) -> list[str]:
         """The swimlanes, top to bottom: producer, the brokers of the followed partitions, disk, consumer."""
         parts = {j.partition for j in self.journeys.values() if j.partition is not None} or {0}
-        brokers = sorted({b for p in parts for b in self.cluster.assignment[p]})
-        return [*LANES, *(broker_lane(b) for b in brokers), *LATE_LANES]
+        brokers = sorted({bid for p in parts for bid in self.cluster.assignment[p]})
+        return [*LANES, *(broker_lane(bid) for bid in brokers), *LATE_LANES]
 
 
 @dataclass
@@ -443,8 +444,8 @@ class Followed:
                         f"message {j.id}: never sent (this run sent messages 0 to {sent - 1})\n") + "\n"
                        for j in self.journeys)
 
-    def journey(self, i: int) -> Journey:
-        return next(j for j in self.journeys if j.id == i)
+    def journey(self, mid: int) -> Journey:
+        return next(j for j in self.journeys if j.id == mid)
 
     def swimlane(self, title: str = ""):
         """The swimlane picture of these messages (sim.plots.swimlane)."""
@@ -468,8 +469,7 @@ def run_followed(cfg, ids, times=None, timeline: bool = False) -> Followed:
 
     started = time.perf_counter()
     cluster = start(cfg, arrivals=_arrivals(cfg, times))
-    n = cluster.ledger.MAX_MESSAGES
-    bad = [i for i in ids if not 0 <= int(i) < n]
+    bad = [mid for mid in ids if not 0 <= int(mid) < cluster.ledger.MAX_MESSAGES]
     if bad:
         raise ValueError(f"message id {bad[0]}: not a message id")
     tracer = MessageTracer(cluster, ids)

@@ -114,8 +114,8 @@ def swimlane(result_or_run, ids=None, title: str = ""):
     followed = _followed(result_or_run, ids)
     journeys = [j for j in followed.journeys if j.steps]
     lanes = followed.lanes
-    steps = [s for j in journeys for s in j.steps]
-    times = [s.t for s in steps] or [0.0]
+    steps = [step for j in journeys for step in j.steps]
+    times = [step.t for step in steps] or [0.0]
     lo, hi = min(times), max(times)
     items = _happenings(followed, lo, hi)
     bands = [(start, min(hi, end if end is not None else start), text) for start, end, text in followed.faults
@@ -134,8 +134,8 @@ def swimlane(result_or_run, ids=None, title: str = ""):
     ax.set_ylim(len(lanes) - 0.5, -0.5)
     ax.set_yticks(range(len(lanes)), lanes, fontsize=FONT)
     row = {lane: k for k, lane in enumerate(lanes)}
-    for k in range(len(lanes)):
-        ax.axhline(k, color="0.88", lw=0.6, zorder=0)
+    for lane_row in range(len(lanes)):
+        ax.axhline(lane_row, color="0.88", lw=0.6, zorder=0)
 
     partition = next((j.partition for j in journeys if j.partition is not None), None)
     if partition is not None:  # the leader's lane tinted while it leads
@@ -145,16 +145,16 @@ def swimlane(result_or_run, ids=None, title: str = ""):
             lane = f"broker {leader}"
             if leader is None or lane not in row or nxt[0] < first or start > final:
                 continue
-            a = axis(max(start, first)) - (pad if start <= first else 0)
-            b = axis(min(nxt[0], final)) + (pad if nxt[0] >= final else 0)
-            ax.fill_between([a, b], row[lane] - 0.42, row[lane] + 0.42, color=LEADER_TINT, lw=0, zorder=0.5)
+            left = axis(max(start, first)) - (pad if start <= first else 0)
+            right = axis(min(nxt[0], final)) + (pad if nxt[0] >= final else 0)
+            ax.fill_between([left, right], row[lane] - 0.42, row[lane] + 0.42, color=LEADER_TINT, lw=0, zorder=0.5)
 
     for start, end, _text in bands:
-        a, b = float(axis(start)), float(axis(end))
-        if b - a < 0.15:
-            ax.axvline(a, color=FAULT_COLOR, lw=1.0, linestyle=":", zorder=0.6)
+        left, right = float(axis(start)), float(axis(end))
+        if right - left < 0.15:
+            ax.axvline(left, color=FAULT_COLOR, lw=1.0, linestyle=":", zorder=0.6)
         else:
-            ax.axvspan(a, b, color=FAULT_COLOR, alpha=0.16, lw=0, zorder=0.6)
+            ax.axvspan(left, right, color=FAULT_COLOR, alpha=0.16, lw=0, zorder=0.6)
     for item in items:
         if item.kind == "election":
             ax.axvline(float(axis(item.t)), color=ELECTION_COLOR, lw=0.9, linestyle="--", alpha=0.8, zorder=0.7)
@@ -163,29 +163,28 @@ def swimlane(result_or_run, ids=None, title: str = ""):
 
     handles = []
     starts, ends = [], []
-    n = len(journeys)
-    for k, journey in enumerate(journeys):
+    for number, journey in enumerate(journeys):
         color = _color(journey)
-        offset = (k - (n - 1) / 2) * 0.12
-        style = ("-", "--", "-.", ":")[k % 4]
+        offset = (number - (len(journeys) - 1) / 2) * 0.12
+        style = ("-", "--", "-.", ":")[number % 4]
         segments = _path(journey, axis, row, offset)
         for x, y, at in _notices(journey, axis, row, offset, segments):
             ax.plot([x, x], [at, y], color=color, lw=0.8, linestyle=(0, (1, 1.5)), zorder=1.5)
-        for s in journey.steps:
-            x, y = float(axis(s.t)), row.get(s.lane, 0) + offset
-            if s.kind == "removed":
+        for step in journey.steps:
+            x, y = float(axis(step.t)), row.get(step.lane, 0) + offset
+            if step.kind == "removed":
                 ax.plot([x], [y], marker="X", markersize=10, color=LOSS_MARK, markeredgecolor="white", zorder=4,
                         linestyle="none")
             else:
-                ax.plot([x], [y], marker=MARKERS.get(s.kind, "o"), markersize=5, color=color, zorder=3,
-                        linestyle="none", markerfacecolor="white" if s.kind in HOLLOW else color)
+                ax.plot([x], [y], marker=MARKERS.get(step.kind, "o"), markersize=5, color=color, zorder=3,
+                        linestyle="none", markerfacecolor="white" if step.kind in HOLLOW else color)
         for xs, ys in segments:  # where the message is: on the lane of its last move until the next one
             ax.plot(xs, ys, color=color, lw=1.3, linestyle=style, alpha=0.85, zorder=2, drawstyle="steps-post")
         starts.append((segments[0][0][0], segments[0][1][0], f"#{journey.id}"))
         ends.append((segments[-1][0][-1], segments[-1][1][-1], f"#{journey.id} {journey.outcome}"))
         handles.append(Line2D([], [], color=color, lw=1.3, linestyle=style, marker="o", markersize=4,
                               label=f"message {journey.id}: {journey.fate}"))
-    kinds = {s.kind for s in steps}
+    kinds = {step.kind for step in steps}
     for kind, words in MARKER_WORDS:
         if kind in kinds or (kind == "send" and "fetch" in kinds):
             handles.append(Line2D([], [], color="0.25", marker=MARKERS[kind], markersize=5, linestyle="none",
@@ -199,7 +198,7 @@ def swimlane(result_or_run, ids=None, title: str = ""):
     if axis.skips:
         handles.append(Line2D([], [], color="0.7", lw=0.8, linestyle=(0, (1, 2)), label="time axis skips here"))
 
-    if "disk" in row and not any(s.kind == "durable" for s in steps):
+    if "disk" in row and not any(step.kind == "durable" for step in steps):
         ax.text(x0, row["disk"], "no followed copy reached a disk before the run ended", fontsize=FONT - 1,
                 color="0.45", style="italic", va="center")
     width_in = 10.5 * 0.8
@@ -224,22 +223,22 @@ def _path(journey, axis: TimeAxis, row: dict, offset: float) -> list[tuple[list[
     segments: list[tuple[list[float], list[float]]] = []
     live: list[str] = []  # lanes holding a copy, oldest first
     here = None  # the lane the path is on
-    for s in journey.steps:
-        x, lane = float(axis(s.t)), s.lane
-        if s.kind in ("append", "copy") and lane not in live:
+    for step in journey.steps:
+        x, lane = float(axis(step.t)), step.lane
+        if step.kind in ("append", "copy") and lane not in live:
             live.append(lane)
-        elif s.kind == "removed" and lane in live:
+        elif step.kind == "removed" and lane in live:
             live.remove(lane)
-        if s.kind == "removed" and lane == here:
+        if step.kind == "removed" and lane == here:
             # its copy here is gone: the path goes where one is left, or ends (gone from every log)
             lane = live[0] if live else lane
-        elif s.kind in NOTICES or (here is None and s.kind not in MOVES):
+        elif step.kind in NOTICES or (here is None and step.kind not in MOVES):
             continue
         if here is None:
             segments.append(([], []))
         segments[-1][0].append(x)
         segments[-1][1].append(row.get(lane, 0) + offset)
-        here = None if s.kind == "removed" and not live else lane
+        here = None if step.kind == "removed" and not live else lane
     if not segments:  # nothing but news about it (a message followed from the middle of its life)
         first = journey.steps[0]
         return [([float(axis(first.t))], [row.get(first.lane, 0) + offset])]
@@ -256,8 +255,8 @@ def _notices(journey, axis: TimeAxis, row: dict, offset: float, segments):
     """(x, y, the path's y there) for every step drawn off the path."""
     points = [(x, y) for xs, ys in segments for x, y in zip(xs, ys, strict=True)]  # in time order
     out = []
-    for s in journey.steps:
-        x, y = float(axis(s.t)), row.get(s.lane, 0) + offset
+    for step in journey.steps:
+        x, y = float(axis(step.t)), row.get(step.lane, 0) + offset
         if (x, y) in points:
             continue
         during = [ys for xs, ys in segments if xs[0] <= x <= xs[-1]]
