@@ -118,13 +118,13 @@ def swimlane(result_or_run, ids=None, title: str = ""):
     times = [step.t for step in steps] or [0.0]
     lo, hi = min(times), max(times)
     items = _happenings(followed, lo, hi)
-    bands = [(start, min(hi, end if end is not None else start), text) for start, end, text in followed.faults
+    bands = [(start, min(hi, end if end is not None else start)) for start, end, _text in followed.faults
              if start <= hi and (end if end is not None else start) >= lo]
     axis = TimeAxis(times + [b[0] for b in bands] + [b[1] for b in bands] + [h.t for h in items])
     x0, x1 = axis.span
     pad = 0.02 * (x1 - x0) + 0.3
 
-    key_items = items[:MAX_KEY]
+    key_items = _key(items)
     key_lines = max(1, len(key_items))
     fig = new_figure(10.5, STRIP_IN + LANE_IN * len(lanes) + KEY_LINE_IN * key_lines + 0.4 * len(journeys) + 1.6)
     strip, ax, key = fig.subplots(3, 1, height_ratios=[STRIP_IN, LANE_IN * len(lanes), KEY_LINE_IN * key_lines],
@@ -133,23 +133,60 @@ def swimlane(result_or_run, ids=None, title: str = ""):
     ax.set_xlim(x0 - pad, x1 + pad)
     ax.set_ylim(len(lanes) - 0.5, -0.5)
     ax.set_yticks(range(len(lanes)), lanes, fontsize=FONT)
-    row = {lane: k for k, lane in enumerate(lanes)}
+    row = {lane: index for index, lane in enumerate(lanes)}
     for lane_row in range(len(lanes)):
         ax.axhline(lane_row, color="0.88", lw=0.6, zorder=0)
-
     partition = next((j.partition for j in journeys if j.partition is not None), None)
-    if partition is not None:  # the leader's lane tinted while it leads
-        changes = followed.leaders.get(partition, [])
-        first, final = float(axis.knots[0]), float(axis.knots[-1])
-        for (start, leader), nxt in zip(changes, changes[1:] + [(math.inf, None)], strict=True):
-            lane = f"broker {leader}"
-            if leader is None or lane not in row or nxt[0] < first or start > final:
-                continue
-            left = axis(max(start, first)) - (pad if start <= first else 0)
-            right = axis(min(nxt[0], final)) + (pad if nxt[0] >= final else 0)
-            ax.fill_between([left, right], row[lane] - 0.42, row[lane] + 0.42, color=LEADER_TINT, lw=0, zorder=0.5)
+    if partition is not None:
+        _draw_leaders(ax, axis, row, followed.leaders.get(partition, []), pad)
+    _draw_faults(ax, axis, bands, items)
 
-    for start, end, _text in bands:
+    labels = []
+    for number, journey in enumerate(journeys):
+        labels += _draw_journey(ax, axis, row, journey, number, len(journeys))
+    if "disk" in row and not any(step.kind == "durable" for step in steps):
+        ax.text(x0, row["disk"], "no followed copy reached a disk before the run ended", fontsize=FONT - 1,
+                color="0.45", style="italic", va="center")
+    width_in = 10.5 * 0.8
+    xs, ticks = _ticks(axis, times + [h.t for h in items], (x1 - x0 + 2 * pad) * 0.62 / width_in)
+    ax.set_xticks(xs, ticks, fontsize=FONT - 0.5, rotation=90)
+    ax.set_xlabel("time (s), compressed: each quiet stretch is drawn shorter the longer it is", fontsize=FONT)
+    ax.tick_params(axis="y", length=0)
+
+    _strip(strip, axis, items)
+    strip.set_title(title or _title(journeys), fontsize=FONT + 0.5)
+    draw_key(key, key_items, key_lines)
+    handles = _handles(journeys, steps, partition, items, axis)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=FONT - 0.5, frameon=False)
+    freeze_layout(fig)
+    place_labels(ax, labels, fontsize=FONT - 0.5)  # each line's number and fate, where they overlap nothing
+    return fig
+
+
+def _key(items: list[Happening]) -> list[Happening]:
+    """The happenings listed under the lanes, at most MAX_KEY (then a last line says how many more)."""
+    if len(items) <= MAX_KEY:
+        return items
+    rest = len(items) - MAX_KEY + 1
+    return items[:MAX_KEY - 1] + [Happening(items[MAX_KEY - 1].t, "fault",
+                                            f"... and {rest} more (Followed.story() lists them)")]
+
+
+def _draw_leaders(ax, axis: TimeAxis, row: dict, changes, pad: float) -> None:
+    """The leader's lane tinted while it leads the partition (as the controller has it)."""
+    first, final = float(axis.knots[0]), float(axis.knots[-1])
+    for (start, leader), nxt in zip(changes, changes[1:] + [(math.inf, None)], strict=True):
+        lane = f"broker {leader}"
+        if leader is None or lane not in row or nxt[0] < first or start > final:
+            continue
+        left = axis(max(start, first)) - (pad if start <= first else 0)
+        right = axis(min(nxt[0], final)) + (pad if nxt[0] >= final else 0)
+        ax.fill_between([left, right], row[lane] - 0.42, row[lane] + 0.42, color=LEADER_TINT, lw=0, zorder=0.5)
+
+
+def _draw_faults(ax, axis: TimeAxis, bands, items) -> None:
+    """Faults as grey bands (a line when instantaneous), elections dashed, skipped stretches dotted."""
+    for start, end in bands:
         left, right = float(axis(start)), float(axis(end))
         if right - left < 0.15:
             ax.axvline(left, color=FAULT_COLOR, lw=1.0, linestyle=":", zorder=0.6)
@@ -161,29 +198,36 @@ def swimlane(result_or_run, ids=None, title: str = ""):
     for x, _gap in axis.skips:
         ax.axvline(x, color="0.7", lw=0.8, linestyle=(0, (1, 2)), zorder=0.4)
 
-    handles = []
-    starts, ends = [], []
-    for number, journey in enumerate(journeys):
-        color = _color(journey)
-        offset = (number - (len(journeys) - 1) / 2) * 0.12
-        style = ("-", "--", "-.", ":")[number % 4]
-        segments = _path(journey, axis, row, offset)
-        for x, y, at in _notices(journey, axis, row, offset, segments):
-            ax.plot([x, x], [at, y], color=color, lw=0.8, linestyle=(0, (1, 1.5)), zorder=1.5)
-        for step in journey.steps:
-            x, y = float(axis(step.t)), row.get(step.lane, 0) + offset
-            if step.kind == "removed":
-                ax.plot([x], [y], marker="X", markersize=10, color=LOSS_MARK, markeredgecolor="white", zorder=4,
-                        linestyle="none")
-            else:
-                ax.plot([x], [y], marker=MARKERS.get(step.kind, "o"), markersize=5, color=color, zorder=3,
-                        linestyle="none", markerfacecolor="white" if step.kind in HOLLOW else color)
-        for xs, ys in segments:  # where the message is: on the lane of its last move until the next one
-            ax.plot(xs, ys, color=color, lw=1.3, linestyle=style, alpha=0.85, zorder=2, drawstyle="steps-post")
-        starts.append((segments[0][0][0], segments[0][1][0], f"#{journey.id}"))
-        ends.append((segments[-1][0][-1], segments[-1][1][-1], f"#{journey.id} {journey.outcome}"))
-        handles.append(Line2D([], [], color=color, lw=1.3, linestyle=style, marker="o", markersize=4,
-                              label=f"message {journey.id}: {journey.fate}"))
+
+def _style(number: int) -> str:
+    return ("-", "--", "-.", ":")[number % 4]
+
+
+def _draw_journey(ax, axis: TimeAxis, row: dict, journey, number: int, count: int) -> list:
+    """One message: its path, its markers, the dotted ticks to what happened off it; returns its labels."""
+    color = _color(journey)
+    offset = (number - (count - 1) / 2) * 0.12  # messages side by side within a lane
+    segments = _path(journey, axis, row, offset)
+    for x, y, at in _notices(journey, axis, row, offset, segments):
+        ax.plot([x, x], [at, y], color=color, lw=0.8, linestyle=(0, (1, 1.5)), zorder=1.5)
+    for step in journey.steps:
+        x, y = float(axis(step.t)), row.get(step.lane, 0) + offset
+        if step.kind == "removed":
+            ax.plot([x], [y], marker="X", markersize=10, color=LOSS_MARK, markeredgecolor="white", zorder=4,
+                    linestyle="none")
+        else:
+            ax.plot([x], [y], marker=MARKERS.get(step.kind, "o"), markersize=5, color=color, zorder=3,
+                    linestyle="none", markerfacecolor="white" if step.kind in HOLLOW else color)
+    for xs, ys in segments:  # where the message is: on the lane of its last move until the next one
+        ax.plot(xs, ys, color=color, lw=1.3, linestyle=_style(number), alpha=0.85, zorder=2, drawstyle="steps-post")
+    return [(segments[0][0][0], segments[0][1][0], f"#{journey.id}"),
+            (segments[-1][0][-1], segments[-1][1][-1], f"#{journey.id} {journey.outcome}")]
+
+
+def _handles(journeys, steps, partition, items, axis: TimeAxis) -> list:
+    """The legend: each message's fate, then the markers drawn, the red X, the tint, bands and lines."""
+    handles = [Line2D([], [], color=_color(j), lw=1.3, linestyle=_style(number), marker="o", markersize=4,
+                      label=f"message {j.id}: {j.fate}") for number, j in enumerate(journeys)]
     kinds = {step.kind for step in steps}
     for kind, words in MARKER_WORDS:
         if kind in kinds or (kind == "send" and "fetch" in kinds):
@@ -197,23 +241,7 @@ def swimlane(result_or_run, ids=None, title: str = ""):
         handles.append(Line2D([], [], color=ELECTION_COLOR, lw=0.9, linestyle="--", label="election"))
     if axis.skips:
         handles.append(Line2D([], [], color="0.7", lw=0.8, linestyle=(0, (1, 2)), label="time axis skips here"))
-
-    if "disk" in row and not any(step.kind == "durable" for step in steps):
-        ax.text(x0, row["disk"], "no followed copy reached a disk before the run ended", fontsize=FONT - 1,
-                color="0.45", style="italic", va="center")
-    width_in = 10.5 * 0.8
-    xs, labels = _ticks(axis, times + [h.t for h in items], (x1 - x0 + 2 * pad) * 0.62 / width_in)
-    ax.set_xticks(xs, labels, fontsize=FONT - 0.5, rotation=90)
-    ax.set_xlabel("time (s), compressed: each quiet stretch is drawn shorter the longer it is", fontsize=FONT)
-    ax.tick_params(axis="y", length=0)
-
-    _strip(strip, axis, items)
-    strip.set_title(title or _title(journeys), fontsize=FONT + 0.5)
-    draw_key(key, key_items, key_lines)
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=FONT - 0.5, frameon=False)
-    freeze_layout(fig)
-    place_labels(ax, starts + ends, fontsize=FONT - 0.5)  # each line's number and fate, where they overlap nothing
-    return fig
+    return handles
 
 
 def _path(journey, axis: TimeAxis, row: dict, offset: float) -> list[tuple[list[float], list[float]]]:
@@ -271,10 +299,10 @@ def _title(journeys) -> str:
 
 
 def _strip(ax, axis: TimeAxis, items) -> None:
-    """Numbers above the lanes, one per happening (nearby ones alternate rows)."""
+    """Numbers above the lanes, one per happening listed (nearby ones alternate rows)."""
     last_x = -math.inf
     level = 0
-    for number, item in enumerate(items[:MAX_KEY], 1):
+    for number, item in enumerate(items[:MAX_KEY - 1] if len(items) > MAX_KEY else items, 1):
         x = float(axis(item.t))
         level = 1 - level if x - last_x < 0.6 else 0
         last_x = x
