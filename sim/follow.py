@@ -447,6 +447,15 @@ class Followed:
     def journey(self, mid: int) -> Journey:
         return next(j for j in self.journeys if j.id == mid)
 
+    def __repr__(self) -> str:
+        fates = "; ".join(f"{j.id}: {j.fate}" if j.steps else f"{j.id}: never sent" for j in self.journeys)
+        return f"<Followed messages {fates}>"
+
+    def _repr_html_(self) -> str:
+        """What Jupyter shows: the stories."""
+        import html
+        return f"<pre>{html.escape(self.story())}</pre>"
+
     def swimlane(self, title: str = ""):
         """The swimlane picture of these messages (sim.plots.swimlane)."""
         from .plots.swimlane import swimlane

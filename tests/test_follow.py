@@ -63,6 +63,7 @@ def test_an_acknowledged_message_the_isolated_leader_truncates_is_lost_acked_by_
     assert "outcome: lost_acked (lost_storage: truncation, broker stage)" in story
     assert "partition 0: broker 1 becomes leader" in story  # the election between its ack and its removal
     assert story.index("broker 0 cut off from brokers and controller") < story.index("send()")  # still going on
+    assert "1: lost_acked" in repr(followed) and "outcome: lost_acked" in followed._repr_html_()  # notebooks
 
 
 def test_a_message_replicated_before_the_cut_is_delivered_and_its_commit_is_in_its_story(followed):
