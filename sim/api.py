@@ -4,6 +4,7 @@
     result = api.run(overrides={"producer.acks": "1"})          # kafkasim run --set producer.acks=1
     seen = api.follow(overrides={"producer.acks": "1"})          # kafkasim run --follow auto (ids=[...]: chosen)
     runs = api.scenario("last-replica-standing")                 # kafkasim run --scenario ...
+    seen = api.follow_scenario("phantom-read")                   # kafkasim run --scenario ... --follow auto
     est = api.estimate(overrides={...}, replications=30)         # kafkasim estimate
     table = api.sweep("experiments/tradeoff.toml", jobs=2)       # kafkasim sweep
     table = api.sweep("experiments/tradeoff.toml", overwrite=True)  # kafkasim sweep --overwrite (or resume=True)
@@ -38,6 +39,13 @@ def follow(scenario=None, overrides: dict | None = None, seed: int | None = None
     present) -> Followed (.result, .journeys, .story(), .swimlane())."""
     from .follow import follow as _follow
     return _follow(config(scenario, overrides, seed), ids)
+
+
+def follow_scenario(name: str, which: str = "unsafe", ids=None, sets=(), seed: int | None = None):
+    """A named scenario's variant ("unsafe" or "safe") following messages `ids` (None: picked) -> Followed
+    (kafkasim run --scenario NAME --follow auto)."""
+    from .follow import follow_named
+    return follow_named(name, which, ids, sets, seed)
 
 
 def scenario(name: str, sets=(), seed: int | None = None):
