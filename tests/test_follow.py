@@ -241,3 +241,16 @@ def test_run_scenario_follow_follows_the_same_sends_in_both_variants(tmp_path):
     # ... and kept with leader epochs
     assert "outcome: delivered (ok)" in safe.split("message 2 (partition 0)")[1].split("message ")[0]
     assert {p.name for p in tmp_path.iterdir()} == {"k.png", "k-unsafe-swimlane.png", "k-safe-swimlane.png"}
+
+
+def test_the_compressed_time_axis_keeps_the_order_and_shortens_long_quiet_stretches():
+    from sim.plots.swimlane import TimeAxis
+
+    axis = TimeAxis([2.0, 2.001, 2.002, 12.002, 12.003])
+    xs = axis(np.array([2.0, 2.001, 2.002, 12.002, 12.003]))
+    assert list(xs) == sorted(xs) and len(set(xs)) == 5
+    ms = xs[1] - xs[0]
+    ten_s = xs[3] - xs[2]
+    assert ms < ten_s < 20 * ms  # 10,000 times longer, drawn less than 20 times wider
+    assert [round(gap, 3) for _x, gap in axis.skips] == [10.0]  # the one stretch marked as skipped
+    assert axis(7.002) == pytest.approx((xs[2] + xs[3]) / 2)  # linear inside a stretch
