@@ -254,3 +254,15 @@ def test_the_compressed_time_axis_keeps_the_order_and_shortens_long_quiet_stretc
     assert ms < ten_s < 20 * ms  # 10,000 times longer, drawn less than 20 times wider
     assert [round(gap, 3) for _x, gap in axis.skips] == [10.0]  # the one stretch marked as skipped
     assert axis(7.002) == pytest.approx((xs[2] + xs[3]) / 2)  # linear inside a stretch
+
+
+def test_swimlane_of_a_crowded_scenario_still_has_no_overlapping_text():
+    from sim.api import follow_scenario
+
+    seen = follow_scenario("last-replica-standing")  # five faults and two elections around the journeys
+    assert [j.outcome for j in seen.journeys] == ["lost_acked", "delivered"]
+    assert seen.journeys[0].gone == "power loss"
+    fig = seen.swimlane()
+    assert problems(fig) == []
+    key = [t.get_text() for t in fig.axes[2].texts]
+    assert len(key) >= 6 and any("loses power" in line for line in key)
