@@ -29,8 +29,8 @@ from .plots.story import fault_text
 
 LANES = ("application", "accumulator", "sender")  # then one lane per broker, then these
 LATE_LANES = ("disk", "consumer", "commits")
-WHY = {GONE_POWER_LOSS: "power loss (page cache lost)", GONE_TRUNCATED: "truncation to the new leader's log",
-       GONE_UNCLEAN: "truncation after an unclean election", GONE_DISK: "disk failure"}
+WHY = {GONE_POWER_LOSS: "power loss (page cache lost)", GONE_TRUNCATED: "truncated to offset {offset}",
+       GONE_UNCLEAN: "truncated to offset {offset}, after an unclean election", GONE_DISK: "disk failure"}
 CAUSE_WORDS = {"ok": "acknowledged and processed once", "dup_log": "written to the log twice",
                "dup_redelivery": "processed again after a redelivery",
                "false_failure": "the producer reported a failure, but it was written and processed",
@@ -206,8 +206,10 @@ class MessageTracer:
             self._add(journey, mid, t, "application", "send", f"the application sends it again (as message {again})")
 
     def _on_ack(self, _out, ids, t) -> None:
+        how = "written to the socket (acks=0): the callback sees success" \
+            if self.cluster.cfg.settings.producer.acks == "0" else "acknowledged: the callback sees success"
         for journey, mid, _pos in self._hits(ids):
-            self._add(journey, mid, t, "sender", "ack", "acknowledged: the callback sees success")
+            self._add(journey, mid, t, "sender", "ack", how)
 
     def _on_fail_send(self, _out, ids, seen, cause) -> None:
         for journey, mid, _pos in self._hits(ids):
@@ -328,7 +330,7 @@ class MessageTracer:
                     self.removed_at[(broker.id, mid)] = self.now
                     self.offsets.pop((broker.id, mid), None)
                     self._add(journey, mid, self.now, broker_lane(broker.id), "removed",
-                                f"removed from broker {broker.id}'s log: {WHY.get(why, event)}")
+                              f"removed from broker {broker.id}'s log: {WHY.get(why, event).format(offset=offset)}")
         return after
 
     def _flush_hook(self, broker):
