@@ -185,7 +185,9 @@ def _follow_ids(value: str | None):
         ids = [int(part) for part in value.split(",") if part.strip()]
     except ValueError:
         ids = []
-    if not ids or any(i < 0 for i in ids):
+    from .ledger import Ledger
+
+    if not ids or any(not 0 <= i < Ledger.MAX_MESSAGES for i in ids):
         raise KafkasimInputError(f"--follow = {value!r}: message ids (0, 1, ...) separated by commas, or 'auto'")
     return ids
 

@@ -223,7 +223,7 @@ def test_run_follow_with_ids_and_with_bad_ids(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("message 3 (partition 0)")  # --quiet: no summary, the stories
     assert "message 999999: never sent" in proc.stdout
-    for bad in ("x", "-1", "1,,a", ""):
+    for bad in ("x", "-1", "1,,a", "", str(2**40)):
         out = kafkasim("run", "s.toml", "--follow", bad, "--plot", "t.png", cwd=tmp_path)
         assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
         assert "--follow" in out.stderr and "Traceback" not in out.stderr
