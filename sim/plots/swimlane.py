@@ -150,6 +150,7 @@ def swimlane(result_or_run, ids=None, title: str = ""):
     width_in = 10.5 * 0.8
     xs, ticks = _ticks(axis, times + [h.t for h in items], (x1 - x0 + 2 * pad) * 0.62 / width_in)
     ax.set_xticks(xs, ticks, fontsize=FONT - 0.5, rotation=90)
+    ax.set_xticks(sorted({float(axis(t)) for t in times}), minor=True)  # every moment drawn, unlabelled
     ax.set_xlabel("time (s), compressed: each quiet stretch is drawn shorter the longer it is", fontsize=FONT)
     ax.tick_params(axis="y", length=0)
 
@@ -312,7 +313,7 @@ def _strip(ax, axis: TimeAxis, items) -> None:
                       "ec": ELECTION_COLOR if kind == "election" else "black", "lw": 0.8})
     ax.set_ylim(0, 1)
     ax.set_yticks([])
-    ax.tick_params(axis="x", labelbottom=False, length=0)
+    ax.tick_params(axis="x", which="both", labelbottom=False, length=0)
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
 
