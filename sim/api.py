@@ -2,7 +2,9 @@
 
     from sim import api
     result = api.run(overrides={"producer.acks": "1"})          # kafkasim run --set producer.acks=1
+    seen = api.follow(overrides={"producer.acks": "1"})          # kafkasim run --follow auto (ids=[...]: chosen)
     runs = api.scenario("last-replica-standing")                 # kafkasim run --scenario ...
+    seen = api.follow_scenario("phantom-read")                   # kafkasim run --scenario ... --follow auto
     est = api.estimate(overrides={...}, replications=30)         # kafkasim estimate
     table = api.sweep("experiments/tradeoff.toml", jobs=2)       # kafkasim sweep
     table = api.sweep("experiments/tradeoff.toml", overwrite=True)  # kafkasim sweep --overwrite (or resume=True)
@@ -30,6 +32,20 @@ def run(scenario=None, overrides: dict | None = None, seed: int | None = None):
     """One replication -> RunResult (.outcomes, .summary(), .to_json(), ['causes'], ...)."""
     from .run import run_once
     return run_once(config(scenario, overrides, seed))
+
+
+def follow(scenario=None, overrides: dict | None = None, seed: int | None = None, ids=None):
+    """One replication following messages `ids` (None: a lost, a duplicated and a delivered one, when
+    present) -> Followed (.result, .journeys, .story(), .swimlane())."""
+    from .follow import follow as _follow
+    return _follow(config(scenario, overrides, seed), ids)
+
+
+def follow_scenario(name: str, which: str = "unsafe", ids=None, sets=(), seed: int | None = None):
+    """A named scenario's variant ("unsafe" or "safe") following messages `ids` (None: picked) -> Followed
+    (kafkasim run --scenario NAME --follow auto)."""
+    from .follow import follow_named
+    return follow_named(name, which, ids, sets, seed)
 
 
 def scenario(name: str, sets=(), seed: int | None = None):

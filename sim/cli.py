@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--plot", metavar="PNG",
                      help="also draw the replica timeline of partition 0 to PNG (with --scenario: of both variants)")
     run.add_argument("--json", metavar="PATH", help="also write the result as JSON to PATH ('-' for stdout)")
+    run.add_argument("--follow", metavar="ID[,ID...]",
+                     help="follow these message ids and print each one's story ('auto': a lost, a duplicated and a "
+                          "delivered one); with --plot also draw their swimlane to PNG's name + '-swimlane' "
+                          "(with --scenario: of each variant)")
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
     bench = sub.add_parser("bench", help="simulated messages per wall second on the fixed benchmark workload")
@@ -155,11 +159,14 @@ def cmd_run_named(args) -> int:
         if getattr(args, option):
             raise KafkasimInputError(f"--{option.replace('_', '-')}: not combined with --scenario (use --set)")
     lookup(args.scenario)
+    follow_ids = _follow_ids(args.follow)
     _check_output_path("--json", args.json)
     _check_output_path("--plot", args.plot)
     runs = run_named(args.scenario, sets=args.sets, seed=args.seed)
     if not args.quiet and args.json != "-":
         print(report(args.scenario, runs), end="")
+    if follow_ids is not None:
+        _follow_variants(args, None if follow_ids == [None] else follow_ids)
     if args.plot:
         _use_agg()
         plot(args.scenario, runs, args.plot)
@@ -175,6 +182,46 @@ def cmd_run_named(args) -> int:
     return EXIT_OK
 
 
+def _follow_ids(value: str | None):
+    """--follow: None (not given), None in a list ('auto': picked after a first run) or message ids."""
+    if value is None:
+        return None
+    if value.strip() == "auto":
+        return [None]
+    try:
+        ids = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        ids = []
+    from .ledger import Ledger
+
+    if not ids or any(not 0 <= i < Ledger.MAX_MESSAGES for i in ids):
+        raise KafkasimInputError(f"--follow = {value!r}: message ids (0, 1, ...) separated by commas, or 'auto'")
+    return ids
+
+
+def _swimlane_path(plot: str, variant: str = "") -> Path:
+    path = Path(plot)
+    return path.with_name(f"{path.stem}{'-' + variant if variant else ''}-swimlane{path.suffix or '.png'}")
+
+
+def _follow_variants(args, ids) -> None:
+    """--scenario NAME --follow: the stories of both variants (and with --plot their swimlanes)."""
+    from .follow import follow_named
+
+    for which in ("unsafe", "safe"):  # the safe variant follows the same sends as the unsafe one
+        followed = follow_named(args.scenario, which, ids, sets=args.sets, seed=args.seed)
+        ids = [j.id for j in followed.journeys]
+        if args.json != "-":
+            print(f"\n{which} variant, followed messages:\n")
+            print(followed.story(), end="")
+        if args.plot:
+            _use_agg()
+            path = _swimlane_path(args.plot, which)
+            followed.swimlane(f"{args.scenario} ({which})").savefig(path, dpi=110)
+            if not args.quiet and args.json != "-":
+                print(f"swimlane drawn to {path}")
+
+
 def cmd_run(args) -> int:
     from .run import run_once
     from .timeline import run_with_timeline
@@ -182,17 +229,34 @@ def cmd_run(args) -> int:
     if args.scenario is not None:
         return cmd_run_named(args)
     cfg = _load(args)
+    follow_ids = _follow_ids(args.follow)
     _check_output_path("--json", args.json)
     _check_output_path("--plot", args.plot)
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
     title = f"kafkasim run: {args.scenario_file or 'built-in default scenario'} (seed {cfg['sim.seed']})"
-    if args.plot:
+    followed = None
+    if follow_ids is not None:
+        from .follow import follow
+
+        followed = follow(cfg, None if follow_ids == [None] else follow_ids, timeline=bool(args.plot))
+        result, timeline = followed.result, followed.timeline
+    elif args.plot:
         result, timeline = run_with_timeline(cfg)
     else:
         result = run_once(cfg)
     if not args.quiet and args.json != "-":
         print(result.summary(title), end="")
+        if followed is not None:
+            print("\nfollowed messages (time, stage, what happened; faults and elections between):\n")
+    if followed is not None and args.json != "-":
+        print(followed.story(), end="")
+    if followed is not None and args.plot:
+        _use_agg()
+        followed.swimlane(title).savefig(_swimlane_path(args.plot), dpi=110)
+        if not args.quiet and args.json != "-":
+            print(f"swimlane of messages {', '.join(str(j.id) for j in followed.journeys)} drawn to "
+                  f"{_swimlane_path(args.plot)}")
     if args.plot:
         from .plots.timeline import timeline_figure
 

@@ -255,36 +255,17 @@ class Outcome:
 
         causes: dict[str, dict[str, int]] = {name: {} for name in CLASSES}
         stages: dict[str, dict[str, int]] = {s: {} for s in STAGES}
-
-        def add(cls_name, cause, stage, mask):
+        fail = view["fail"]
+        for cls_name, cause, stage, mask in _cause_rules(cls, p, w, appended, fail):
             cnt = int(np.count_nonzero(mask))
             if cnt:
                 causes[cls_name][cause] = causes[cls_name].get(cause, 0) + cnt
                 if stage:
                     stages[stage][cls_name] = stages[stage].get(cls_name, 0) + cnt
-
-        dup = cls == 0
-        add("duplicated", "dup_log", "producer", dup & (w >= 2))
-        add("duplicated", "dup_redelivery", "consumer", dup & (w < 2))
-        dlv = cls == 1
-        add("delivered", "ok", None, dlv & (p == P_ACK))
-        add("delivered", "false_failure", None, dlv & (p != P_ACK) & (p != P_NONE))
-        add("delivered", "in_doubt", None, dlv & (p == P_NONE))
-        la = cls == 2
-        add("lost_acked", "lost_storage", "broker", la & (w == 0) & appended)
-        add("lost_acked", "lost_storage", "producer", la & (w == 0) & ~appended)
-        add("lost_acked", "lost_skipped", "consumer", la & (w > 0))
-        fail = view["fail"]
-        for code in (3, 4):
-            m = cls == code
-            for f, fname in enumerate(FAIL_CAUSES):
-                if f:
-                    add(CLASSES[code], fname, "producer", m & (fail == f))
-        add("lost_unacked", "producer_crash", "producer", (cls == 5) & (fail == F_PRODUCER_CRASH))
-        add("lost_unacked", "pending_at_end", "producer", (cls == 5) & (fail != F_PRODUCER_CRASH))
-        add("unconsumed", "not_consumed", "consumer", cls == 6)
+        self._view = (p, appended, fail)  # for explain(): views of the ledger's arrays, no copies
         self.causes = {k: v for k, v in causes.items() if v}
         self.by_stage = stages
+        dlv = cls == 1
         acked = p == P_ACK
         missing = acked & (w == 0)
         gone = ledger.gone[:n]
@@ -307,3 +288,35 @@ class Outcome:
         }
         self.false_failures = int(np.count_nonzero(dlv & (p != P_ACK) & (p != P_NONE)))
         self.dup_in_log = int(np.count_nonzero(w >= 2))
+
+    def explain(self, k: int) -> tuple[str, str, str | None]:
+        """(outcome class, cause, stage) of message k (a logical message when there were re-sends)."""
+        p, appended, fail = self._view
+        at = slice(k, k + 1)
+        for cls_name, cause, stage, mask in _cause_rules(self.cls[at], p[at], self.w[at], appended[at], fail[at]):
+            if mask[0]:
+                return cls_name, cause, stage
+        raise RuntimeError(f"message {k} has no cause")  # every class has a catch-all rule
+
+
+def _cause_rules(cls, p, w, appended, fail):
+    """(class, cause, stage, mask) for every cause of every class: within a class the masks do not overlap."""
+    dup = cls == 0
+    yield "duplicated", "dup_log", "producer", dup & (w >= 2)
+    yield "duplicated", "dup_redelivery", "consumer", dup & (w < 2)
+    dlv = cls == 1
+    yield "delivered", "ok", None, dlv & (p == P_ACK)
+    yield "delivered", "false_failure", None, dlv & (p != P_ACK) & (p != P_NONE)
+    yield "delivered", "in_doubt", None, dlv & (p == P_NONE)
+    la = cls == 2
+    yield "lost_acked", "lost_storage", "broker", la & (w == 0) & appended
+    yield "lost_acked", "lost_storage", "producer", la & (w == 0) & ~appended
+    yield "lost_acked", "lost_skipped", "consumer", la & (w > 0)
+    for code in (3, 4):
+        m = cls == code
+        for f, fname in enumerate(FAIL_CAUSES):
+            if f:
+                yield CLASSES[code], fname, "producer", m & (fail == f)
+    yield "lost_unacked", "producer_crash", "producer", (cls == 5) & (fail == F_PRODUCER_CRASH)
+    yield "lost_unacked", "pending_at_end", "producer", (cls == 5) & (fail != F_PRODUCER_CRASH)
+    yield "unconsumed", "not_consumed", "consumer", cls == 6
