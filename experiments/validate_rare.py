@@ -34,6 +34,10 @@ CASES = [
     # targets at real rates
     ("safe, datacenter preset", {**SAFE, "chaos.preset": "datacenter"}, "auto", {"rel_error": 0.2}),
     ("safe, outage once a year", {**SAFE, "chaos.cluster.power_outage.mtbf": "365d"}, "auto", {"rel_error": 0.2}),
+    ("safe, outage once a year: crude for 80 s", {**SAFE, "chaos.cluster.power_outage.mtbf": "365d"}, "crude",
+     {"budget": 80}),
+    ("safe, outage once a year: is (60 s runs from a cold start)", {**SAFE, "chaos.cluster.power_outage.mtbf": "365d"},
+     "is", {"replications": 40}),
     ("safe, outage once in 1,000 years", {**SAFE, "chaos.cluster.power_outage.mtbf": "365000d"}, "auto",
      {"rel_error": 0.2}),
     ("safe + flush.messages=1, outage once a year", {**SAFE, "chaos.cluster.power_outage.mtbf": "365d",

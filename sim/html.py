@@ -84,8 +84,13 @@ def estimate_html(est: dict, title: str = "") -> str:
     parts.append(para(f"{est['runs']} replications, {est['messages']:,} messages"
                       + (f", stopped: {est['stopped_because']}" if "stopped_because" in est else "")))
     parts.append(table(["per message", "events", "rate [95% interval]"], rows, right={1}))
-    parts.append(para(f"P(a run loses anything silently): {fmt_prob(est['p_any_silent_loss'])} (Clopper-Pearson); "
-                      f"ack p99 {_ms(est['ack_p99_ms'])}"))
+    method = est.get("method", "crude")
+    if method == "crude":
+        parts.append(para(f"P(a run loses anything silently): {fmt_prob(est['p_any_silent_loss'])} "
+                          f"(Clopper-Pearson); ack p99 {_ms(est['ack_p99_ms'])}"))
+    else:  # the rare-event report: the method and why, intervals, variance reduction, P(a year ...)
+        from .rare.report import describe
+        parts.append("<pre>" + escape(describe(est)) + "</pre>")
     if est.get("undrained_runs"):
         parts.append(para(f"WARNING: {est['undrained_runs']} runs did not drain", strong=True))
     return "<div>" + "".join(parts) + "</div>"

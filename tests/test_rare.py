@@ -174,3 +174,16 @@ def test_a_whole_cluster_outage_loses_the_write_back_window_of_each_message():
     missing = result["acked_missing"]
     assert missing["lo"] <= window / mtbf <= missing["hi"]
     assert missing["relative_half_width"] < 0.6
+
+
+def test_a_notebook_shows_the_method_and_the_rates_of_a_rare_event_estimate():
+    result = api.estimate(overrides={"faults": [], "workload.rate": 50, "workload.duration": 5,
+                                     "chaos.cluster.power_outage.mtbf": "365d",
+                                     "chaos.cluster.power_outage.duration": "2s"},
+                          method="conditional", replications=4, jobs=1, metric="acked_missing",
+                          window={"warmup": 5, "spread": 5, "tail": 5})
+    html = result._repr_html_()
+    assert "method: conditional" in html and "variance reduction" in html
+    frame = result.to_frame()
+    assert frame.loc["acked_missing", "rate"] == result["acked_missing"]["rate"] > 0
+    assert len(result.rows) == 4 and set(result.rows["kind"]) == {"fault-free", "cluster.power_outage"}

@@ -43,7 +43,7 @@ from ..faults.kinds import CHAOS_KINDS
 from ..run import run_once
 from .processes import YEAR_S, FaultProcess
 
-BASELINE = ""  # the kind name of a fault-free window
+BASELINE = "fault-free"  # the kind of a window without a fault
 # what counts as "a year loses anything": a run or window with any such message
 EVENTS = {"any_silent_loss": lambda row: float(row["any_silent_loss"]) > 0,
           "any_loss": lambda row: float(row["any_loss"]) > 0,
@@ -123,7 +123,7 @@ def combine(rows: list[dict], processes: list[FaultProcess], rate: float, metric
     out["undrained_runs"] = sum(1 for r in rows if int(float(r["drained"])) == 0)
     window_s = [float(r["window_s"]) for r in rows]
     total_rate = sum(p.rate for p in processes)
-    out["windows"] = {kind or "fault-free": len(group) for kind, group in by_kind.items()}
+    out["windows"] = {BASELINE: len(baseline), **{p.key: len(by_kind[p.key]) for p in kinds}}
     out["interaction_probability"] = -math.expm1(-total_rate * max(window_s)) if window_s else math.nan
     out["fault_rates_per_year"] = {p.key: p.rate * YEAR_S for p in processes}
     return out
