@@ -18,28 +18,28 @@ from .. import stats
 
 def weighted_rate(events, messages, weights, fault_weight_max: float, conf: float = 0.95) -> dict:
     """Weighted ratio estimate: rate, lo, hi, upper_bound_only, relative_half_width, variance factors."""
-    y, x, w = (np.asarray(v, dtype=float) for v in (events, messages, weights))
-    runs = len(y)
-    wx = float((w * x).sum())
-    out = {"events": int(y.sum()), "messages": int(x.sum()), "runs": runs}
-    if runs == 0 or wx <= 0:
+    loss, sent, weight = (np.asarray(values, dtype=float) for values in (events, messages, weights))
+    runs = len(loss)
+    weighted_sent = float((weight * sent).sum())
+    out = {"events": int(loss.sum()), "messages": int(sent.sum()), "runs": runs}
+    if runs == 0 or weighted_sent <= 0:
         return {**out, "rate": math.nan, "lo": 0.0, "hi": 1.0, "upper_bound_only": True,
                 "relative_half_width": math.inf, "variance_reduction": math.nan}
-    if y.sum() == 0:
-        bound = fault_weight_max * stats.zero_event_upper(runs, conf) / (wx / runs)
+    if loss.sum() == 0:
+        bound = fault_weight_max * stats.zero_event_upper(runs, conf) / (weighted_sent / runs)
         return {**out, "rate": 0.0, "lo": 0.0, "hi": min(1.0, bound), "upper_bound_only": True,
                 "relative_half_width": math.inf, "variance_reduction": math.nan}
-    rate = float((w * y).sum()) / wx
+    rate = float((weight * loss).sum()) / weighted_sent
     if runs < 2:
         return {**out, "rate": rate, "lo": 0.0, "hi": 1.0, "upper_bound_only": False,
                 "relative_half_width": math.inf, "variance_reduction": math.nan}
-    xbar = wx / runs
-    residual = y - rate * x
-    weighted_var = float(((w * residual) ** 2).sum()) / (runs - 1)  # per run, under the biased rates
-    crude_var = float((w * residual ** 2).sum()) / (runs - 1)  # what one unweighted run would give (estimated)
-    se = math.sqrt(weighted_var / runs) / xbar
-    t = stats.t_ppf(0.5 + conf / 2.0, runs - 1)
-    lo, hi = max(0.0, rate - t * se), min(1.0, rate + t * se)
+    mean_sent = weighted_sent / runs
+    residual = loss - rate * sent
+    weighted_var = float(((weight * residual) ** 2).sum()) / (runs - 1)  # per run, under the biased rates
+    crude_var = float((weight * residual ** 2).sum()) / (runs - 1)  # what one unweighted run would give (estimated)
+    se = math.sqrt(weighted_var / runs) / mean_sent
+    quantile = stats.t_ppf(0.5 + conf / 2.0, runs - 1)
+    lo, hi = max(0.0, rate - quantile * se), min(1.0, rate + quantile * se)
     return {**out, "rate": rate, "lo": lo, "hi": hi, "upper_bound_only": False,
             "relative_half_width": (hi - lo) / 2 / rate,
             "variance_reduction": crude_var / weighted_var if weighted_var > 0 else math.inf}
@@ -47,20 +47,20 @@ def weighted_rate(events, messages, weights, fault_weight_max: float, conf: floa
 
 def weighted_probability(hits, weights, fault_weight_max: float, conf: float = 0.95) -> dict:
     """P(a run has the event) from weighted runs, with a normal interval (or the zero-event bound)."""
-    h, w = np.asarray(hits, dtype=float), np.asarray(weights, dtype=float)
-    runs = len(h)
-    k = int(h.sum())
-    out = {"runs": runs, "runs_with_event": k}
-    if k == 0:
+    hit, weight = np.asarray(hits, dtype=float), np.asarray(weights, dtype=float)
+    runs = len(hit)
+    seen = int(hit.sum())
+    out = {"runs": runs, "runs_with_event": seen}
+    if seen == 0:
         bound = min(1.0, fault_weight_max * stats.zero_event_upper(runs, conf)) if runs else 1.0
         return {**out, "p": 0.0, "upper_bound": bound, "interval": (0.0, bound), "clopper_pearson": (0.0, bound),
                 "wilson": (0.0, bound)}
-    values = w * h
-    p = float(values.mean())
+    values = weight * hit
+    probability = float(values.mean())
     se = float(values.std(ddof=1)) / math.sqrt(runs) if runs > 1 else math.inf
-    z = stats.NormalDist().inv_cdf(0.5 + conf / 2.0)
-    interval = (max(0.0, p - z * se), min(1.0, p + z * se))
-    return {**out, "p": p, "interval": interval, "clopper_pearson": interval, "wilson": interval}
+    quantile = stats.NormalDist().inv_cdf(0.5 + conf / 2.0)
+    interval = (max(0.0, probability - quantile * se), min(1.0, probability + quantile * se))
+    return {**out, "p": probability, "interval": interval, "clopper_pearson": interval, "wilson": interval}
 
 
 def per_year(p_run: float, horizon_s: float, year_s: float) -> float:
@@ -72,6 +72,6 @@ def per_year(p_run: float, horizon_s: float, year_s: float) -> float:
 
 def effective_sample_size(weights) -> float:
     """Kish's effective sample size: (sum w)^2 / sum w^2."""
-    w = np.asarray(weights, dtype=float)
-    squares = float((w * w).sum())
-    return float(w.sum()) ** 2 / squares if squares > 0 else 0.0
+    weight = np.asarray(weights, dtype=float)
+    squares = float((weight * weight).sum())
+    return float(weight.sum()) ** 2 / squares if squares > 0 else 0.0

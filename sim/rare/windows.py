@@ -107,12 +107,12 @@ def combine(rows: list[dict], processes: list[FaultProcess], rate: float, metric
         out[f"p_year_{name}"] = {"p": -math.expm1(-per_year), "lo": -math.expm1(-lo), "hi": -math.expm1(-hi),
                                  "upper_bound_only": none_seen, "events_per_year": per_year}
     for name in ("any_silent_loss", "any_loss"):
-        k = sum(int(EVENTS[name](r)) for p in kinds for r in by_kind[p.key])
+        hits = sum(int(EVENTS[name](r)) for p in kinds for r in by_kind[p.key])
         year = out[f"p_year_{name}"]
-        out[f"p_{name}"] = {"runs": len(rows), "runs_with_event": k, "p": year["p"], "interval": (year["lo"], year["hi"]),
-                            "clopper_pearson": (year["lo"], year["hi"]), "wilson": (year["lo"], year["hi"]),
-                            "horizon": "year"}
-        if k == 0:
+        interval = (year["lo"], year["hi"])
+        out[f"p_{name}"] = {"runs": len(rows), "runs_with_event": hits, "p": year["p"], "interval": interval,
+                            "clopper_pearson": interval, "wilson": interval, "horizon": "year"}
+        if hits == 0:
             out[f"p_{name}"]["upper_bound"] = year["hi"]
     out["ack_p99_ms"] = float(np.mean([float(r["ack_p99_ms"]) for r in baseline
                                        if r["ack_p99_ms"] not in (None, "", "None")] or [math.nan]))
@@ -133,14 +133,14 @@ def _combined_rate(name: str, baseline: list[dict], by_kind: dict, kinds: list[F
                    conf: float) -> dict:
     sent_b = np.array([float(r["sent"]) for r in baseline])
     base = stats.ratio_rate([float(r[name]) for r in baseline], sent_b) if baseline else None
-    b = base.rate if base is not None and base.runs else 0.0
-    z = stats.NormalDist().inv_cdf(0.5 + conf / 2.0)
-    var = (base.half_width() / z) ** 2 if base is not None and not base.zero and base.runs > 1 else 0.0
+    fault_free = base.rate if base is not None and base.runs else 0.0
+    quantile = stats.NormalDist().inv_cdf(0.5 + conf / 2.0)
+    var = (base.half_width() / quantile) ** 2 if base is not None and not base.zero and base.runs > 1 else 0.0
     degrees = []
-    point, bound, second_moment, events = b, 0.0, 0.0, int(base.events) if base else 0
+    point, bound, second_moment, events = fault_free, 0.0, 0.0, int(base.events) if base else 0
     for process in kinds:
         group = by_kind[process.key]
-        excess = np.array([float(r[name]) - b * float(r["sent"]) for r in group])
+        excess = np.array([float(r[name]) - fault_free * float(r["sent"]) for r in group])
         events += int(sum(float(r[name]) for r in group))
         scale = process.rate / rate
         if not np.any(np.array([float(r[name]) for r in group]) > 0):  # none seen: one message per losing window
@@ -155,10 +155,10 @@ def _combined_rate(name: str, baseline: list[dict], by_kind: dict, kinds: list[F
         second_moment += process.rate * float((excess ** 2).mean()) / rate ** 2
     se = math.sqrt(var)
     if degrees:  # Student's t with the fewest windows of a kind that saw the event (conservative)
-        z = stats.t_ppf(0.5 + conf / 2.0, max(1, min(degrees)))
+        quantile = stats.t_ppf(0.5 + conf / 2.0, max(1, min(degrees)))
     none_seen = point == 0.0 and events == 0
-    lo = 0.0 if none_seen else max(0.0, point - z * se)
-    hi = min(1.0, point + z * se + bound)
+    lo = 0.0 if none_seen else max(0.0, point - quantile * se)
+    hi = min(1.0, point + quantile * se + bound)
     half = (hi - lo) / 2
     window_seconds = sum(float(r["window_s"]) for group in by_kind.values() for r in group)
     reduction = second_moment / (var * window_seconds) if var > 0 and window_seconds > 0 else math.nan
@@ -174,13 +174,13 @@ def _event_rate(hit, by_kind: dict, kinds: list[FaultProcess], conf: float):
     seen = 0
     for process in kinds:
         group = by_kind[process.key]
-        k = sum(int(hit(r)) for r in group)
-        seen += k
-        low, high = stats.wilson(k, len(group), conf)
-        if k == 0:
+        hits = sum(int(hit(r)) for r in group)
+        seen += hits
+        low, high = stats.wilson(hits, len(group), conf)
+        if hits == 0:
             high = stats.zero_event_upper(len(group), conf)
         per_year = process.rate * YEAR_S
-        point += per_year * k / len(group)
+        point += per_year * hits / len(group)
         lo += per_year * low
         hi += per_year * high
     return point, lo, hi, seen == 0
