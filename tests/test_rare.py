@@ -20,7 +20,7 @@ from sim.stats import ratio_rate
 
 from simtest import config
 
-OUTAGE = {"chaos.cluster.power_outage.mtbf": "50s", "chaos.cluster.power_outage.duration": "5s"}
+OUTAGE = {"chaos.cluster.power_outage.mtbf": "25s", "chaos.cluster.power_outage.duration": "2s"}
 
 
 def draws(cfg, bias, count, end):
@@ -92,9 +92,10 @@ def test_methods_that_need_chaos_faults_refuse_a_configuration_without_them():
 
 
 def outage_config(**extra):
-    """Outages every 50 s on average, 10 s runs: nothing is written back yet (dirty pages expire after
+    """Outages every 25 s on average, 5 s runs: nothing is written back yet (dirty pages expire after
     30 s), so an outage loses every acknowledged record written before it."""
-    overrides = {"faults": [], "workload.rate": 200, "workload.duration": 10, **OUTAGE, **extra}
+    overrides = {"faults": [], "topic.partitions": 1, "workload.rate": 100, "workload.duration": 5, **OUTAGE,
+                 **extra}
     return api.config(None, overrides)
 
 
@@ -113,7 +114,7 @@ def test_the_loss_of_a_rare_fault_is_linear_in_its_rate():
     # Halve the outage rate: importance sampling draws the same biased faults (balanced biasing aims at
     # the same expected number), and the weights halve the estimate within its interval.
     full = estimate(outage_config(), method="is", replications=12, jobs=1, metric="acked_missing")
-    half = estimate(outage_config(**{"chaos.cluster.power_outage.mtbf": "100s"}), method="is", replications=12,
+    half = estimate(outage_config(**{"chaos.cluster.power_outage.mtbf": "50s"}), method="is", replications=12,
                     jobs=1, metric="acked_missing")
     ratio = full["acked_missing"]["rate"] / half["acked_missing"]["rate"]
     assert 1.7 < ratio < 2.3
@@ -168,7 +169,7 @@ def test_a_whole_cluster_outage_loses_the_write_back_window_of_each_message():
     expire, period = 30.0, 5.0
     window = period * (expire // period + 1) / 2
     mtbf = 365 * 86400.0
-    cfg = api.config(None, {"faults": [], "topic.partitions": 1, "workload.rate": 50, "workload.duration": 5,
+    cfg = api.config(None, {"faults": [], "topic.partitions": 1, "workload.rate": 20, "workload.duration": 5,
                             "chaos.cluster.power_outage.mtbf": "365d", "chaos.cluster.power_outage.duration": "5s"})
     result = estimate(cfg, method="conditional", replications=14, jobs=1, metric="acked_missing")
     missing = result["acked_missing"]

@@ -29,6 +29,7 @@ class MethodError(ValueError):
 METHODS = ("crude", "is", "conditional", "auto")
 PILOT_WINDOWS = 2  # windows of each fault kind before the rest are allocated
 BASELINE_WINDOWS = 2  # fault-free windows
+ROUND_WINDOWS = 4  # windows chosen at a time after the pilot (independent of the pool's width)
 HOPELESS_WINDOWS = 30  # windows of every kind without a loss: stop chasing a relative error, report the bound
 
 
@@ -123,6 +124,10 @@ class _Plan:
         """Whether more replications are unlikely to see the metric at all (a relative error needs one)."""
         return False
 
+    def may_stop(self) -> bool:
+        """Whether a stopping rule may end the estimate now (not before the minimum sample)."""
+        return True
+
     def run(self, pool, width: int) -> dict:
         summary = None
         while self.more():
@@ -131,6 +136,8 @@ class _Plan:
                 self.rows.extend(result if isinstance(result, list) else [result])
             summary = self.summarize()
             rate = summary[self.metric]
+            if not self.may_stop():
+                continue
             if self.rel_error is not None and rate["rate"] > 0 and \
                     (rate["hi"] - rate["lo"]) / 2 <= self.rel_error * rate["rate"]:
                 self.reason = "relative error reached"
@@ -139,7 +146,7 @@ class _Plan:
                 self.reason = "time budget spent"
                 break
             if self.rel_error is not None and rate["upper_bound_only"] and self.hopeless():
-                self.reason = f"none seen in {len(self.rows)} runs: the result is an upper bound"
+                self.reason = f"none seen in {len(self.rows)} runs or windows: the result is an upper bound"
                 break
         return summary if summary is not None else self.summarize()
 
@@ -186,13 +193,19 @@ class _Windows(_Plan):
         self.shape = (shape["warmup"], shape["spread"], shape["tail"], shape["cap"])
         self.counts = {None: 0, **{p.key: 0 for p in self.processes}}
         self.rate = cfg.settings.workload.rate
-        self.summary: dict | None = None
+        self.pilot = BASELINE_WINDOWS + PILOT_WINDOWS * len(self.processes)
+        if limit < self.pilot:
+            raise MethodError(f"--replications {limit}: conditional needs at least {self.pilot} windows "
+                              f"({BASELINE_WINDOWS} fault-free and {PILOT_WINDOWS} per fault kind)")
 
     def more(self) -> bool:
         return sum(self.counts.values()) < self.limit
 
     def hopeless(self) -> bool:
-        return all(self.counts[p.key] >= HOPELESS_WINDOWS for p in self.processes)
+        return sum(self.counts[p.key] for p in self.processes) >= HOPELESS_WINDOWS * len(self.processes)
+
+    def may_stop(self) -> bool:
+        return len(self.rows) >= self.pilot
 
     def _next_kind(self):
         if self.counts[None] < BASELINE_WINDOWS:
@@ -217,9 +230,11 @@ class _Windows(_Plan):
         return float(np.var(values, ddof=1)) if len(values) > 1 and any(values) else 0.0
 
     def submit(self, pool, width: int) -> list:
+        """One round of windows, chosen from the rounds before it only: the same windows whatever the
+        pool's width (the pilot in one round, then ROUND_WINDOWS at a time)."""
         from ..rare.windows import run_window
         wave = []
-        for _ in range(width):
+        for _ in range(self.pilot if not self.rows else ROUND_WINDOWS):
             if not self.more():
                 break
             process = self._next_kind()

@@ -57,9 +57,11 @@ def summarize_weighted(rows: list[dict], processes: list[FaultProcess], bias: di
     losing = [h for h in hits if h > 0]
     ess = effective_sample_size(weights)
     warnings = []
-    if losing and max(losing) > 0.5 * sum(losing) and len(losing) > 1:
+    if losing and max(losing) > 0.5 * sum(losing):
         warnings.append(f"one run carries {100 * max(losing) / sum(losing):.0f}% of the {metric} estimate: "
                         "the weights degenerate, run more replications or use another method")
+    if 0 < len(losing) < 5:
+        warnings.append(f"the {metric} estimate rests on {len(losing)} losing run(s): its interval is unreliable")
     if ess < 0.05 * len(rows):
         warnings.append(f"effective sample size {ess:.1f} of {len(rows)} runs: the weights degenerate")
     out["p_any_acked_missing"] = weighted_probability([float(r["acked_missing"]) > 0 for r in rows], weights, worst,

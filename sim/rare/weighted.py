@@ -1,10 +1,13 @@
 """Estimates from importance-sampled replications: each carries the likelihood ratio of its faults.
 
-With weights w_i (E[w] = 1 under the biased rates), the per-message rate is the weighted ratio
-R = sum(w y) / sum(w x), unbiased as the number of runs grows, with a delta-method interval from
-z_i = w_i (y_i - R x_i) (Student's t over runs), as the crude ratio estimator but weighted. With no
-event seen, the bound uses the largest weight a run with a fault can have: a loss needs a fault, so
-P(loss) <= max weight x P_biased(loss) <= max weight x (zero-event bound over the runs).
+With weights w_i (E[w] = 1 under the biased rates), the per-message rate is R = sum(w y) / sum(x):
+the numerator estimates E[losses per run] at the real rates, the denominator the messages per run
+(which hardly depend on the faults). It is not self-normalised: when every biased run draws a fault
+the weights are all tiny, and sum(w y) / sum(w x) would return the biased runs' own loss rate. The
+interval is the delta method's on z_i = w_i y_i - R x_i (Student's t over runs). With no event seen,
+the bound uses the largest weight a run with a fault can have: a loss needs a fault, so P(loss) <=
+max weight x P_biased(loss) <= max weight x (zero-event bound), and a losing run loses at most its
+messages.
 """
 
 from __future__ import annotations
@@ -20,23 +23,24 @@ def weighted_rate(events, messages, weights, fault_weight_max: float, conf: floa
     """Weighted ratio estimate: rate, lo, hi, upper_bound_only, relative_half_width, variance factors."""
     loss, sent, weight = (np.asarray(values, dtype=float) for values in (events, messages, weights))
     runs = len(loss)
-    weighted_sent = float((weight * sent).sum())
-    out = {"events": int(loss.sum()), "messages": int(sent.sum()), "runs": runs}
-    if runs == 0 or weighted_sent <= 0:
+    total_sent = float(sent.sum())
+    out = {"events": int(loss.sum()), "messages": int(total_sent), "runs": runs}
+    if runs == 0 or total_sent <= 0:
         return {**out, "rate": math.nan, "lo": 0.0, "hi": 1.0, "upper_bound_only": True,
                 "relative_half_width": math.inf, "variance_reduction": math.nan}
-    if loss.sum() == 0:
-        bound = fault_weight_max * stats.zero_event_upper(runs, conf) / (weighted_sent / runs)
+    mean_sent = total_sent / runs
+    if loss.sum() == 0:  # P(a run loses) <= largest weight x zero-event bound; a losing run loses <= its messages
+        bound = fault_weight_max * stats.zero_event_upper(runs, conf) * float(sent.max()) / mean_sent
         return {**out, "rate": 0.0, "lo": 0.0, "hi": min(1.0, bound), "upper_bound_only": True,
                 "relative_half_width": math.inf, "variance_reduction": math.nan}
-    rate = float((weight * loss).sum()) / weighted_sent
+    rate = float((weight * loss).sum()) / total_sent  # E[w y] / E[x]: not self-normalised (the weights are tiny)
     if runs < 2:
         return {**out, "rate": rate, "lo": 0.0, "hi": 1.0, "upper_bound_only": False,
                 "relative_half_width": math.inf, "variance_reduction": math.nan}
-    mean_sent = weighted_sent / runs
-    residual = loss - rate * sent
-    weighted_var = float(((weight * residual) ** 2).sum()) / (runs - 1)  # per run, under the biased rates
-    crude_var = float((weight * residual ** 2).sum()) / (runs - 1)  # what one unweighted run would give (estimated)
+    residual = weight * loss - rate * sent
+    weighted_var = float((residual ** 2).sum()) / (runs - 1)  # per run, under the biased rates
+    crude_residual = loss - rate * sent
+    crude_var = float((weight * crude_residual ** 2).sum()) / (runs - 1)  # one unweighted run (estimated)
     se = math.sqrt(weighted_var / runs) / mean_sent
     quantile = stats.t_ppf(0.5 + conf / 2.0, runs - 1)
     lo, hi = max(0.0, rate - quantile * se), min(1.0, rate + quantile * se)

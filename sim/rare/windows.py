@@ -100,20 +100,27 @@ def combine(rows: list[dict], processes: list[FaultProcess], rate: float, metric
     baseline = by_kind.get(BASELINE, [])
     out: dict = {"runs": len(rows), "messages": int(sum(float(r["sent"]) for r in rows))}
     kinds = [p for p in processes if by_kind.get(p.key)]
+    missing = [p for p in processes if not by_kind.get(p.key)]  # no window yet: nothing is known about them
     for name in RATES:
         out[name] = _combined_rate(name, baseline, by_kind, kinds, rate, conf)
+        if missing or not baseline:
+            out[name].update({"hi": 1.0, "relative_half_width": math.inf})
+    baseline_s = sum(float(r["window_s"]) for r in baseline)
     for name, hit in EVENTS.items():
         per_year, lo, hi, none_seen = _event_rate(hit, by_kind, kinds, conf)
-        out[f"p_year_{name}"] = {"p": -math.expm1(-per_year), "lo": -math.expm1(-lo), "hi": -math.expm1(-hi),
-                                 "upper_bound_only": none_seen, "events_per_year": per_year}
-    for name in ("any_silent_loss", "any_loss"):
-        hits = sum(int(EVENTS[name](r)) for p in kinds for r in by_kind[p.key])
-        year = out[f"p_year_{name}"]
-        interval = (year["lo"], year["hi"])
-        out[f"p_{name}"] = {"runs": len(rows), "runs_with_event": hits, "p": year["p"], "interval": interval,
-                            "clopper_pearson": interval, "wilson": interval, "horizon": "year"}
-        if hits == 0:
-            out[f"p_{name}"]["upper_bound"] = year["hi"]
+        fault_free_hits = sum(int(hit(r)) for r in baseline)
+        if fault_free_hits:  # losses without any fault: their own rate of loss events
+            own = fault_free_hits / baseline_s * YEAR_S
+            per_year, lo, hi, none_seen = per_year + own, lo + own, hi + own, False
+        year = {"p": -math.expm1(-per_year), "lo": -math.expm1(-lo), "hi": -math.expm1(-hi),
+                "upper_bound_only": none_seen, "events_per_year": per_year}
+        if missing:
+            year["hi"] = 1.0
+        out[f"p_year_{name}"] = year
+    fault_windows = [r for p in kinds for r in by_kind[p.key]]
+    for name in ("any_silent_loss", "any_loss"):  # per fault window: P(one fault loses anything)
+        out[f"p_{name}"] = stats.proportion(sum(int(EVENTS[name](r)) for r in fault_windows), len(fault_windows),
+                                            conf)
     out["ack_p99_ms"] = float(np.mean([float(r["ack_p99_ms"]) for r in baseline
                                        if r["ack_p99_ms"] not in (None, "", "None")] or [math.nan]))
     out["silent_by_stage"] = {s: sum(float(r.get(f"silent_{s}", 0) or 0) for r in rows)
@@ -125,6 +132,8 @@ def combine(rows: list[dict], processes: list[FaultProcess], rate: float, metric
     total_rate = sum(p.rate for p in processes)
     out["windows"] = {BASELINE: len(baseline), **{p.key: len(by_kind[p.key]) for p in kinds}}
     out["interaction_probability"] = -math.expm1(-total_rate * max(window_s)) if window_s else math.nan
+    longest_repair = max((p.mean_duration for p in processes), default=0.0)
+    out["fault_during_longest_repair"] = -math.expm1(-total_rate * longest_repair)  # what the cap hides
     out["fault_rates_per_year"] = {p.key: p.rate * YEAR_S for p in processes}
     return out
 
@@ -135,7 +144,9 @@ def _combined_rate(name: str, baseline: list[dict], by_kind: dict, kinds: list[F
     base = stats.ratio_rate([float(r[name]) for r in baseline], sent_b) if baseline else None
     fault_free = base.rate if base is not None and base.runs else 0.0
     quantile = stats.NormalDist().inv_cdf(0.5 + conf / 2.0)
-    var = (base.half_width() / quantile) ** 2 if base is not None and not base.zero and base.runs > 1 else 0.0
+    var = 0.0
+    if base is not None and not base.zero and base.runs > 1:  # the ratio estimate's own t interval, as a variance
+        var = (base.half_width() / stats.t_ppf(0.5 + conf / 2.0, base.runs - 1)) ** 2
     degrees = []
     point, bound, second_moment, events = fault_free, 0.0, 0.0, int(base.events) if base else 0
     for process in kinds:
