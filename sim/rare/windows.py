@@ -109,7 +109,8 @@ def combine(rows: list[dict], processes: list[FaultProcess], rate: float, metric
     for name in ("any_silent_loss", "any_loss"):
         k = sum(int(EVENTS[name](r)) for p in kinds for r in by_kind[p.key])
         year = out[f"p_year_{name}"]
-        out[f"p_{name}"] = {"runs": len(rows), "runs_with_event": k, "p": year["p"], "interval": (year["lo"], year["hi"]),
+        out[f"p_{name}"] = {"runs": len(rows), "runs_with_event": k, "p": year["p"],
+                            "interval": (year["lo"], year["hi"]),
                             "clopper_pearson": (year["lo"], year["hi"]), "wilson": (year["lo"], year["hi"]),
                             "horizon": "year"}
         if k == 0:
