@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="simulated messages per wall and CPU second, and the cost of a produce "
                                          "request, on the fixed benchmark workload and two workloads people run")
     bench.add_argument("--messages", type=int, metavar="N",
-                       help="about N messages per workload (default: bench 1,000,000, default 60,000 -- the scenario "
-                            "as it is, shortened below that --, demo-like 200,000)")
+                       help="about N messages per workload (by default 1,000,000 for bench, 200,000 for demo-like; "
+                            "the default scenario runs its own 60,000, shortened if N is smaller)")
     bench.add_argument("--workload", metavar="NAME", help="run only this workload: bench, default or demo-like")
     bench.add_argument("--scaling", action="store_true", help="also 2x and 4x messages, 60 and 600 partitions")
     bench.add_argument("--sweep", action="store_true",
