@@ -58,7 +58,8 @@ def test_bench_command_caps_or_turns_off_the_trace(capsys):
     from sim.cli import main
 
     for limit, kept in ((0, 0), (3, 3)):
-        assert main(["bench", "--messages", "20000", "--trace-limit", str(limit), "--json", "-"]) == 0
+        assert main(["bench", "--workload", "bench", "--messages", "20000", "--trace-limit", str(limit),
+                     "--json", "-"]) == 0
         r = json.loads(capsys.readouterr().out)
         assert r["workload"]["sim.trace.limit"] == limit
         assert r["trace_events"] == kept and r["trace_dropped"] > 0  # the faults of a 1 s run trace more than 3
@@ -69,10 +70,69 @@ def test_bench_bad_arguments_are_one_line_and_exit_2(capsys):
     from sim.cli import main
 
     for args, fragment in ((["--trace-limit", "-1"], "--trace-limit = -1"), (["--messages", "10"], "--messages = 10"),
-                           (["--sweep", "--jobs", "1"], "--jobs = 1")):
+                           (["--sweep", "--jobs", "1"], "--jobs = 1"), (["--workload", "demo"], "--workload = 'demo'")):
         assert main(["bench", *args]) == 2
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and fragment in err, err
+
+
+def test_bench_reports_the_cost_per_request_of_every_workload(capsys):
+    # The bench workload, the default scenario and the demo-like one, each timed on both clocks; the
+    # bench workload's figures stay at the top level, as before there were workloads.
+    import json
+
+    from sim.cli import main
+
+    assert main(["bench", "--messages", "3000", "--json", "-"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    rows = r["workloads"]
+    assert list(rows) == ["bench", "default", "demo-like"]
+    for name, row in rows.items():
+        assert row["drained"] and 2_500 < row["messages"] <= 3_000, (name, row["messages"])
+        assert row["produce_requests"] > 100 and row["wall_s"] > 0 and row["cpu_s"] > 0
+        assert row["us_per_request_wall"] == pytest.approx(1e6 * row["wall_s"] / row["produce_requests"], rel=0.01)
+        assert row["us_per_request_cpu"] == pytest.approx(1e6 * row["cpu_s"] / row["produce_requests"], rel=0.01)
+        assert row["messages_per_request"] == pytest.approx(row["messages"] / row["produce_requests"], rel=0.01)
+        assert row["raw_simpy_events_per_wall_s"] == r["raw_simpy_events_per_wall_s"]  # one measurement for all
+    # a low rate on few partitions makes smaller requests than 20,000 msg/s on six
+    assert rows["demo-like"]["messages_per_request"] < rows["bench"]["messages_per_request"] / 1.5
+    for key in ("messages", "simpy_events", "events_per_message", "messages_per_wall_s",
+                "messages_per_raw_simpy_event", "ledger_bytes_per_message", "drained"):
+        assert r[key] == rows["bench"][key], key
+    assert r["workload"]["workload.rate"] == 20_000
+    assert {"peak_rss_bytes", "rss_growth_bytes_per_message", "trace_events", "trace_dropped"} <= set(r)
+
+    assert main(["bench", "--messages", "2000", "--workload", "demo-like"]) == 0
+    table = capsys.readouterr().out
+    assert "demo-like" in table and "default" not in table.split("---")[-1] and "peak RSS" not in table
+
+
+def test_the_default_workload_is_the_default_scenario_shortened_only_when_asked():
+    from sim.bench import workload_config
+    from sim.config import load_config
+    from sim.scenarios import default_path
+
+    assert workload_config("default").to_dict() == load_config(default_path()).to_dict()
+    assert workload_config("default", 600_000).to_dict() == load_config(default_path()).to_dict()
+    short = workload_config("default", 6_000)  # a tenth of its 60,000 messages: a tenth of its timeline
+    assert short["workload.duration"] == pytest.approx(3.0)
+    assert [(f.at, f.action, f.duration) for f in short.faults] == [
+        (pytest.approx(0.8), "crash", pytest.approx(1.0)), (pytest.approx(2.2), "consumer_crash", pytest.approx(0.2))]
+
+
+def test_each_workload_simulates_the_same_events_for_the_same_seed():
+    from sim.bench import WORKLOADS, run_workload
+
+    raw = (1e6, 1e6)  # no raw SimPy measurement needed here
+    runs = {}
+    for name in WORKLOADS:
+        first, second = runs[name] = run_workload(name, 2_000, raw=raw), run_workload(name, 2_000, raw=raw)
+        counts = [{key: r[key] for key in ("messages", "produce_requests", "simpy_events", "replica_fetches_per_request")}
+                  for r in (first, second)]
+        assert counts[0] == counts[1], name
+        assert counts[0]["simpy_events"] > counts[0]["produce_requests"] > 0
+    other_seed = run_workload("demo-like", 2_000, {"sim.seed": 2}, raw=raw)
+    assert other_seed["simpy_events"] != runs["demo-like"][0]["simpy_events"]  # the seed reaches the workload
 
 
 def _without_wakeup_shortcuts(monkeypatch):
