@@ -166,5 +166,5 @@ class ProducerApp(ClientApp):
         """End of production: stop sending, flush and close (waits for every batch)."""
         self.sending = False
         self.client.accumulator.catch_up(self.env.now)
-        self.arrivals.stop()
+        self.client.accumulator.end_sends()
         return self.client.close()
