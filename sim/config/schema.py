@@ -235,6 +235,10 @@ _ALL = [
     _bool("producer.app.resend", False,
           "Whether the application sends a record again (a new send of the same message) after its send is "
           "reported failed with a timeout or retriable error; only while it still produces.", origin=MODEL),
+    _ms("producer.app.resend.backoff.ms", 100,
+        "How long the application waits before it calls send() again for records whose send() itself failed "
+        "(no memory or no metadata within max.block.ms); a failure reported later through the callback is "
+        "re-sent at once.", 1, origin=MODEL),
     _bool("producer.app.resend.on.restart", False,
           "Whether the application, restarted after a crash, sends again what it had not seen acknowledged "
           "(it replays from its own checkpoint).", origin=MODEL),
