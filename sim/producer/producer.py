@@ -50,7 +50,7 @@ class Producer:
         self._available: list[int] = []
         self._available_version = -1
         self.metadata = ClientMetadata(self.env, self.network, NODE, self.brokers, app.partitions,
-                                       settings.retry_backoff, self._metadata_updated)
+                                       settings.retry_backoff, self._metadata_updated, settings.reconnect_backoff)
         self.accumulator = RecordAccumulator(
             arrivals=app.arrivals, ledger=self.ledger, rng=app.partitioner_rng, partitions=app.partitions,
             batch_size=settings.batch_size, message_bytes=self.message_bytes, linger=settings.linger,
