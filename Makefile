@@ -1,4 +1,5 @@
 # The two Quickstart commands: `make demo` (main job) and `make test` (whole test suite);
+# `make property` runs the long profile of the random-configuration property tests;
 # `make notebooks` opens the tutorial notebooks in JupyterLab.
 # Each creates or reuses a local virtual environment in .venv and installs what it needs.
 PYTHON ?= python3
@@ -7,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NOTEBOOK_STAMP := $(VENV)/.notebook-stamp
 
-.PHONY: demo run test venv notebooks clean
+.PHONY: demo run test property venv notebooks clean
 
 venv: $(STAMP)
 
@@ -32,6 +33,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the long profile of the property tests: 2,000 random configurations per property (about an hour)
+property: $(STAMP)
+	KAFKASIM_PROPERTY_EXAMPLES=2000 $(BIN)/python -m pytest tests/test_random_configs.py -p no:timeout -q
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

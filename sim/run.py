@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from .cluster import Cluster
+from .invariants import check_run
 from .result import RunResult
 
 SETTLE_CHECK = 0.1  # s of simulated time between drain checks
@@ -48,12 +49,15 @@ def simulate(cfg, spawn_key: tuple[int, ...] = (), arrivals=None) -> Cluster:
     return finish(start(cfg, spawn_key, arrivals))
 
 
-def drain_and_classify(cluster: Cluster, started: float) -> RunResult:
+def drain_and_classify(cluster: Cluster, started: float, spawn_key: tuple[int, ...] = ()) -> RunResult:
+    """Finish the run, classify every message, check the invariants (sim/invariants.py)."""
     finish(cluster)
-    return RunResult.from_cluster(cluster, wall_s=time.perf_counter() - started)
+    result = RunResult.from_cluster(cluster, wall_s=time.perf_counter() - started)
+    check_run(cluster, result, spawn_key)
+    return result
 
 
 def run_once(cfg, spawn_key: tuple[int, ...] = ()) -> RunResult:
-    """One replication of a scenario, classified."""
+    """One replication of a scenario, classified and checked."""
     started = time.perf_counter()
-    return drain_and_classify(start(cfg, spawn_key), started)
+    return drain_and_classify(start(cfg, spawn_key), started, spawn_key)

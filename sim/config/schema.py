@@ -266,7 +266,8 @@ _ALL = [
     _ms("consumer.retry.backoff.ms", 100,
         "Wait before retrying a failed consumer request such as a fetch or an offset commit.", 0, LONG_MAX),
     _ms("consumer.reconnect.backoff.ms", 50,
-        "Wait before trying a broker again after its connection failed or was refused (fetches), or when none can be reached (metadata, coordinator lookup).", 0, LONG_MAX),
+        "Wait before trying a broker again after its connection failed or was refused (fetches), or when "
+        "none can be reached (metadata, coordinator lookup).", 0, LONG_MAX),
     _ms("consumer.session.timeout.ms", 45000,
         "The group coordinator removes a member whose heartbeats stop for this long (classic protocol).", 1),
     _ms("consumer.heartbeat.interval.ms", 3000,

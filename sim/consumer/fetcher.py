@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 
 from .. import protocol as P
+from ..invariants import read_below_hw
 from ..timer import MIN_WAIT, call_at
 
 LATEST, EARLIEST = -1, -2  # ListOffsets timestamps
@@ -197,6 +198,7 @@ class Fetcher:
             if kind is P.ConsumerRecords:
                 chunks = result.chunks
                 if chunks:
+                    read_below_hw(chunks, result.hw)
                     self.buffer[p].extend(chunks)
                     last = chunks[-1]
                     self.fetch_pos[p] = last[0].base + last[2]
