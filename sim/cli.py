@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from .config import KafkasimInputError, load_config
+from .config.errors import sanitize
 from .scenarios import default_path
 
 EXIT_OK, EXIT_INPUT = 0, 2
@@ -20,7 +21,8 @@ EXIT_OK, EXIT_INPUT = 0, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own errors: one line, exit 2
-        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+        text = " ".join(message.split())
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {sanitize(text if len(text) <= 300 else text[:297] + '...')}\n")
 
 
 def _config_arguments(p: argparse.ArgumentParser) -> None:
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="delete the results of an earlier run of this experiment and start again")
     sweep.add_argument("--replications", type=int, metavar="N", help="override the file's replications")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--yes", action="store_true", help="run a grid of more than 10,000 points")
     return parser
 
 
@@ -125,6 +128,33 @@ def _check_output_path(option: str, path: str | None) -> None:
         raise KafkasimInputError(f"{option} = {path!r}: not a file path")
     if not target.parent.is_dir():
         raise KafkasimInputError(f"{option} = {path!r}: directory {str(target.parent)!r} does not exist")
+
+
+SCHEDULER_SCHEMES = ("tcp", "tls")
+CONNECT_TIMEOUT = 5.0  # s to reach a Dask scheduler before giving up
+
+
+def check_scheduler(address: str | None) -> None:
+    """--scheduler: 'local', or tcp://HOST:PORT (tls://) that answers a TCP connection within 5 s."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address is None or address == "local":
+        return
+
+    def bad(reason: str) -> KafkasimInputError:
+        return KafkasimInputError(f"--scheduler = {address!r}: {reason}")
+    try:
+        parts = urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError as err:
+        raise bad(f"not an address ({err}); use local or tcp://HOST:PORT") from None
+    if parts.scheme not in SCHEDULER_SCHEMES or not host or port is None or parts.path not in ("", "/"):
+        raise bad("not an address; use local or tcp://HOST:PORT")
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as err:
+        raise bad(f"cannot connect: {err.strerror or err}") from None
 
 
 def cmd_scenarios(_args) -> int:
@@ -229,6 +259,7 @@ def cmd_estimate(args) -> int:
     for option, value in (("--rel-error", args.rel_error), ("--budget", args.budget)):
         if value is not None and not value > 0:
             raise KafkasimInputError(f"{option} = {value}: must be > 0")
+    check_scheduler(args.scheduler)
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
     summary = estimate(cfg, replications=args.replications, rel_error=args.rel_error, budget=args.budget,
@@ -255,9 +286,12 @@ def cmd_sweep(args) -> int:
     if args.resume and args.overwrite:
         raise KafkasimInputError("--overwrite: not combined with --resume (one keeps the results there, the other "
                                  "deletes them)")
-    exp = load_experiment(args.experiment, replications=args.replications)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise KafkasimInputError(f"--out = {args.out!r}: not a directory")
+    exp = load_experiment(args.experiment, replications=args.replications, confirm=args.yes)
     if args.jobs is not None and args.jobs < 1:
         raise KafkasimInputError(f"--jobs = {args.jobs}: must be >= 1")
+    check_scheduler(args.scheduler)
     try:
         results = run_sweep(exp, out_dir=args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
                             progress=False if args.no_progress else None, overwrite=args.overwrite)

@@ -27,6 +27,7 @@ NOT_MODELLED_YET: dict[str, tuple[Any, ...]] = {
 }
 
 _INT_TEXT = re.compile(r"[+-]?\d+")
+_MAX_DIGITS = 30  # Java's longest integer has 19 digits
 _FLOAT_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _DURATION_TEXT = re.compile(r"(?P<num>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(?P<unit>us|ms|s|m|h|d|y)?")
 _DURATION_UNITS = {None: 1.0, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0,
@@ -41,7 +42,14 @@ def suggest(name: str, candidates) -> str:
     return f" (did you mean {match[0]}?)" if match else ""
 
 
+TRANSACTIONS = "not modelled (transactions: no transactional producer, no read_committed consumer)"
+NOT_MODELLED_KEYS = {"producer.transactional.id": TRANSACTIONS, "producer.transaction.timeout.ms": TRANSACTIONS,
+                     "consumer.isolation.level": TRANSACTIONS}
+
+
 def unknown_key(name: str, value: Any, source: str | None = None) -> ConfigError:
+    if name in NOT_MODELLED_KEYS:
+        return ConfigError(name, value, NOT_MODELLED_KEYS[name], source)
     return ConfigError(name, value, "unknown key" + suggest(name, SCHEMA), source)
 
 
@@ -77,6 +85,8 @@ def _in_range(key: Key, value: float) -> bool:
 
 def _parse_int(key: Key, value: Any, text: bool) -> int:
     if text and _INT_TEXT.fullmatch(value):
+        if len(value.lstrip("+-")) > _MAX_DIGITS:  # past any key's range (and Python's int-string limit)
+            raise ConfigError(key.name, value, "must be " + range_text(key))
         return int(value)
     if not text and isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
@@ -341,9 +351,10 @@ def _kind_number(table, field: str, kind, error, missing) -> float | None:
         raise missing(field)
     value = table[field]
     maximum = param.maximum
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= maximum:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= maximum \
+            or not math.isfinite(value):
         bound = f" and <= {maximum:g}" if maximum < math.inf else ""
-        raise error(field, f"expected a number >= 0{bound}")
+        raise error(field, f"expected a finite number >= 0{bound}")
     return float(value)
 
 
