@@ -72,6 +72,9 @@ CASES = [
     ("isolation.level read_committed", {"c.properties": "isolation.level=read_committed\n"},
      ["run", "--consumer-config", "c.properties"]),
     ("negative replications", {}, ["estimate", "--replications", "0"]),
+    ("a billion messages a second for a day", {}, ["run", "--set", "workload.rate=1e9", "--set",
+                                                   "workload.duration=1d"]),
+    ("crashes every microsecond", {}, ["run", "--set", "chaos.broker.crash.mtbf=1us"]),
 ]
 
 
@@ -98,3 +101,14 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(files, argv, tmp_path,
     assert "Traceback" not in captured.err and "\x1b" not in captured.err and "\x07" not in captured.err
     assert not any(ch in lines[0] for ch in "\x00\r"), lines
     assert snapshot(tmp_path) == before
+
+
+def test_resource_guards_name_the_key_and_the_number_and_can_be_raised(capsys):
+    assert main(["config", "--set", "workload.rate=1e9", "--set", "workload.duration=1d"]) == 2
+    err = capsys.readouterr().err
+    assert "workload.rate = 1000000000.0" in err and "86,400,000,000,000 messages" in err
+    assert "sim.max.messages = 20,000,000" in err
+    assert main(["config", "--set", "chaos.broker.crash.mtbf=1us"]) == 2
+    err = capsys.readouterr().err
+    assert "90,000,000 random faults" in err and "sim.max.faults = 100,000" in err  # 3 brokers x 30 s / 1 us
+    assert main(["config", "--set", "chaos.broker.crash.mtbf=1ms", "--set", "sim.max.faults=1000000"]) == 0

@@ -154,6 +154,16 @@ def test_estimate_stops_at_the_relative_error_or_the_replication_count():
     assert estimate(cfg, replications=3, jobs=1)["silent_loss"] == fixed["silent_loss"]  # deterministic
 
 
+def test_estimate_to_a_relative_error_of_a_run_that_loses_nothing_stops_with_an_upper_bound():
+    # acks=all, RF 3, no faults: nothing is lost, so no relative error can be reached; after
+    # max(30, 3 / 0.05) = 60 replications without a loss the estimate stops and says why
+    from simtest import config
+    cfg = config(workload__duration=0.2, workload__rate=100, topic__replication__factor=3)
+    result = estimate(cfg, rel_error=0.05, jobs=1)
+    assert result["runs"] == 60 and result["silent_loss"]["rate"] == 0
+    assert result["stopped_because"].startswith("bound reached: no silent_loss in 60 replications")
+
+
 def test_rows_are_also_written_as_parquet(tmp_path, reference):
     import pandas as pd
 

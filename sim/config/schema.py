@@ -355,6 +355,13 @@ _ALL = [
          "Most rare events (faults, elections, ISR changes, truncations...) the run's trace keeps; later ones "
          "are counted, not kept. 0 turns the trace off. The trace is in the JSON result.", 0, INT_MAX,
          origin=MODEL),
+    _int("sim.max.messages", 20_000_000,
+         "Most messages a run may be expected to send (workload.rate x workload.duration); a configuration "
+         "past it is refused before anything runs (about 60 bytes of memory per message). Raise it to run more.",
+         1, LONG_MAX, origin=MODEL),
+    _int("sim.max.faults", 100_000,
+         "Most random faults a run may be expected to draw (chaos rates x targets x workload.duration); a "
+         "configuration past it is refused before anything runs. Raise it to run more.", 1, LONG_MAX, origin=MODEL),
     _key("sim.drain.timeout", "duration", 600.0,
          "Longest drain phase after production ends (producer flush, consumer catch-up).",
          unit="s", minimum=0, min_exclusive=True, origin=MODEL),

@@ -16,7 +16,8 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import Config, Fault, Inputs
-from ..faults.kinds import ALL_PEERS, BROKERS, CONSUMER, FAULT_KINDS, FORBIDDEN, PEERS, PRODUCER, REQUIRED, TARGET_FORMS
+from ..faults.kinds import (ALL_PEERS, BROKERS, CHAOS_KINDS, CONSUMER, FAULT_KINDS, FORBIDDEN, PEERS, PER_BROKER,
+                           PER_CONSUMER, PRODUCER, REQUIRED, TARGET_FORMS)
 from .schema import FAULT_ACTIONS, FAULT_FIELDS, INT_MAX, SCHEMA, Key
 from .versions import profile
 
@@ -193,12 +194,43 @@ def build_config(inputs: Inputs) -> Config:
     _cluster_rules(values, fail, notes)
     _producer_rules(values, inputs.values, fail, notes)
     _consumer_rules(values, fail, notes)
+    _resource_rules(values, fail)
     for name in SCHEMA:
         values[name] = _inherited(values, name)
     faults = [_check_fault(_parse_fault(i, t, inputs.faults_source), values, inputs.faults_source)
               for i, t in enumerate(inputs.faults)]
     faults.sort(key=lambda fault: fault.at)
     return Config(values, tuple(faults), frozenset(inputs.values), tuple(notes), inputs, frozenset(from_profile))
+
+
+def expected_messages(values: Mapping[str, Any]) -> float:
+    return values["workload.rate"] * values["workload.duration"]
+
+
+def expected_faults(values: Mapping[str, Any]) -> float:
+    """Random faults the chaos processes are expected to draw: rate x targets x production time."""
+    targets = {PER_BROKER: values["cluster.brokers"], PER_CONSUMER: values["consumer.app.members"]}
+    total = 0.0
+    for key, (_kind, chaos) in CHAOS_KINDS.items():
+        gap = values[f"chaos.{key}.mtbf"]
+        gap = chaos.preset_mtbf(values["chaos.preset"]) if gap is None else gap
+        if gap:
+            total += targets.get(chaos.scope, 1) * values["workload.duration"] / gap
+    return total
+
+
+def _resource_rules(values, fail) -> None:
+    """Guards on what a run would take, checked before it starts (sim.max.messages, sim.max.faults)."""
+    messages, cap = expected_messages(values), values["sim.max.messages"]
+    if messages > cap:
+        raise fail("workload.rate", f"with workload.duration = {values['workload.duration']:g} s that is about "
+                                    f"{messages:,.0f} messages, more than sim.max.messages = {cap:,} (raise it to run "
+                                    "this)")
+    faults, cap = expected_faults(values), values["sim.max.faults"]
+    if faults > cap:
+        raise fail("sim.max.faults", f"the chaos rates draw about {faults:,.0f} random faults in "
+                                     f"workload.duration = {values['workload.duration']:g} s, more than "
+                                     f"sim.max.faults = {cap:,} (raise it, or lengthen the chaos.*.mtbf)")
 
 
 def _inherited(values: Mapping[str, Any], name: str) -> Any:

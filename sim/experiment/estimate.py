@@ -7,6 +7,7 @@ only on the results. A time budget depends on the machine, by nature.
 
 from __future__ import annotations
 
+import math
 import time
 
 from .executors import default_jobs, make_executor
@@ -15,6 +16,12 @@ from .results import Estimate
 from .summary import summarize
 
 MAX_REPLICATIONS = 100_000
+
+
+def zero_runs(rel_error: float) -> int:
+    """Replications without any event after which --rel-error stops with an upper bound: enough that
+    the one-sided 95% bound on P(a run has one), about 3/n, is within rel_error (at least 30)."""
+    return max(30, math.ceil(3 / rel_error))
 
 
 def estimate(cfg, replications: int | None = None, rel_error: float | None = None, budget: float | None = None,
@@ -51,6 +58,11 @@ def estimate(cfg, replications: int | None = None, rel_error: float | None = Non
             if rel_error is not None and summary[metric]["rate"] > 0 and \
                     (summary[metric]["hi"] - summary[metric]["lo"]) / 2 <= rel_error * summary[metric]["rate"]:
                 reason = "relative error reached"
+                break
+            if rel_error is not None and summary[metric]["rate"] == 0 and len(rows) >= zero_runs(rel_error):
+                # no event: a relative error is undefined; the zero-event upper bound is what there is to give
+                reason = (f"bound reached: no {metric} in {len(rows)} replications, the rate is below its "
+                          f"95% upper bound {summary[metric]['hi']:.3g}")
                 break
             if budget is not None and time.monotonic() - started >= budget:
                 reason = "time budget spent"
