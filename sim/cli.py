@@ -2,6 +2,8 @@
 
 Bad input -- an unknown key, a wrong value, a malformed file -- prints one line to stderr
 and exits with status 2, before anything runs and without writing any output file.
+
+Exit status: 0 done; 2 bad input; 3 a class named by --fail-on was seen (CI gates); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -16,13 +18,59 @@ from .config import KafkasimInputError, load_config
 from .config.errors import sanitize
 from .scenarios import default_path
 
-EXIT_OK, EXIT_INPUT = 0, 2
+EXIT_OK, EXIT_INPUT, EXIT_FAIL_ON = 0, 2, 3
+# what --fail-on can name: the outcome classes and the durability view's counts
+FAIL_ON = ("duplicated", "delivered", "lost_acked", "failed_visible", "failed_silent", "lost_unacked", "unconsumed",
+           "silent_loss", "loss", "acked_missing", "phantom_reads", "not_drained")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own errors: one line, exit 2
         text = " ".join(message.split())
         self.exit(EXIT_INPUT, f"{self.prog}: error: {sanitize(text if len(text) <= 300 else text[:297] + '...')}\n")
+
+
+def _verbosity_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="print no summary and no progress (notes still)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print the wall time")
+
+
+def _fail_on_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fail-on", metavar="CLASS,...", type=_fail_on_list, default=(),
+                   help="exit with status 3 when any of these is non-zero (" + ", ".join(FAIL_ON) + ")")
+
+
+def _fail_on_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    wrong = [name for name in names if name not in FAIL_ON]
+    if wrong or not names:
+        raise argparse.ArgumentTypeError(f"{(wrong or [text])[0]!r}: not one of " + ", ".join(FAIL_ON))
+    return names
+
+
+def _failures(names, rows) -> list[str]:
+    """Of the --fail-on names, those non-zero over these replication rows, as 'name = count'."""
+    out = []
+    for name in names:
+        if name == "not_drained":
+            total = sum(1 for row in rows if str(row["drained"]) not in ("True", "true", "1", "1.0"))
+        else:
+            total = sum(float(row[name] or 0) for row in rows)
+        if total:
+            out.append(f"{name} = {total:g}")
+    return out
+
+
+def _gate(args, rows) -> int:
+    failed = _failures(args.fail_on, rows)
+    if failed:
+        print(f"kafkasim: --fail-on: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_FAIL_ON
+    return EXIT_OK
+
+
+def _progress_enabled(args):
+    return False if args.quiet else None
 
 
 def _config_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,8 +85,12 @@ def _config_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="kafkasim", description="Simulate the Kafka message lifecycle and count lost and "
-                                                  "duplicated messages.")
+                                                  "duplicated messages. Exit status: 0 done, 2 bad input, 3 a "
+                                                  "--fail-on class seen, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"kafkasim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one scenario once and print its outcome table")
     _config_arguments(run)
@@ -47,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--plot", metavar="PNG",
                      help="also draw the replica timeline of partition 0 to PNG (with --scenario: of both variants)")
     run.add_argument("--json", metavar="PATH", help="also write the result as JSON to PATH ('-' for stdout)")
-    run.add_argument("--quiet", action="store_true", help="do not print the summary")
+    _verbosity_arguments(run)
+    _fail_on_argument(run)
     sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
     bench = sub.add_parser("bench", help="simulated messages per wall second on the fixed benchmark workload")
     bench.add_argument("--messages", type=int, default=1_000_000, metavar="N", help="about N messages (1,000,000)")
@@ -67,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="10 s runs instead of 30 s (for tests)")
     cfg = sub.add_parser("config", help="print the effective configuration of a scenario")
     _config_arguments(cfg)
+    _verbosity_arguments(cfg)
     est = sub.add_parser("estimate", help="replicate a scenario: loss rates with confidence intervals")
     _config_arguments(est)
     est.add_argument("--replications", type=int, metavar="N", help="number of replications (default 30)")
@@ -75,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--budget", type=float, metavar="SECONDS", help="stop after this much wall time")
     _executor_arguments(est)
     est.add_argument("--json", metavar="PATH", help="also write the estimates as JSON ('-' for stdout)")
+    _verbosity_arguments(est)
+    _fail_on_argument(est)
     sweep = sub.add_parser("sweep", help="run an experiment file: a grid of configurations x replications")
     sweep.add_argument("experiment", metavar="EXPERIMENT.toml")
     _executor_arguments(sweep)
@@ -85,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--replications", type=int, metavar="N", help="override the file's replications")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     sweep.add_argument("--yes", action="store_true", help="run a grid of more than 10,000 points")
+    _verbosity_arguments(sweep)
+    _fail_on_argument(sweep)
     return parser
 
 
@@ -110,6 +168,9 @@ def _load(args):
 def _write_atomically(path: str, text: str) -> None:
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as open() would create it (mkstemp makes it 0600)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
@@ -204,6 +265,9 @@ def cmd_run(args) -> int:
 
     if args.scenario is not None:
         return cmd_run_named(args)
+    from .experiment.replicate import replication_row
+    from .progress import Progress
+
     cfg = _load(args)
     _check_output_path("--json", args.json)
     _check_output_path("--plot", args.plot)
@@ -213,7 +277,11 @@ def cmd_run(args) -> int:
     if args.plot:
         result, timeline = run_with_timeline(cfg)
     else:
-        result = run_once(cfg)
+        bar = Progress(cfg.seconds("workload.duration"), "simulated s", "kafkasim run", _progress_enabled(args))
+        try:
+            result = run_once(cfg, progress=bar)
+        finally:
+            bar.close()
     if not args.quiet and args.json != "-":
         print(result.summary(title), end="")
     if args.plot:
@@ -229,7 +297,9 @@ def cmd_run(args) -> int:
         _write_atomically(args.json, result.to_json())
         if not args.quiet:
             print(f"result written to {args.json}")
-    return EXIT_OK
+    if args.verbose:
+        print(f"wall time {result['wall_s']:.2f} s", file=sys.stderr)
+    return _gate(args, [replication_row(result)])
 
 
 def cmd_config(args) -> int:
@@ -263,9 +333,9 @@ def cmd_estimate(args) -> int:
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
     summary = estimate(cfg, replications=args.replications, rel_error=args.rel_error, budget=args.budget,
-                       jobs=args.jobs, scheduler=args.scheduler)
+                       jobs=args.jobs, scheduler=args.scheduler, progress=_progress_enabled(args))
     name = args.scenario_file or "built-in default scenario"
-    if args.json != "-":
+    if args.json != "-" and not args.quiet:
         print(table({0: {"point": {}, "estimate": summary}}, f"kafkasim estimate: {name} (seed {cfg['sim.seed']}, "
                                                                   f"{summary['runs']} replications, stopped: "
                                                                   f"{summary['stopped_because']})"), end="")
@@ -275,7 +345,9 @@ def cmd_estimate(args) -> int:
             sys.stdout.write(text)
         else:
             _write_atomically(args.json, text)
-    return EXIT_OK
+    if args.verbose:
+        print(f"wall time {summary['wall_total_s']:.2f} s", file=sys.stderr)
+    return _gate(args, summary.replication_rows)
 
 
 def cmd_sweep(args) -> int:
@@ -294,7 +366,7 @@ def cmd_sweep(args) -> int:
     check_scheduler(args.scheduler)
     try:
         results = run_sweep(exp, out_dir=args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
-                            progress=False if args.no_progress else None, overwrite=args.overwrite)
+                            progress=False if args.no_progress or args.quiet else None, overwrite=args.overwrite)
     except StoreError as err:
         raise KafkasimInputError(str(err)) from None
     out = Path(args.out) / exp.name
@@ -303,10 +375,11 @@ def cmd_sweep(args) -> int:
     _use_agg()
     plot(results, out / "rates.png", exp.name)
     plot_outcomes(results, out / "outcomes.png", f"{exp.name}: outcome classes by stage")
-    print(text, end="")
-    print(f"rows: {out / 'rows.csv'}; table: {out / 'summary.txt'}; plots: {out / 'rates.png'}, "
-          f"{out / 'outcomes.png'}")
-    return EXIT_OK
+    if not args.quiet:
+        print(text, end="")
+        print(f"rows: {out / 'rows.csv'}; table: {out / 'summary.txt'}; plots: {out / 'rates.png'}, "
+              f"{out / 'outcomes.png'}")
+    return _gate(args, results.store.read())
 
 
 def cmd_bench(args) -> int:

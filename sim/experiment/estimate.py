@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 
+from ..progress import Progress
 from .executors import default_jobs, make_executor
 from .replicate import run_batch
 from .results import Estimate
@@ -26,9 +27,10 @@ def zero_runs(rel_error: float) -> int:
 
 def estimate(cfg, replications: int | None = None, rel_error: float | None = None, budget: float | None = None,
              jobs: int | None = None, scheduler: str | None = None, batch: int = 1, metric: str = "silent_loss",
-             executor=None) -> Estimate:
+             executor=None, progress: bool | None = None) -> Estimate:
     """Estimates for cfg. Stops at `replications`, or once `metric`'s rate has relative error <= rel_error,
-    or when `budget` wall seconds are spent (whichever comes first; at least one wave runs)."""
+    or when `budget` wall seconds are spent (whichever comes first; at least one wave runs).
+    progress: None = on stderr when worth it (sim/progress.py), False = none."""
     if replications is None and rel_error is None and budget is None:
         replications = 30
     limit = replications or MAX_REPLICATIONS
@@ -49,6 +51,7 @@ def estimate(cfg, replications: int | None = None, rel_error: float | None = Non
                 next_rep = reps.stop
             for future in wave:
                 rows.extend(future.result())
+            bar.update(len(rows) - bar.done)
             yield summarize(rows)
 
     def run(pool, width):
@@ -70,11 +73,15 @@ def estimate(cfg, replications: int | None = None, rel_error: float | None = Non
         return summary
 
     width = jobs or default_jobs()
-    if executor is not None:
-        summary = run(executor, width)
-    else:
-        with make_executor(jobs, scheduler) as pool:
-            summary = run(pool, width if not (jobs == 1) else 1)
+    bar = Progress(replications, "replications", "kafkasim estimate", progress)
+    try:
+        if executor is not None:
+            summary = run(executor, width)
+        else:
+            with make_executor(jobs, scheduler) as pool:
+                summary = run(pool, width if not (jobs == 1) else 1)
+    finally:
+        bar.close()
     summary["stopped_because"] = reason
     summary["wall_total_s"] = time.monotonic() - started
     return Estimate(summary, rows)

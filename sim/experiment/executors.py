@@ -37,8 +37,10 @@ def make_executor(jobs: int | None = None, scheduler: str | None = None):
         except ImportError as exc:  # pragma: no cover - depends on the optional extra
             raise RuntimeError("--scheduler needs Dask: pip install 'kafkasim[distributed]'") from exc
         if scheduler == "local":
+            # no dashboard: the scheduler's HTTP server (health, metrics) only, on a free local port --
+            # dashboard_address=None alone still opens the dashboard on port 8787
             cluster = LocalCluster(n_workers=jobs or default_jobs(), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False})
             client = Client(cluster)
         else:
             cluster, client = None, Client(scheduler)

@@ -24,13 +24,14 @@ import json
 import math
 import platform
 import subprocess
-import sys
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
 from ..config import ConfigError, ScenarioError, load_config
+from ..progress import Progress
 from .executors import InProcessExecutor, default_jobs, make_executor
 from .replicate import METRICS, run_batch
 from .results import SweepResult
@@ -311,29 +312,19 @@ def summarize_store(exp: Experiment, store: ResultsStore) -> SweepResult:
 
 
 class _Progress:
-    """tqdm.auto when installed (off when not a terminal); otherwise nothing."""
+    """Tasks done and replications per second (sim/progress.py: a bar on a terminal, lines otherwise)."""
 
     def __init__(self, total: int, initial: int, enabled):
-        self.bar = None
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            return
-        self.bar = tqdm(total=total, initial=initial, unit="task", disable=None if enabled is None else not enabled,
-                        file=sys.stderr, dynamic_ncols=True)
+        self.bar = Progress(total, "tasks", "kafkasim sweep", enabled, initial=initial)
         self.reps = 0
 
     def update(self, tasks: int, reps: int) -> None:
-        if self.bar is not None:
-            self.reps += reps
-            self.bar.update(tasks)
-            elapsed = self.bar.format_dict.get("elapsed") or 0
-            if elapsed:
-                self.bar.set_postfix_str(f"{self.reps / elapsed:.1f} rep/s")
+        self.reps += reps
+        elapsed = time.monotonic() - self.bar.started
+        self.bar.update(tasks, f"{self.reps / elapsed:.1f} rep/s" if elapsed > 0 else "")
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.bar.close()
 
 
 def _progress(total, initial, enabled) -> _Progress:
