@@ -435,8 +435,19 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def _terminate(_signum, _frame):
+    raise KeyboardInterrupt  # SIGTERM: the same orderly stop as Ctrl-C (workers stopped, exit 130)
+
+
 def main(argv=None) -> int:
+    import signal
+    import threading
+
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    else:  # pragma: no cover - signals can only be handled in the main thread
+        previous = None
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -457,6 +468,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("kafkasim: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover
