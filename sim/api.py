@@ -65,15 +65,17 @@ def sweep(experiment, resume: bool = False, overwrite: bool = False, **kwargs):
     """Run an experiment -> SweepResult ({point index: {"point", "estimate"}}, see sim.experiment.sweep).
 
     `experiment`: an experiment file, or its tables as a dict ({"experiment": {...}, "base": {...},
-    "grid": {...}}). Results already there: resume=True continues them, overwrite=True starts again."""
+    "grid": {...}}). Results already there: resume=True continues them, overwrite=True starts again.
+    confirm=True: run a grid of more than 10,000 points."""
     from .experiment.sweep import Experiment, experiment_from_dict, load_experiment, run_sweep
     replications = kwargs.pop("replications", None)
+    confirm = kwargs.pop("confirm", False)
     if isinstance(experiment, dict):
-        exp = experiment_from_dict(experiment, replications=replications)
+        exp = experiment_from_dict(experiment, replications=replications, confirm=confirm)
     elif isinstance(experiment, Experiment):
         exp = experiment
     else:
-        exp = load_experiment(experiment, replications=replications)
+        exp = load_experiment(experiment, replications=replications, confirm=confirm)
     return run_sweep(exp, resume=resume, overwrite=overwrite, **kwargs)
 
 

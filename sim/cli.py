@@ -2,6 +2,8 @@
 
 Bad input -- an unknown key, a wrong value, a malformed file -- prints one line to stderr
 and exits with status 2, before anything runs and without writing any output file.
+
+Exit status: 0 done; 2 bad input; 3 a class named by --fail-on was seen (CI gates); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,14 +15,62 @@ import tempfile
 from pathlib import Path
 
 from .config import KafkasimInputError, load_config
+from .config.errors import sanitize
 from .scenarios import default_path
 
-EXIT_OK, EXIT_INPUT = 0, 2
+EXIT_OK, EXIT_INPUT, EXIT_FAIL_ON = 0, 2, 3
+# what --fail-on can name: the outcome classes and the durability view's counts
+FAIL_ON = ("duplicated", "delivered", "lost_acked", "failed_visible", "failed_silent", "lost_unacked", "unconsumed",
+           "silent_loss", "loss", "acked_missing", "phantom_reads", "not_drained")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own errors: one line, exit 2
-        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+        text = " ".join(message.split())
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {sanitize(text if len(text) <= 300 else text[:297] + '...')}\n")
+
+
+def _verbosity_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="print no summary and no progress (notes still)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print the wall time")
+
+
+def _fail_on_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fail-on", metavar="CLASS,...", type=_fail_on_list, default=(),
+                   help="exit with status 3 when any of these is non-zero (" + ", ".join(FAIL_ON) + ")")
+
+
+def _fail_on_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    wrong = [name for name in names if name not in FAIL_ON]
+    if wrong or not names:
+        raise argparse.ArgumentTypeError(f"{(wrong or [text])[0]!r}: not one of " + ", ".join(FAIL_ON))
+    return names
+
+
+def _failures(names, rows) -> list[str]:
+    """Of the --fail-on names, those non-zero over these replication rows, as 'name = count'."""
+    out = []
+    for name in names:
+        if name == "not_drained":
+            total = sum(1 for row in rows if str(row["drained"]) not in ("True", "true", "1", "1.0"))
+        else:
+            total = sum(float(row[name] or 0) for row in rows)
+        if total:
+            out.append(f"{name} = {total:g}")
+    return out
+
+
+def _gate(args, rows) -> int:
+    failed = _failures(args.fail_on, rows)
+    if failed:
+        print(f"kafkasim: --fail-on: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_FAIL_ON
+    return EXIT_OK
+
+
+def _progress_enabled(args):
+    return False if args.quiet else None
 
 
 def _config_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,8 +85,12 @@ def _config_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="kafkasim", description="Simulate the Kafka message lifecycle and count lost and "
-                                                  "duplicated messages.")
+                                                  "duplicated messages. Exit status: 0 done, 2 bad input, 3 a "
+                                                  "--fail-on class seen, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"kafkasim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one scenario once and print its outcome table")
     _config_arguments(run)
@@ -49,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="follow these message ids and print each one's story ('auto': a lost, a duplicated and a "
                           "delivered one); with --plot also draw their swimlane to PNG's name + '-swimlane' "
                           "(with --scenario: of each variant)")
-    run.add_argument("--quiet", action="store_true", help="do not print the summary")
+    _verbosity_arguments(run)
+    _fail_on_argument(run)
     sub.add_parser("scenarios", help="list the built-in named scenarios (known ways Kafka lost data)")
     bench = sub.add_parser("bench", help="simulated messages per wall and CPU second, and the cost of a produce "
                                          "request, on the fixed benchmark workload and two workloads people run")
@@ -73,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="10 s runs instead of 30 s (for tests)")
     cfg = sub.add_parser("config", help="print the effective configuration of a scenario")
     _config_arguments(cfg)
+    _verbosity_arguments(cfg)
     est = sub.add_parser("estimate", help="replicate a scenario: loss rates with confidence intervals")
     _config_arguments(est)
     est.add_argument("--replications", type=int, metavar="N", help="number of replications (default 30)")
@@ -88,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the rate --rel-error aims at (default silent_loss)")
     _executor_arguments(est)
     est.add_argument("--json", metavar="PATH", help="also write the estimates as JSON ('-' for stdout)")
+    _verbosity_arguments(est)
+    _fail_on_argument(est)
     sweep = sub.add_parser("sweep", help="run an experiment file: a grid of configurations x replications")
     sweep.add_argument("experiment", metavar="EXPERIMENT.toml")
     _executor_arguments(sweep)
@@ -97,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="delete the results of an earlier run of this experiment and start again")
     sweep.add_argument("--replications", type=int, metavar="N", help="override the file's replications")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--yes", action="store_true", help="run a grid of more than 10,000 points")
+    _verbosity_arguments(sweep)
+    _fail_on_argument(sweep)
     return parser
 
 
@@ -122,6 +183,9 @@ def _load(args):
 def _write_atomically(path: str, text: str) -> None:
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as open() would create it (mkstemp makes it 0600)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
@@ -140,6 +204,33 @@ def _check_output_path(option: str, path: str | None) -> None:
         raise KafkasimInputError(f"{option} = {path!r}: not a file path")
     if not target.parent.is_dir():
         raise KafkasimInputError(f"{option} = {path!r}: directory {str(target.parent)!r} does not exist")
+
+
+SCHEDULER_SCHEMES = ("tcp", "tls")
+CONNECT_TIMEOUT = 5.0  # s to reach a Dask scheduler before giving up
+
+
+def check_scheduler(address: str | None) -> None:
+    """--scheduler: 'local', or tcp://HOST:PORT (tls://) that answers a TCP connection within 5 s."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address is None or address == "local":
+        return
+
+    def bad(reason: str) -> KafkasimInputError:
+        return KafkasimInputError(f"--scheduler = {address!r}: {reason}")
+    try:
+        parts = urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError as err:
+        raise bad(f"not an address ({err}); use local or tcp://HOST:PORT") from None
+    if parts.scheme not in SCHEDULER_SCHEMES or not host or port is None or parts.path not in ("", "/"):
+        raise bad("not an address; use local or tcp://HOST:PORT")
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as err:
+        raise bad(f"cannot connect: {err.strerror or err}") from None
 
 
 def cmd_scenarios(_args) -> int:
@@ -232,6 +323,9 @@ def cmd_run(args) -> int:
 
     if args.scenario is not None:
         return cmd_run_named(args)
+    from .experiment.replicate import replication_row
+    from .progress import Progress
+
     cfg = _load(args)
     follow_ids = _follow_ids(args.follow)
     _check_output_path("--json", args.json)
@@ -248,7 +342,11 @@ def cmd_run(args) -> int:
     elif args.plot:
         result, timeline = run_with_timeline(cfg)
     else:
-        result = run_once(cfg)
+        bar = Progress(cfg.seconds("workload.duration"), "simulated s", "kafkasim run", _progress_enabled(args))
+        try:
+            result = run_once(cfg, progress=bar)
+        finally:
+            bar.close()
     if not args.quiet and args.json != "-":
         print(result.summary(title), end="")
         if followed is not None:
@@ -274,7 +372,9 @@ def cmd_run(args) -> int:
         _write_atomically(args.json, result.to_json())
         if not args.quiet:
             print(f"result written to {args.json}")
-    return EXIT_OK
+    if args.verbose:
+        print(f"wall time {result['wall_s']:.2f} s", file=sys.stderr)
+    return _gate(args, [replication_row(result)])
 
 
 def cmd_config(args) -> int:
@@ -305,15 +405,22 @@ def cmd_estimate(args) -> int:
     for option, value in (("--rel-error", args.rel_error), ("--budget", args.budget)):
         if value is not None and not value > 0:
             raise KafkasimInputError(f"{option} = {value}: must be > 0")
+    check_scheduler(args.scheduler)
     for note in cfg.notes:
         print(f"note: {note}", file=sys.stderr)
+    if args.fail_on and args.method != "crude":
+        from .rare.choose import choose_method
+        if args.method != "auto" or choose_method(cfg)[0] != "crude":
+            raise KafkasimInputError(f"--fail-on: not with --method {args.method} (importance sampling and fault "
+                                     "windows force faults, so their runs lose by design); use --method crude")
     try:
         summary = estimate(cfg, replications=args.replications, rel_error=args.rel_error, budget=args.budget,
-                           jobs=args.jobs, scheduler=args.scheduler, method=args.method, metric=args.metric)
+                           jobs=args.jobs, scheduler=args.scheduler, method=args.method, metric=args.metric,
+                           progress=_progress_enabled(args))
     except MethodError as exc:
         raise KafkasimInputError(str(exc)) from None
     name = args.scenario_file or "built-in default scenario"
-    if args.json != "-":
+    if args.json != "-" and not args.quiet:
         title = f"kafkasim estimate: {name} (seed {cfg['sim.seed']}, {summary['runs']} " \
                 f"{'windows' if summary['method'] == 'conditional' else 'replications'}, stopped: " \
                 f"{summary['stopped_because']})"
@@ -328,7 +435,9 @@ def cmd_estimate(args) -> int:
             sys.stdout.write(text)
         else:
             _write_atomically(args.json, text)
-    return EXIT_OK
+    if args.verbose:
+        print(f"wall time {summary['wall_total_s']:.2f} s", file=sys.stderr)
+    return _gate(args, summary.replication_rows)
 
 
 def cmd_sweep(args) -> int:
@@ -339,12 +448,15 @@ def cmd_sweep(args) -> int:
     if args.resume and args.overwrite:
         raise KafkasimInputError("--overwrite: not combined with --resume (one keeps the results there, the other "
                                  "deletes them)")
-    exp = load_experiment(args.experiment, replications=args.replications)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise KafkasimInputError(f"--out = {args.out!r}: not a directory")
+    exp = load_experiment(args.experiment, replications=args.replications, confirm=args.yes)
     if args.jobs is not None and args.jobs < 1:
         raise KafkasimInputError(f"--jobs = {args.jobs}: must be >= 1")
+    check_scheduler(args.scheduler)
     try:
         results = run_sweep(exp, out_dir=args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
-                            progress=False if args.no_progress else None, overwrite=args.overwrite)
+                            progress=False if args.no_progress or args.quiet else None, overwrite=args.overwrite)
     except StoreError as err:
         raise KafkasimInputError(str(err)) from None
     out = Path(args.out) / exp.name
@@ -353,10 +465,11 @@ def cmd_sweep(args) -> int:
     _use_agg()
     plot(results, out / "rates.png", exp.name)
     plot_outcomes(results, out / "outcomes.png", f"{exp.name}: outcome classes by stage")
-    print(text, end="")
-    print(f"rows: {out / 'rows.csv'}; table: {out / 'summary.txt'}; plots: {out / 'rates.png'}, "
-          f"{out / 'outcomes.png'}")
-    return EXIT_OK
+    if not args.quiet:
+        print(text, end="")
+        print(f"rows: {out / 'rows.csv'}; table: {out / 'summary.txt'}; plots: {out / 'rates.png'}, "
+              f"{out / 'outcomes.png'}")
+    return _gate(args, results.store.read())
 
 
 def cmd_bench(args) -> int:
@@ -419,8 +532,19 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def _terminate(_signum, _frame):
+    raise KeyboardInterrupt  # SIGTERM: the same orderly stop as Ctrl-C (workers stopped, exit 130)
+
+
 def main(argv=None) -> int:
+    import signal
+    import threading
+
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    else:  # pragma: no cover - signals can only be handled in the main thread
+        previous = None
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -441,6 +565,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("kafkasim: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

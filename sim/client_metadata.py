@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 
 from .protocol import MetadataRequest, MetadataResponse
-from .timer import Alarm
+from .timer import MIN_WAIT, Alarm
 
 
 class ClientMetadata:
     """Leader and leader epoch per partition, as one client sees them."""
 
-    def __init__(self, env, network, node: str, brokers, partitions: int, retry_backoff: float, on_update):
+    def __init__(self, env, network, node: str, brokers, partitions: int, retry_backoff: float, on_update,
+                 reconnect_backoff: float = 0.05):
         self.env = env
         self.network = network
         self.node = node
@@ -27,6 +28,8 @@ class ClientMetadata:
         self.leaders: list[int | None] = [None] * partitions
         self.epochs: list[int] = [-1] * partitions
         self.retry_backoff = retry_backoff
+        # no broker reachable: NetworkClient waits reconnect.backoff.ms (and at least retry.backoff.ms here)
+        self.unreachable_backoff = max(retry_backoff, reconnect_backoff, MIN_WAIT)
         self.timeout = max(retry_backoff, 0.05)
         self.on_update = on_update
         # called just before the metadata changes: the producer appends the sends made up to now,
@@ -74,7 +77,7 @@ class ClientMetadata:
                 continue
             broker = self._pick_broker()
             if broker is None:
-                next_allowed = env.now + self.retry_backoff
+                next_allowed = env.now + self.unreachable_backoff
                 continue
             self.wanted = False
             self.requests += 1

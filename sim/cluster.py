@@ -81,10 +81,10 @@ class Cluster:
         return broker.logs[p]
 
     def settled(self) -> bool:
-        """Every broker up to date, every partition led, fully replicated (HW = LEO), no follower left with
-        a divergence to truncate, consumed to its HW."""
+        """Every broker up (none in a controlled shutdown) and up to date, every partition led, fully
+        replicated (HW = LEO), no follower left with a divergence to truncate, consumed to its HW."""
         version = self.controller.version
-        if not all(b.up and b.serving and b.meta_version == version for b in self.brokers):
+        if not all(b.up and b.serving and not b.shutting_down and b.meta_version == version for b in self.brokers):
             return False
         hws = []
         for p, replicas in enumerate(self.assignment):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from .cluster import Cluster
+from .invariants import check_run
 from .result import RunResult
 
 SETTLE_CHECK = 0.1  # s of simulated time between drain checks
@@ -34,10 +35,21 @@ def start(cfg, spawn_key: tuple[int, ...] = (), arrivals=None, fault_bias: dict 
     return cluster
 
 
-def finish(cluster: Cluster) -> Cluster:
-    """Run the production phase, then the drain phase (bounded by sim.drain.timeout)."""
+PROGRESS_STEPS = 100  # progress reports over the production phase
+
+
+def finish(cluster: Cluster, progress=None) -> Cluster:
+    """Run the production phase, then the drain phase (bounded by sim.drain.timeout). progress: a
+    sim.progress.Progress told the simulated seconds done (stopping the clock in between changes
+    nothing: SimPy keeps every event's order)."""
     env = cluster.env
-    env.run(until=cluster.end)
+    if progress is None:
+        env.run(until=cluster.end)
+    else:
+        step = cluster.end / PROGRESS_STEPS
+        for i in range(1, PROGRESS_STEPS + 1):
+            env.run(until=cluster.end if i == PROGRESS_STEPS else i * step)
+            progress.update(step)
     proc = env.process(drain(cluster))
     env.run(until=env.any_of([proc, env.timeout(cluster.cfg.settings.sim.drain_timeout)]))
     return cluster
@@ -48,13 +60,17 @@ def simulate(cfg, spawn_key: tuple[int, ...] = (), arrivals=None) -> Cluster:
     return finish(start(cfg, spawn_key, arrivals))
 
 
-def drain_and_classify(cluster: Cluster, started: float) -> RunResult:
-    finish(cluster)
-    return RunResult.from_cluster(cluster, wall_s=time.perf_counter() - started)
+def drain_and_classify(cluster: Cluster, started: float, spawn_key: tuple[int, ...] = (),
+                       progress=None) -> RunResult:
+    """Finish the run, classify every message, check the invariants (sim/invariants.py)."""
+    finish(cluster, progress)
+    result = RunResult.from_cluster(cluster, wall_s=time.perf_counter() - started)
+    check_run(cluster, result, spawn_key)
+    return result
 
 
-def run_once(cfg, spawn_key: tuple[int, ...] = (), fault_bias: dict | None = None) -> RunResult:
-    """One replication of a scenario, classified; with fault_bias, its chaos rates biased (the result's
-    "fault_log_weight" is the log likelihood ratio)."""
+def run_once(cfg, spawn_key: tuple[int, ...] = (), progress=None, fault_bias: dict | None = None) -> RunResult:
+    """One replication of a scenario, classified and checked (progress: see finish); with fault_bias, its
+    chaos rates biased (the result's "fault_log_weight" is the log likelihood ratio)."""
     started = time.perf_counter()
-    return drain_and_classify(start(cfg, spawn_key, fault_bias=fault_bias), started)
+    return drain_and_classify(start(cfg, spawn_key, fault_bias=fault_bias), started, spawn_key, progress)

@@ -13,6 +13,8 @@ import math
 import simpy
 from simpy.events import NORMAL, Event
 
+MIN_WAIT = 0.001  # s: the shortest wait of a loop with nothing to talk to (a 0 wait would freeze simulated time)
+
 
 def call_at(env, delay: float, callback) -> None:
     """Call callback(event) after delay: a bare SimPy event, without Timeout's checks and closures."""

@@ -128,11 +128,12 @@ class ArrivalStream:
             if k < len(window) or self._exhausted:
                 return dropped
 
-    def stop(self) -> None:
-        """No more sends (end of production or close())."""
-        self._buf = self._buf[:self._pos]
-        del self._times[self._pos:]
-        self._parts = self._parts[:self._pos]
+    def stop(self, keep: int = 0) -> None:
+        """No more sends (end of production or close()) but the next `keep` (a send() still blocked)."""
+        cut = min(self._pos + keep, len(self._buf))
+        self._buf = self._buf[:cut]
+        del self._times[cut:]
+        self._parts = self._parts[:cut]
         self._exhausted = True
 
     def _trim(self) -> None:

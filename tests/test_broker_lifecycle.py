@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from sim.run import finish
+
 from simtest import cluster
 
 MS = 0.001
@@ -85,3 +87,35 @@ def test_with_elr_the_isr_can_become_empty():
     c.env.run(until=12.0)
     # broker 0 fenced at 9.001: out of the ISR, which empties; an eligible replica leads
     assert st.leader == 1 and st.isr == (1,) and 0 in st.elr
+
+
+def test_a_controlled_shutdown_in_progress_when_the_drain_starts_completes_and_the_broker_starts_again():
+    # the shutdown begins 0.5 ms before production ends; the controller's answer comes after the drain
+    # has brought every broker back, so the broker stops then -- and the drain starts it again
+    # (before: it stayed down and the run never drained)
+    faults = [{"at": 0.9995, "action": "shutdown", "target": "broker:1"}]
+    c = cluster(SENDS[:5], topic__replication__factor=3, workload__duration=1, faults=faults)
+    c.drained = False
+    finish(c)
+    (stopped,) = c.trace.of("stopped")
+    assert stopped[0] > 1.0  # stopped during the drain
+    assert [row for row in c.trace.of("started") if row[0] > stopped[0]]
+    assert c.drained and c.brokers[1].up
+
+
+def test_with_elr_and_quick_restarts_a_whole_cluster_power_loss_ends_with_the_last_known_leader():
+    # every broker loses power at 1 s and is back at 1.3 s, before its session expires: each registers a
+    # new incarnation after an unclean shutdown, so it leaves ISR and ELR (KIP-966) and the ISR empties.
+    # As Kafka's controller does for a partition without a leader when one of its replicas is ready
+    # again (handleBrokerUnfenced), the last known leader is elected once it is back (before: no
+    # election ever came, and the partition stayed offline)
+    faults = [{"at": 1.0, "action": "power_loss", "target": "all-brokers", "duration": 0.2}]
+    c = cluster(SENDS, producer__linger__ms=0, topic__replication__factor=3, topic__min__insync__replicas=2,
+                broker__model__startup__ms=100, broker__model__quick__restart__keeps__isr=True,
+                broker__eligible__leader__replicas__version=1, workload__duration=6, faults=faults)
+    c.env.run(until=5.0)
+    assert c.trace.of("fenced") == []
+    (lkl,) = c.trace.of("last_known_leader_election")
+    assert 1.3 <= lkl[0] < 2.0
+    st = c.controller.parts[0]
+    assert st.leader == lkl[3] and st.leader in st.isr

@@ -343,7 +343,7 @@ BAD_INPUTS = [
     ("fault-loss-without-rate", dict(toml=_FAULT.format(at=1, action="packet_loss", target="producer")),
      "scenario.toml: faults[0].rate: required for packet_loss", ConfigError),
     ("fault-loss-rate-above-one", dict(toml=_FAULT.format(at=1, action="packet_loss", target="leader") + "rate = 1.5\n"),
-     "faults[0].rate = 1.5: expected a number >= 0 and <= 1", ConfigError),
+     "faults[0].rate = 1.5: expected a finite number >= 0 and <= 1", ConfigError),
     ("fault-rate-on-spike", dict(toml=_FAULT.format(at=1, action="latency_spike", target="leader")
                                  + "rate = 0.5\nextra_ms = 5\n"),
      "faults[0].rate = 0.5: only for packet_loss", ConfigError),
@@ -351,7 +351,7 @@ BAD_INPUTS = [
      "faults[0].extra_ms: required for latency_spike", ConfigError),
     ("fault-negative-extra", dict(toml=_FAULT.format(at=1, action="latency_spike", target="producer")
                                   + "extra_ms = -3\n"),
-     "faults[0].extra_ms = -3: expected a number >= 0", ConfigError),
+     "faults[0].extra_ms = -3: expected a finite number >= 0", ConfigError),
     ("fault-pause-the-producer", dict(toml=_FAULT.format(at=1, action="pause", target="producer")),
      "faults[0].target = 'producer': pause targets brokers", ConfigError),
     ("fault-zero-duration", dict(toml=_FAULT.format(at=1, action="pause", target="leader") + "duration = 0\n"),

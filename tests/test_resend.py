@@ -88,12 +88,14 @@ def test_idempotence_does_not_recognise_an_application_re_send():
 
 
 def test_a_re_send_after_a_failure_that_never_reached_the_log_delivers_it_once():
-    # cut off until 1 s: send() times out waiting for metadata (300 ms) at 0.31, 0.61 and 0.91 s; the
-    # third re-send gets the metadata (asked again by 1.1 s) and goes through
+    # cut off until 1 s: send() times out waiting for metadata (300 ms) at 0.31 s; the application
+    # calls it again 100 ms later (producer.app.resend.backoff.ms), it times out again at 0.71 s; the
+    # second re-send, at 0.81 s, gets the metadata (asked again by 1.1 s) and goes through
     faults = [{"at": 0, "action": "isolate", "target": "producer", "duration": 1.0}]
     c, r = run([0.01], faults, producer__max__block__ms=300, producer__app__resend=True)
-    assert r["sent"] == 1 and r["producer"]["resends"] == 3
-    assert list(c.ledger.fail[:3]) == [F_METADATA_TIMEOUT] * 3 and c.ledger.p[3] == P_ACK
+    assert r["sent"] == 1 and r["producer"]["resends"] == 2
+    assert list(c.ledger.fail[:2]) == [F_METADATA_TIMEOUT] * 2 and c.ledger.p[2] == P_ACK
+    assert c.ledger.send_t[2] > 1.0
     assert r.outcomes["delivered"] == 1 and r["causes"]["delivered"] == {"ok": 1}
 
 
@@ -134,3 +136,16 @@ def test_a_keyed_record_is_re_sent_to_its_keys_partition():
     acc.release(acc.pop_head(0), 0.15)
     acc.catch_up(0.15)
     assert [len(dq) for dq in acc.deques] == [0, 1, 1] and ledger.origin[3] == 2
+
+
+def test_with_max_block_0_and_a_full_buffer_re_sends_wait_between_attempts():
+    # buffer.memory holds one batch, held by a request the cut-off leader never answers: every later
+    # send() fails at once (max.block.ms = 0). The application re-sends each after 100 ms, so simulated
+    # time goes on and the number of attempts stays bounded (before: time froze while re-sends grew)
+    faults = [{"at": 0.05, "action": "isolate", "target": "producer", "duration": 1.0}]
+    c, r = run([0.01, 0.1, 0.2, 0.3], faults, producer__max__block__ms=0, producer__buffer__memory=16384,
+               producer__app__resend=True, producer__request__timeout__ms=30000)
+    assert c.drained and c.env.now > 1.0
+    # two messages, an attempt each per 100 ms from 0.2 and 0.3 s until the request is answered (~1.05 s)
+    assert 7 + 8 <= r["producer"]["resends"] <= 9 + 10
+    assert r.outcomes["delivered"] == 4

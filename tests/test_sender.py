@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from sim import protocol as P
-from sim.ledger import F_DELIVERY_TIMEOUT, F_FATAL, F_RETRIES_EXHAUSTED, P_ACK, P_NACK_SEEN, P_NONE
+from sim.ledger import F_BUFFER_EXHAUSTED, F_DELIVERY_TIMEOUT, F_FATAL, F_RETRIES_EXHAUSTED, P_ACK, P_NACK_SEEN, P_NONE
 
 from mockbroker import MS, Harness
 
@@ -399,3 +399,32 @@ def test_the_answer_that_ends_a_flush_wakes_the_sender_for_the_sends_made_behind
     h.run(0.3)
     assert [round(float(t), 3) for t in h.ledger.send_t[:h.ledger.n]] == [0.1, 0.211, 0.221]
     assert times(h) == [0.103, 0.212, 0.222]
+
+
+# -- found by the random search (tests/randomconfig.py) ----------------------------------------------
+
+@pytest.mark.parametrize("keys", [[0, 0], None])
+def test_a_send_blocked_for_memory_when_production_ends_still_fails_after_max_block(keys):
+    # buffer.memory holds one batch: the first record's batch is in flight and never answered, so
+    # the send at 0.2 s waits for memory; production ends at 0.5 s with that send() still blocked.
+    # The application's close() comes after it: at 0.2 + max.block.ms it fails (BufferExhausted),
+    # it is not dropped (before: an IndexError for keyed records, a failure of no record for others).
+    h = Harness([0.1, 0.2], keys=keys, producer__buffer__memory=16384, producer__max__block__ms=1000,
+                workload__duration=0.5, **EXACT).run(0.5)
+    assert h.producer.accumulator.blocked == "memory"
+    h.app.close()
+    h.run(1.5)
+    assert h.ledger.n == 2 and h.ledger.p[1] == P_NACK_SEEN and h.ledger.fail[1] == F_BUFFER_EXHAUSTED
+    assert h.producer.accumulator.buffer_exhausted == 1 and h.producer.accumulator.blocked is None
+
+
+def test_reconnecting_without_backoff_to_a_refusing_broker_for_seconds_keeps_going():
+    # reconnect.backoff.ms=0: every refused attempt (a 2 ms round trip) is followed by another; the
+    # exponential backoff's exponent is capped (before: 2 ** 1024 overflowed after ~2 s, a crash)
+    h = Harness([0.1], producer__reconnect__backoff__ms=0, workload__duration=5, **EXACT)
+    h.brokers[0].refuse = True
+    h.run(3.0)
+    assert h.producer.sender.counters.connect_failures > 1100
+    h.brokers[0].refuse = False
+    h.run(3.1)
+    assert times(h) and times(h)[0] < 3.1

@@ -25,6 +25,8 @@ VALIDATION_ONLY = {
     "broker.group.max.session.timeout.ms": "the coordinator's upper bound for consumer.session.timeout.ms",
     "consumer.group.protocol": "only the classic protocol is modelled; consumer (KIP-848) is refused",
     "cluster.kafka.version": "the version profile: it sets other keys' defaults (sim/config/versions.py)",
+    "sim.max.messages": "a resource guard: refuses a configuration expected to send more messages",
+    "sim.max.faults": "a resource guard: refuses chaos rates expected to draw more random faults",
 }
 SOURCE = Path(sim.__file__).parent
 

@@ -154,6 +154,16 @@ def test_estimate_stops_at_the_relative_error_or_the_replication_count():
     assert estimate(cfg, replications=3, jobs=1)["silent_loss"] == fixed["silent_loss"]  # deterministic
 
 
+def test_estimate_to_a_relative_error_of_a_run_that_loses_nothing_stops_with_an_upper_bound():
+    # acks=all, RF 3, no faults: nothing is lost, so no relative error can be reached; after
+    # max(30, 3 / 0.05) = 60 replications without a loss the estimate stops and says why
+    from simtest import config
+    cfg = config(workload__duration=0.2, workload__rate=100, topic__replication__factor=3)
+    result = estimate(cfg, rel_error=0.05, jobs=1)
+    assert result["runs"] == 60 and result["silent_loss"]["rate"] == 0
+    assert result["stopped_because"].startswith("bound reached: no silent_loss in 60 replications")
+
+
 def test_rows_are_also_written_as_parquet(tmp_path, reference):
     import pandas as pd
 
@@ -178,3 +188,39 @@ def test_rows_split_every_outcome_class_by_stage():
                 assert sum(row[c] for c in STAGE_COLUMNS if c.startswith(cls + "_")) == row[cls], cls
         assert row["lost_acked_broker"] == row["silent_broker"]
     assert sum(r["lost_acked"] for r in rows) > 0 and sum(r["duplicated"] for r in rows) > 0  # something to split
+
+
+@pytest.mark.parametrize("signum, seed", [(signal.SIGKILL, 1), (signal.SIGTERM, 2), (signal.SIGINT, 3)])
+def test_a_sweep_signalled_at_a_random_moment_leaves_no_worker_and_resumes_row_for_row(tmp_path, reference, signum,
+                                                                                         seed):
+    import random
+
+    import psutil
+
+    exp_file = tmp_path / "tiny.toml"
+    exp_file.write_text(EXPERIMENT)
+    cmd = [sys.executable, "-m", "sim", "sweep", str(exp_file), "--jobs", "2", "--no-progress", "--out", "out"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows_path = tmp_path / "out" / "tiny" / "rows.csv"
+    rows_before = random.Random(seed).randint(0, 5)  # rows written when the signal comes (of 8)
+    parent = psutil.Process(proc.pid)
+    workers = set()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers |= {p.pid for p in parent.children(recursive=True)}
+        written = len(rows_path.read_text().splitlines()) - 1 if rows_path.exists() else -1
+        if written >= rows_before and len(workers) >= 2:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signum)
+    code = proc.wait(30)
+    assert code == (-signal.SIGKILL if signum == signal.SIGKILL else 130)
+    alive = [pid for pid in workers if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    end = time.monotonic() + 10  # a worker of a SIGKILLed sweep notices its parent is gone within 0.5 s
+    while alive and time.monotonic() < end:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert workers and not alive, alive  # no orphaned pool worker
+    out = subprocess.run(cmd + ["--resume"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert comparable(read_rows(rows_path)) == comparable(reference)

@@ -59,6 +59,7 @@ class Broker(BrokerLifecycle):
         self.clean_shutdown = True  # how the process last stopped (reported when it registers)
         self.disk_failed = False  # the log disk failed and has not been replaced: the broker cannot start
         self.shutting_down = False
+        self.restart_when_stopped = False  # the drain began during a controlled shutdown: start again after it
         self.serving = True  # accepts clients; after a restart only once registered with the controller
         self.paused = False
         self.resumed = self.env.event()

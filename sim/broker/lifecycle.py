@@ -110,6 +110,9 @@ class BrokerLifecycle:
         self.clean_shutdown = True
         self.trace.add(now, "stopped", self.id)
         self.ctx.notify_disconnect(self)  # connections are closed
+        if self.restart_when_stopped:
+            self.restart_when_stopped = False
+            self.restart()
 
     # -- starting ----------------------------------------------------------------------
     def restart(self, replace_disk: bool = False) -> None:

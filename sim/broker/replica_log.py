@@ -64,6 +64,7 @@ class ReplicaLog:
         self.written = array("d")  # local page-cache write time per batch
         self.leo = 0  # log end offset: the end of the last batch (kept by append and truncate_to)
         self.hw = 0
+        self.max_hw = 0  # the highest HW this replica ever had (sim/invariants.py: committed offsets stay below)
         self.hw_checkpoint = 0  # the HW as last written to the checkpoint file
         self.flushed = 0  # recovery point: Kafka flushed everything below (once flush_done_at passed)
         self.flush_done_at = 0.0  # when the fsync that set `flushed` completes
@@ -132,12 +133,16 @@ class ReplicaLog:
         """The leader's HW moves up (Partition.maybeIncrementLeaderHW decided it may)."""
         assert self.hw < hw <= self.leo, (self.hw, hw, self.leo)
         self.hw = hw
+        if hw > self.max_hw:
+            self.max_hw = hw
 
     def follow_hw(self, leader_hw: int) -> None:
         """A follower learns the leader's HW from a fetch response: as far as its own log reaches."""
         hw = min(leader_hw, self.leo)
         if hw > self.hw:
             self.hw = hw
+            if hw > self.max_hw:
+                self.max_hw = hw
 
     def checkpoint_hw(self) -> None:
         """replication-offset-checkpoint: the HW written to disk (every 5 s, and on a clean shutdown)."""

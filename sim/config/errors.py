@@ -10,11 +10,21 @@ _NO_VALUE = "<no value>"
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    """One line, with control characters (terminal escape sequences, NUL) shown escaped, never sent raw."""
+    return sanitize(" ".join(str(text).split()))
+
+
+def sanitize(text: str) -> str:
+    """Text safe to print to a terminal: every non-printable character as its escape (\\x1b, \\x00)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def _show(value: object) -> str:
     """A value as the user wrote it: TOML spells booleans true/false."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<an integer of {len(format(value, 'x')) * 4} bits>"
     text = str(value).lower() if isinstance(value, bool) else _one_line(repr(value))
     return text if len(text) <= 80 else text[:77] + "..."
 

@@ -14,7 +14,7 @@ from typing import Any
 from .errors import ConfigError, ScenarioError
 from .model import Config, Inputs
 from .schema import SCHEMA, SECTIONS
-from .validate import apply_overrides, build_config, suggest
+from .validate import TRANSACTIONS, apply_overrides, build_config, suggest
 
 PathLike = str | Path
 
@@ -36,6 +36,11 @@ _CLIENT_KEYS = (
 )
 _CLIENT_PREFIXES = ("ssl.", "sasl.", "metrics.", "metadata.recovery.", "schema.registry.", "basic.auth.",
                     "confluent.")
+# Real Kafka configs whose values switch on what the model lacks: refused, as group.protocol = consumer is
+NOT_MODELLED = {
+    ("producer", "transactional.id"): lambda value: value != "",
+    ("consumer", "isolation.level"): lambda value: value == "read_committed",
+}
 UNMODELLED_KEYS = {
     "producer": _CLIENT_KEYS + (
         "key.serializer", "value.serializer", "compression.type", "partitioner.class",
@@ -46,7 +51,7 @@ UNMODELLED_KEYS = {
         "key.deserializer", "value.deserializer", "group.id", "group.instance.id",
         "group.remote.assignor", "partition.assignment.strategy", "isolation.level", "check.crcs",
         "exclude.internal.topics", "allow.auto.create.topics", "retry.backoff.max.ms",
-        "reconnect.backoff.ms", "reconnect.backoff.max.ms", "socket.connection.setup.timeout.ms",
+        "reconnect.backoff.max.ms", "socket.connection.setup.timeout.ms",
         "socket.connection.setup.timeout.max.ms", "send.buffer.bytes",
     ),
     "broker": (
@@ -112,7 +117,7 @@ def load_toml(path: PathLike) -> dict[str, Any]:
         raise ScenarioError(f"cannot read file: {err.strerror or err}", source) from None
     except UnicodeDecodeError:
         raise ScenarioError("not UTF-8 text", source) from None
-    except tomllib.TOMLDecodeError as err:
+    except (tomllib.TOMLDecodeError, ValueError) as err:  # ValueError: an integer past Python's digit limit
         raise ScenarioError(f"malformed TOML: {err}", source) from None
     return flatten_toml(data, source)
 
@@ -188,6 +193,8 @@ def load_properties_file(path: PathLike, role: str) -> tuple[dict[str, str], str
     values, ignored = {}, []
     for key, value in props.items():
         name = _full_name(role, key)
+        if (role, key) in NOT_MODELLED and NOT_MODELLED[role, key](value.strip()):
+            raise ConfigError(key, value, TRANSACTIONS, source)
         if name in SCHEMA and SCHEMA[name].origin == "kafka":
             values[name] = value
         elif key in UNMODELLED_KEYS[role] or key.startswith(UNMODELLED_PREFIXES[role]):

@@ -249,6 +249,10 @@ _ALL = [
     _bool("producer.app.resend", False,
           "Whether the application sends a record again (a new send of the same message) after its send is "
           "reported failed with a timeout or retriable error; only while it still produces.", origin=MODEL),
+    _ms("producer.app.resend.backoff.ms", 100,
+        "How long the application waits before it calls send() again for records whose send() itself failed "
+        "(no memory or no metadata within max.block.ms); a failure reported later through the callback is "
+        "re-sent at once.", 1, origin=MODEL),
     _bool("producer.app.resend.on.restart", False,
           "Whether the application, restarted after a crash, sends again what it had not seen acknowledged "
           "(it replays from its own checkpoint).", origin=MODEL),
@@ -275,6 +279,9 @@ _ALL = [
         "How long the consumer waits for a broker response before it fails or retries the request."),
     _ms("consumer.retry.backoff.ms", 100,
         "Wait before retrying a failed consumer request such as a fetch or an offset commit.", 0, LONG_MAX),
+    _ms("consumer.reconnect.backoff.ms", 50,
+        "Wait before trying a broker again after its connection failed or was refused (fetches), or when "
+        "none can be reached (metadata, coordinator lookup).", 0, LONG_MAX),
     _ms("consumer.session.timeout.ms", 45000,
         "The group coordinator removes a member whose heartbeats stop for this long (classic protocol).", 1),
     _ms("consumer.heartbeat.interval.ms", 3000,
@@ -362,6 +369,13 @@ _ALL = [
          "Most rare events (faults, elections, ISR changes, truncations...) the run's trace keeps; later ones "
          "are counted, not kept. 0 turns the trace off. The trace is in the JSON result.", 0, INT_MAX,
          origin=MODEL),
+    _int("sim.max.messages", 20_000_000,
+         "Most messages a run may be expected to send (workload.rate x workload.duration); a configuration "
+         "past it is refused before anything runs (about 60 bytes of memory per message). Raise it to run more.",
+         1, LONG_MAX, origin=MODEL),
+    _int("sim.max.faults", 100_000,
+         "Most random faults a run may be expected to draw (chaos rates x targets x workload.duration); a "
+         "configuration past it is refused before anything runs. Raise it to run more.", 1, LONG_MAX, origin=MODEL),
     _key("sim.drain.timeout", "duration", 600.0,
          "Longest drain phase after production ends (producer flush, consumer catch-up).",
          unit="s", minimum=0, min_exclusive=True, origin=MODEL),

@@ -16,7 +16,8 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import Config, Fault, Inputs
-from ..faults.kinds import ALL_PEERS, BROKERS, CONSUMER, FAULT_KINDS, FORBIDDEN, PEERS, PRODUCER, REQUIRED, TARGET_FORMS
+from ..faults.kinds import (ALL_PEERS, BROKERS, CHAOS_KINDS, CONSUMER, FAULT_KINDS, FORBIDDEN, PEERS, PER_BROKER,
+                           PER_CONSUMER, PRODUCER, REQUIRED, TARGET_FORMS)
 from .schema import FAULT_ACTIONS, FAULT_FIELDS, INT_MAX, SCHEMA, Key
 from .versions import profile
 
@@ -27,6 +28,7 @@ NOT_MODELLED_YET: dict[str, tuple[Any, ...]] = {
 }
 
 _INT_TEXT = re.compile(r"[+-]?\d+")
+_MAX_DIGITS = 30  # Java's longest integer has 19 digits
 _FLOAT_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _DURATION_TEXT = re.compile(r"(?P<num>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(?P<unit>us|ms|s|m|h|d|y)?")
 _DURATION_UNITS = {None: 1.0, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0,
@@ -41,7 +43,14 @@ def suggest(name: str, candidates) -> str:
     return f" (did you mean {match[0]}?)" if match else ""
 
 
+TRANSACTIONS = "not modelled (transactions: no transactional producer, no read_committed consumer)"
+NOT_MODELLED_KEYS = {"producer.transactional.id": TRANSACTIONS, "producer.transaction.timeout.ms": TRANSACTIONS,
+                     "consumer.isolation.level": TRANSACTIONS}
+
+
 def unknown_key(name: str, value: Any, source: str | None = None) -> ConfigError:
+    if name in NOT_MODELLED_KEYS:
+        return ConfigError(name, value, NOT_MODELLED_KEYS[name], source)
     return ConfigError(name, value, "unknown key" + suggest(name, SCHEMA), source)
 
 
@@ -77,6 +86,8 @@ def _in_range(key: Key, value: float) -> bool:
 
 def _parse_int(key: Key, value: Any, text: bool) -> int:
     if text and _INT_TEXT.fullmatch(value):
+        if len(value.lstrip("+-")) > _MAX_DIGITS:  # past any key's range (and Python's int-string limit)
+            raise ConfigError(key.name, value, "must be " + range_text(key))
         return int(value)
     if not text and isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
@@ -183,12 +194,43 @@ def build_config(inputs: Inputs) -> Config:
     _cluster_rules(values, fail, notes)
     _producer_rules(values, inputs.values, fail, notes)
     _consumer_rules(values, fail, notes)
+    _resource_rules(values, fail)
     for name in SCHEMA:
         values[name] = _inherited(values, name)
     faults = [_check_fault(_parse_fault(i, t, inputs.faults_source), values, inputs.faults_source)
               for i, t in enumerate(inputs.faults)]
     faults.sort(key=lambda fault: fault.at)
     return Config(values, tuple(faults), frozenset(inputs.values), tuple(notes), inputs, frozenset(from_profile))
+
+
+def expected_messages(values: Mapping[str, Any]) -> float:
+    return values["workload.rate"] * values["workload.duration"]
+
+
+def expected_faults(values: Mapping[str, Any]) -> float:
+    """Random faults the chaos processes are expected to draw: rate x targets x production time."""
+    targets = {PER_BROKER: values["cluster.brokers"], PER_CONSUMER: values["consumer.app.members"]}
+    total = 0.0
+    for key, (_kind, chaos) in CHAOS_KINDS.items():
+        gap = values[f"chaos.{key}.mtbf"]
+        gap = chaos.preset_mtbf(values["chaos.preset"]) if gap is None else gap
+        if gap:
+            total += targets.get(chaos.scope, 1) * values["workload.duration"] / gap
+    return total
+
+
+def _resource_rules(values, fail) -> None:
+    """Guards on what a run would take, checked before it starts (sim.max.messages, sim.max.faults)."""
+    messages, cap = expected_messages(values), values["sim.max.messages"]
+    if messages > cap:
+        raise fail("workload.rate", f"with workload.duration = {values['workload.duration']:g} s that is about "
+                                    f"{messages:,.0f} messages, more than sim.max.messages = {cap:,} (raise it to run "
+                                    "this)")
+    faults, cap = expected_faults(values), values["sim.max.faults"]
+    if faults > cap:
+        raise fail("sim.max.faults", f"the chaos rates draw about {faults:,.0f} random faults in "
+                                     f"workload.duration = {values['workload.duration']:g} s, more than "
+                                     f"sim.max.faults = {cap:,} (raise it, or lengthen the chaos.*.mtbf)")
 
 
 def _inherited(values: Mapping[str, Any], name: str) -> Any:
@@ -341,9 +383,10 @@ def _kind_number(table, field: str, kind, error, missing) -> float | None:
         raise missing(field)
     value = table[field]
     maximum = param.maximum
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= maximum:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= maximum \
+            or not math.isfinite(value):
         bound = f" and <= {maximum:g}" if maximum < math.inf else ""
-        raise error(field, f"expected a number >= 0{bound}")
+        raise error(field, f"expected a finite number >= 0{bound}")
     return float(value)
 
 

@@ -56,7 +56,7 @@ class Consumer:
         self.poison = False  # a processing error waiting for the next record
         self.stalled = 0.0  # a stall waiting for the next record (s)
         self.metadata = ClientMetadata(self.env, self.network, self.node, self.brokers, self.partitions,
-                                       settings.retry_backoff, self.wake)
+                                       settings.retry_backoff, self.wake, settings.reconnect_backoff)
         self.deadlines = DeadlineQueue(self.env)
         self.fetcher = Fetcher(self)
         self.membership = Membership(self)

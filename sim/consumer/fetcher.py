@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import deque
 
 from .. import protocol as P
+from ..invariants import read_below_hw
+from ..timer import MIN_WAIT, call_at
 
 LATEST, EARLIEST = -1, -2  # ListOffsets timestamps
 
@@ -31,6 +33,8 @@ class Fetcher:
         self.fetch_pos: list[int | None] = [None] * n
         self.buffer: list[deque] = [deque() for _ in range(n)]
         self.fetching: set[int] = set()  # brokers with a fetch outstanding
+        # a broker whose connection failed is not asked again before reconnect.backoff.ms (ClusterConnectionStates)
+        self.blocked_until: dict[int, float] = {}
         # KIP-320: the epoch of the last record consumed (-1: unknown, as after a reset or a committed offset),
         # and the leader epoch the position was last known good for
         self.position_epoch: list[int] = [-1] * n
@@ -101,7 +105,7 @@ class Fetcher:
             if leader is not None and self._needs_validation(p, epochs[p]):
                 self.buffer[p].clear()  # fetched from the old leader: not fetchable while awaiting validation
                 self.fetch_pos[p] = self.positions[p]
-                if leader not in self.fetching:
+                if leader not in self.fetching and self.blocked_until.get(leader, 0.0) <= self.env.now:
                     query = P.EpochQuery(epochs[p], self.position_epoch[p], self.positions[p])
                     to_validate.setdefault(leader, {})[p] = query
                 continue
@@ -111,7 +115,7 @@ class Fetcher:
             if leader is None:
                 c.metadata.request_update()
                 continue
-            if leader in self.fetching or leader in to_validate:
+            if leader in self.fetching or leader in to_validate or self.blocked_until.get(leader, 0.0) > self.env.now:
                 continue
             self.validated_epoch[p] = epochs[p]  # the position holds for the leader it is fetched from
             by_broker.setdefault(leader, {})[p] = pos
@@ -138,7 +142,11 @@ class Fetcher:
             self.c.wake()
 
     def on_disconnect(self, broker_id: int) -> None:
+        """The connection failed or was refused: no fetch to that broker for reconnect.backoff.ms."""
         self.fetching.discard(broker_id)
+        backoff = max(self.settings.reconnect_backoff, MIN_WAIT)
+        self.blocked_until[broker_id] = self.env.now + backoff
+        call_at(self.env, backoff, lambda _event: self.c.wake())
 
     # -- validating the position after a leader change (KIP-320) ------------------------------------
     def _needs_validation(self, p: int, leader_epoch: int) -> bool:
@@ -190,6 +198,7 @@ class Fetcher:
             if kind is P.ConsumerRecords:
                 chunks = result.chunks
                 if chunks:
+                    read_below_hw(chunks, result.hw)
                     self.buffer[p].extend(chunks)
                     last = chunks[-1]
                     self.fetch_pos[p] = last[0].base + last[2]

@@ -29,7 +29,7 @@ import math
 from functools import partial
 
 from ..protocol import GROUP_REQUESTS, GroupResponse, Refused
-from ..timer import Alarm
+from ..timer import MIN_WAIT, Alarm
 from .group_protocol import (COORDINATOR_ERRORS, DISCONNECTED, FENCED_ERRORS, REBALANCE_IN_PROGRESS, TIMED_OUT,
                              UNKNOWN_MEMBER_ID)
 
@@ -148,7 +148,9 @@ class Membership:
                 if error is None and c.alive:
                     self.coordinator = host
                     break
-            yield env.timeout(self.settings.retry_backoff)
+                yield env.timeout(self.settings.retry_backoff)
+            else:  # no broker reachable: wait for one (NetworkClient's reconnect backoff)
+                yield env.timeout(max(self.settings.retry_backoff, self.settings.reconnect_backoff, MIN_WAIT))
         if c.alive:
             self._flush_async()
         done.succeed()

@@ -122,6 +122,7 @@ class Controller:
             else:  # it left the ISR as it registered (ELR after an unclean shutdown): a normal election
                 self._elect(p, st)
             changed.append(p)
+        changed += [p for p in self._elect_leaderless(b) if p not in changed]
         self._publish(changed)
 
     def _fence(self, b: int) -> None:
@@ -147,13 +148,18 @@ class Controller:
     def _unfence(self, b: int) -> None:
         self.fenced[b] = False
         self.trace.add(self.env.now, "unfenced", b)
+        self._publish(self._elect_leaderless(b), always=True)
+
+    def _elect_leaderless(self, b: int) -> list[int]:
+        """b may lead again: an election for each of its partitions without a leader
+        (ReplicationControlManager.handleBrokerUnfenced, over partitionsWithNoLeader)."""
         changed = []
         for p, st in enumerate(self.parts):
             if st.leader is None and b in st.replicas:
                 self._elect(p, st)
                 if st.leader is not None:
                     changed.append(p)
-        self._publish(changed, always=True)
+        return changed
 
     def _forget_unclean(self, b: int) -> None:
         """KIP-966: a broker back from an unclean shutdown may miss committed data: out of ISR and ELR."""

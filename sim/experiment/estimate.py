@@ -13,8 +13,10 @@ integrates the faults' Poisson probability in closed form (sim/rare/windows.py);
 
 from __future__ import annotations
 
+import math
 import time
 
+from ..progress import Progress
 from .executors import default_jobs, make_executor
 from .replicate import run_batch
 from .results import Estimate
@@ -33,14 +35,21 @@ ROUND_WINDOWS = 4  # windows chosen at a time after the pilot (independent of th
 HOPELESS_WINDOWS = 30  # windows of every kind without a loss: stop chasing a relative error, report the bound
 
 
+def zero_runs(rel_error: float) -> int:
+    """Replications without any event after which --rel-error stops with an upper bound: enough that
+    the one-sided 95% bound on P(a run has one), about 3/n, is within rel_error (at least 30)."""
+    return max(30, math.ceil(3 / rel_error))
+
+
 def estimate(cfg, replications: int | None = None, rel_error: float | None = None, budget: float | None = None,
              jobs: int | None = None, scheduler: str | None = None, batch: int = 1, metric: str = "silent_loss",
              executor=None, method: str = "crude", faults_per_run: float = 1.0,
-             window: dict | None = None) -> Estimate:
+             window: dict | None = None, progress: bool | None = None) -> Estimate:
     """Estimates for cfg. Stops at `replications` (windows, for conditional), or once `metric`'s rate has
     relative error <= rel_error, or when `budget` wall seconds are spent (whichever comes first; at least
     one wave runs). method "is": `faults_per_run` is the biased expected number of faults per run;
-    "conditional": `window` may set "warmup", "spread", "tail" and "cap" (seconds, sim/rare/windows.py)."""
+    "conditional": `window` may set "warmup", "spread", "tail" and "cap" (seconds, sim/rare/windows.py).
+    progress: None = on stderr when worth it (sim/progress.py), False = none."""
     from ..rare.choose import choose_method
     if method not in METHODS:
         raise MethodError(f"method = {method!r}: one of {', '.join(METHODS)}")
@@ -60,11 +69,16 @@ def estimate(cfg, replications: int | None = None, rel_error: float | None = Non
         plan = _Importance(cfg, replications or MAX_REPLICATIONS, rel_error, budget, metric, batch, started,
                            faults_per_run)
     width = jobs or default_jobs()
-    if executor is not None:
-        summary = plan.run(executor, width)
-    else:
-        with make_executor(jobs, scheduler) as pool:
-            summary = plan.run(pool, width if not (jobs == 1) else 1)
+    plan.bar = Progress(replications, "windows" if method == "conditional" else "replications", "kafkasim estimate",
+                        progress)
+    try:
+        if executor is not None:
+            summary = plan.run(executor, width)
+        else:
+            with make_executor(jobs, scheduler) as pool:
+                summary = plan.run(pool, width if not (jobs == 1) else 1)
+    finally:
+        plan.bar.close()
     if method == "crude":
         from .. import stats
         horizon = cfg.seconds("workload.duration")
@@ -100,6 +114,7 @@ class _Plan:
         self.rows: list[dict] = []
         self.next_rep = 0
         self.reason = "replications"
+        self.bar = None  # a sim.progress.Progress while running
 
     def submit(self, pool, width: int) -> list:
         wave = []
@@ -122,7 +137,7 @@ class _Plan:
 
     def hopeless(self) -> bool:
         """Whether more replications are unlikely to see the metric at all (a relative error needs one)."""
-        return False
+        return len(self.rows) >= zero_runs(self.rel_error)
 
     def may_stop(self) -> bool:
         """Whether a stopping rule may end the estimate now (not before the minimum sample)."""
@@ -134,6 +149,8 @@ class _Plan:
             for future in self.submit(pool, width):
                 result = future.result()
                 self.rows.extend(result if isinstance(result, list) else [result])
+            if self.bar is not None:
+                self.bar.update(len(self.rows) - self.bar.done)
             summary = self.summarize()
             rate = summary[self.metric]
             if not self.may_stop():
@@ -146,7 +163,8 @@ class _Plan:
                 self.reason = "time budget spent"
                 break
             if self.rel_error is not None and rate["upper_bound_only"] and self.hopeless():
-                self.reason = f"none seen in {len(self.rows)} runs or windows: the result is an upper bound"
+                self.reason = (f"bound reached: no {self.metric} in {len(self.rows)} replications, the rate is below "
+                               f"its 95% upper bound {rate['hi']:.3g}")
                 break
         return summary if summary is not None else self.summarize()
 

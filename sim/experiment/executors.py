@@ -37,8 +37,10 @@ def make_executor(jobs: int | None = None, scheduler: str | None = None):
         except ImportError as exc:  # pragma: no cover - depends on the optional extra
             raise RuntimeError("--scheduler needs Dask: pip install 'kafkasim[distributed]'") from exc
         if scheduler == "local":
+            # no dashboard: the scheduler's HTTP server (health, metrics) only, on a free local port --
+            # dashboard_address=None alone still opens the dashboard on port 8787
             cluster = LocalCluster(n_workers=jobs or default_jobs(), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False})
             client = Client(cluster)
         else:
             cluster, client = None, Client(scheduler)
@@ -55,5 +57,32 @@ def make_executor(jobs: int | None = None, scheduler: str | None = None):
         return
     import multiprocessing
 
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=exit_with_parent, initargs=(os.getpid(),))
+    try:
         yield pool
+    except BaseException:  # interrupted (SIGINT, SIGTERM) or failed: stop the workers now, not after their tasks
+        workers = list((pool._processes or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join(5)
+        raise
+    pool.shutdown(wait=True)
+
+
+PARENT_CHECK = 0.5  # s between a worker's checks that the process that started it is alive
+
+
+def exit_with_parent(parent: int) -> None:
+    """Pool worker initializer: end this worker once its parent is gone (killed with SIGKILL, say),
+    instead of living on as an orphan."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK)
+        os._exit(1)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

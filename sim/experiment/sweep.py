@@ -21,15 +21,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import platform
 import subprocess
-import sys
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
 from ..config import ConfigError, ScenarioError, load_config
+from ..progress import Progress
 from .executors import InProcessExecutor, default_jobs, make_executor
 from .replicate import METRICS, run_batch
 from .results import SweepResult
@@ -72,25 +74,66 @@ def load_experiment(path, **overrides) -> Experiment:
     """Read and validate an experiment file (every point must be a valid configuration)."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError("file not found", str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
+    except IsADirectoryError:
+        raise ScenarioError("a directory, not an experiment file", str(path)) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read file: {exc.strerror or exc}", str(path)) from None
+    except UnicodeDecodeError:
+        raise ScenarioError("not UTF-8 text", str(path)) from None
+    except (tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: an integer past Python's digit limit
         raise ScenarioError(f"malformed TOML: {exc}", str(path)) from None
     return experiment_from_dict(data, base_dir=path.parent, source=str(path), **overrides)
+
+
+MAX_NAME = 100  # characters of an experiment name (it names the results folder)
+MAX_POINTS = 10_000  # a larger grid needs confirmation (--yes; confirm=True)
+
+
+def check_name(name, source: str | None = None) -> str:
+    """An experiment name becomes a folder under the results directory: a plain, short file name."""
+    reason = None
+    if not isinstance(name, str) or not name.strip():
+        reason = "a non-empty name is required"
+    elif len(name) > MAX_NAME:
+        reason = f"longer than {MAX_NAME} characters"
+    elif not name.isprintable():
+        reason = "holds a control character"
+    elif any(sep in name for sep in ("/", "\\", ":")) or name in (".", "..") or name.startswith("."):
+        reason = "must be a plain folder name (no '/', '\\', ':' and not starting with '.')"
+    if reason:
+        raise ConfigError("experiment.name", name, reason, source)
+    return name
+
+
+def _table(data: dict, key: str, kind, what: str, source: str | None):
+    value = data.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise ConfigError(key, value, f"must be {what}", source)
+    return value
 
 
 def experiment_from_dict(data: dict, base_dir=Path("."), source: str | None = None, **overrides) -> Experiment:
     unknown = set(data) - {"experiment", "base", "grid", "points"}
     if unknown:
         raise ConfigError(sorted(unknown)[0], "", "unknown table (expected experiment, base, grid, points)", source)
-    head = {**data.get("experiment", {}), **{k: v for k, v in overrides.items() if v is not None}}
+    confirm = overrides.pop("confirm", False)
+    experiment = _table(data, "experiment", dict, "a table ([experiment])", source) or {}
+    _table(data, "base", dict, "a table ([base])", source)
+    _table(data, "grid", dict, "a table ([grid])", source)
+    listed = _table(data, "points", list, "a list of tables ([[points]])", source)
+    if listed is not None and not all(isinstance(point, dict) for point in listed):
+        raise ConfigError("points", listed, "must be a list of tables ([[points]])", source)
+    head = {**experiment, **{k: v for k, v in overrides.items() if v is not None}}
     for key in head:
         if key not in EXPERIMENT_KEYS:
             raise ConfigError(f"experiment.{key}", head[key], "unknown key", source)
-    name = head.get("name")
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ConfigError("experiment.name", name, "a non-empty name without '/' is required", source)
+    name = check_name(head.get("name"), source)
+    for key in ("scenario", "description"):
+        if head.get(key) is not None and not isinstance(head[key], str):
+            raise ConfigError(f"experiment.{key}", head[key], "must be a string", source)
     reps, batch, seed = head.get("replications", 10), head.get("batch", 5), head.get("seed", 1)
     for key, value, lo in (("replications", reps, 1), ("batch", batch, 1), ("seed", seed, 0)):
         if not isinstance(value, int) or isinstance(value, bool) or value < lo:
@@ -106,8 +149,15 @@ def experiment_from_dict(data: dict, base_dir=Path("."), source: str | None = No
         for key in keys:
             if not isinstance(grid[key], list) or not grid[key]:
                 raise ConfigError(f"grid.{key}", grid[key], "must be a non-empty list of values", source)
+        count = math.prod(len(grid[k]) for k in keys)
+        if count > MAX_POINTS and not confirm:
+            raise ConfigError("grid", f"{count:,} points", f"more than {MAX_POINTS:,}: confirm with --yes "
+                                                             "(confirm=True) to run them all", source)
         points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(grid[k] for k in keys))]
     elif listed:
+        if len(listed) > MAX_POINTS and not confirm:
+            raise ConfigError("points", f"{len(listed):,} points", f"more than {MAX_POINTS:,}: confirm with --yes "
+                                                                     "(confirm=True) to run them all", source)
         points = [_flatten(p) for p in listed]
         keys = sorted({k for p in points for k in p})
     else:
@@ -262,29 +312,19 @@ def summarize_store(exp: Experiment, store: ResultsStore) -> SweepResult:
 
 
 class _Progress:
-    """tqdm.auto when installed (off when not a terminal); otherwise nothing."""
+    """Tasks done and replications per second (sim/progress.py: a bar on a terminal, lines otherwise)."""
 
     def __init__(self, total: int, initial: int, enabled):
-        self.bar = None
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            return
-        self.bar = tqdm(total=total, initial=initial, unit="task", disable=None if enabled is None else not enabled,
-                        file=sys.stderr, dynamic_ncols=True)
+        self.bar = Progress(total, "tasks", "kafkasim sweep", enabled, initial=initial)
         self.reps = 0
 
     def update(self, tasks: int, reps: int) -> None:
-        if self.bar is not None:
-            self.reps += reps
-            self.bar.update(tasks)
-            elapsed = self.bar.format_dict.get("elapsed") or 0
-            if elapsed:
-                self.bar.set_postfix_str(f"{self.reps / elapsed:.1f} rep/s")
+        self.reps += reps
+        elapsed = time.monotonic() - self.bar.started
+        self.bar.update(tasks, f"{self.reps / elapsed:.1f} rep/s" if elapsed > 0 else "")
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.bar.close()
 
 
 def _progress(total, initial, enabled) -> _Progress:

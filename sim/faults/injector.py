@@ -84,6 +84,8 @@ class FaultInjector:
         cluster.network.heal()
         for broker in cluster.brokers:
             broker.resume()
+            if broker.up and broker.shutting_down:
+                broker.restart_when_stopped = True  # a controlled shutdown completes, then the broker starts
             if not broker.up:
                 broker.restart(replace_disk=True)  # the drain brings every broker back, on a new disk if need be
         cluster.consumer.restart()

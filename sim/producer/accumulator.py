@@ -99,6 +99,12 @@ class RecordAccumulator:
             else:
                 self._append_sticky(now)
 
+    def end_sends(self) -> None:
+        """The application makes no more send() calls; one still blocked in send() (for memory or
+        metadata, not a re-send) returns first: appended, or failed after max.block.ms."""
+        blocked_send = self.blocked in (MEMORY, METADATA) and not self.resends
+        self.arrivals.stop(keep=1 if blocked_send else 0)
+
     def _append_sticky(self, now: float) -> None:
         arrivals = self.arrivals
         p = self.sticky.partition()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..client_app import ClientApp
 from ..counters import ProducerCounters
 from ..protocol import CloseConnection
+from ..timer import call_at
 from ..client_metadata import ClientMetadata
 from ..ledger import (F_BUFFER_EXHAUSTED, F_DELIVERY_TIMEOUT, F_METADATA_TIMEOUT, F_RETRIES_EXHAUSTED, ids_count,
                       ids_sub)
@@ -22,6 +23,7 @@ from .sender import Sender
 NODE = "producer"
 # failures an application that re-sends tries again; a fatal error or an oversized record would fail again
 RESENDABLE = frozenset({F_DELIVERY_TIMEOUT, F_RETRIES_EXHAUSTED, F_BUFFER_EXHAUSTED, F_METADATA_TIMEOUT})
+IN_SEND = frozenset({F_BUFFER_EXHAUSTED, F_METADATA_TIMEOUT})  # thrown by send() itself, after max.block.ms
 
 
 class Producer:
@@ -44,10 +46,11 @@ class Producer:
         self.alive = True
         self.closing = False
         self.closed = self.env.event()
+        self.resend_later: list[tuple] = []  # (ids, count, partition) to re-send after app.resend.backoff.ms
         self._available: list[int] = []
         self._available_version = -1
         self.metadata = ClientMetadata(self.env, self.network, NODE, self.brokers, app.partitions,
-                                       settings.retry_backoff, self._metadata_updated)
+                                       settings.retry_backoff, self._metadata_updated, settings.reconnect_backoff)
         self.accumulator = RecordAccumulator(
             arrivals=app.arrivals, ledger=self.ledger, rng=app.partitioner_rng, partitions=app.partitions,
             batch_size=settings.batch_size, message_bytes=self.message_bytes, linger=settings.linger,
@@ -77,11 +80,29 @@ class Producer:
 
     def report_failure(self, ids, cause: int, partition: int | None) -> None:
         """The callback got an exception: an application that re-sends sends the records again."""
-        app = self.app
-        if self.settings.app_resend and app.sending and self.alive and not self.closing and cause in RESENDABLE:
-            self.accumulator.catch_up(self.env.now)  # sends made before the failure come first
-            self.accumulator.resend(ids, ids_count(ids), partition, self.env.now)
-            self.sender.wakeup()
+        if not (self.settings.app_resend and cause in RESENDABLE and self._may_resend()):
+            return
+        if cause in IN_SEND:  # send() itself threw: the application pauses before calling it again
+            entry = (ids, ids_count(ids), partition)
+            self.resend_later.append(entry)
+            call_at(self.env, self.settings.app_resend_backoff, lambda _event: self._resend_after_backoff(entry))
+            return
+        self._resend(ids, ids_count(ids), partition)
+
+    def _may_resend(self) -> bool:
+        return self.app.sending and self.alive and not self.closing
+
+    def _resend_after_backoff(self, entry) -> None:
+        if entry not in self.resend_later:
+            return  # the producer crashed meanwhile (the entry went to what is in doubt)
+        self.resend_later.remove(entry)
+        if self._may_resend():
+            self._resend(*entry)
+
+    def _resend(self, ids, count: int, partition: int | None) -> None:
+        self.accumulator.catch_up(self.env.now)  # sends made before the failure come first
+        self.accumulator.resend(ids, count, partition, self.env.now)
+        self.sender.wakeup()
 
     def flush(self):
         """flush(): every batch is ready at once; the event fires when all batches existing now completed.
@@ -109,8 +130,10 @@ class Producer:
             self.ledger.mark_crashed(batch.ids)
         # what the application had not seen completed: buffered, in flight, or about to be re-sent
         self.app.in_doubt = [(b.ids, b.count, b.partition) for b in lost] + \
-            [(ids_sub(ids, done, count), count - done, p) for ids, count, p, done in self.accumulator.resends]
+            [(ids_sub(ids, done, count), count - done, p) for ids, count, p, done in self.accumulator.resends] + \
+            list(self.resend_later)
         self.accumulator.resends.clear()
+        self.resend_later.clear()
         self.metadata.stop()
         self.sender.wakeup()
         for broker in self.brokers:  # the kernel closes its sockets
@@ -166,5 +189,5 @@ class ProducerApp(ClientApp):
         """End of production: stop sending, flush and close (waits for every batch)."""
         self.sending = False
         self.client.accumulator.catch_up(self.env.now)
-        self.arrivals.stop()
+        self.client.accumulator.end_sends()
         return self.client.close()

@@ -21,6 +21,7 @@ from .batch import DONE, IN_FLIGHT, QUEUED, ProducerBatch
 
 DISCONNECTED, CONNECTING, CONNECTED = 0, 1, 2
 SYN_RTO = 1.0  # Linux's initial TCP retransmission timeout: a lost SYN is sent again after 1, 2, 4 ... s
+MAX_DOUBLINGS = 62  # ExponentialBackoff caps its exponent; past 2**62 times any base the maximum applies anyway
 
 
 class Sender:
@@ -267,7 +268,7 @@ class Sender:
         self.conn_seq[node] = 0
         settings = self.settings
         timeout = min(settings.socket_connection_setup_timeout_max,
-                      settings.socket_connection_setup_timeout * 2 ** self.connect_failures[node])
+                      settings.socket_connection_setup_timeout * 2 ** min(self.connect_failures[node], MAX_DOUBLINGS))
         self.connect_deadline[node] = now + timeout
         self.syn_rto[node] = SYN_RTO
         self._send_syn(node, now)
@@ -337,7 +338,7 @@ class Sender:
     def _backoff(self, attempts: int) -> float:
         """retry.backoff.ms doubling per attempt up to retry.backoff.max.ms, with +-20% jitter."""
         settings = self.settings
-        base = settings.retry_backoff * (2 ** (attempts - 1))
+        base = settings.retry_backoff * (2 ** min(attempts - 1, MAX_DOUBLINGS))
         jitter = self.producer.rng.uniform(0.8, 1.2)
         return min(settings.retry_backoff_max, base * jitter) if settings.retry_backoff_max > 0 else base * jitter
 
@@ -392,7 +393,7 @@ class Sender:
         settings = self.settings
         jitter = self.producer.rng.uniform(0.8, 1.2)
         backoff = min(settings.reconnect_backoff_max,
-                      settings.reconnect_backoff * 2 ** self.connect_failures[node]) * jitter
+                      settings.reconnect_backoff * 2 ** min(self.connect_failures[node], MAX_DOUBLINGS)) * jitter
         self.reconnect_at[node] = now + backoff
         closed = self.conn[node]
         self.conn[node] += 1
