@@ -188,3 +188,17 @@ def test_a_notebook_shows_the_method_and_the_rates_of_a_rare_event_estimate():
     frame = result.to_frame()
     assert frame.loc["acked_missing", "rate"] == result["acked_missing"]["rate"] > 0
     assert len(result.rows) == 4 and set(result.rows["kind"]) == {"fault-free", "cluster.power_outage"}
+
+
+@pytest.mark.parametrize("buffer_bytes", [65536, 262144])
+def test_acks_0_loses_a_socket_buffer_of_records_when_its_leader_is_cut_off(buffer_bytes):
+    # Theory (docs/rare-events.md): with acks=0 a record counts as sent once written to the socket. When the
+    # leader is cut off there is no reset; the producer keeps writing until send.buffer.bytes of unacknowledged
+    # bytes fill the socket, and all of that is lost: about send.buffer.bytes / (bytes per record) per
+    # isolation of a leader, whatever the rate (plus what was on the wire and in part-filled batches).
+    from sim.records import record_bytes
+    result = api.run(None, {"producer.acks": "0", "topic.partitions": 1, "workload.rate": 2000,
+                            "workload.duration": 25, "producer.send.buffer.bytes": buffer_bytes,
+                            "faults": [{"at": 5, "action": "isolate", "target": "leader", "duration": 15}]}, seed=1)
+    expected = buffer_bytes / record_bytes(1024)
+    assert expected <= result.outcomes["lost_acked"] <= 1.25 * expected + 20
