@@ -202,3 +202,20 @@ def test_acks_0_loses_a_socket_buffer_of_records_when_its_leader_is_cut_off(buff
                             "faults": [{"at": 5, "action": "isolate", "target": "leader", "duration": 15}]}, seed=1)
     expected = buffer_bytes / record_bytes(1024)
     assert expected <= result.outcomes["lost_acked"] <= 1.25 * expected + 20
+
+
+def test_acks_1_loses_the_replication_lag_when_its_leader_crashes():
+    # Theory (docs/rare-events.md): acks=1 loses, per leader crash, what the leader acknowledged and no
+    # follower fetched yet: rate x (replication lag). With replica.fetch.min.bytes out of reach a follower's
+    # fetch returns every replica.fetch.wait.max.ms (500 ms), so the lag at a crash is uniform on [0, 500 ms)
+    # and the loss averages 1,000 msg/s x 0.25 s. Six crashes spread over one fetch cycle.
+    lost = []
+    for step in range(6):
+        result = api.run(None, {"producer.acks": "1", "topic.partitions": 1, "workload.rate": 1000,
+                                "workload.duration": 20, "broker.replica.fetch.min.bytes": 10**9,
+                                "producer.linger.ms": 0,
+                                "faults": [{"at": 10 + 0.5 * step / 6, "action": "crash", "target": "leader",
+                                            "duration": 5}]}, seed=step)
+        lost.append(result.outcomes["lost_acked"])
+    assert 200 <= sum(lost) / len(lost) <= 320
+    assert min(lost) < 150 and max(lost) > 400  # the lag sweeps the whole fetch wait
