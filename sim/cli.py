@@ -254,6 +254,9 @@ def cmd_run_named(args) -> int:
         if getattr(args, option):
             raise KafkasimInputError(f"--{option.replace('_', '-')}: not combined with --scenario (use --set)")
     lookup(args.scenario)
+    if args.fail_on:
+        raise KafkasimInputError("--fail-on: not with --scenario (a named scenario runs an unsafe variant that loses "
+                                 "by design); gate a scenario file instead")
     follow_ids = _follow_ids(args.follow)
     _check_output_path("--json", args.json)
     _check_output_path("--plot", args.plot)

@@ -40,7 +40,7 @@ def test_fail_on_exits_3_naming_what_was_seen_and_0_when_nothing_was(tmp_path, m
     assert main(["run", "-q", *QUIET, "--fail-on", "lost_acked,not_drained"]) == 0
     with pytest.raises(SystemExit) as exit_:
         main(["run", "-q", *QUIET, "--fail-on", "lost"])
-    assert exit_.value.code == 2  # not a class: bad input  # not a class: bad input
+    assert exit_.value.code == 2  # not a class: bad input
     assert "not one of" in capsys.readouterr().err
 
 
@@ -49,6 +49,16 @@ def test_estimate_fail_on_sums_the_replications(tmp_path, monkeypatch, capsys):
     (tmp_path / "lossy.toml").write_text(LOSSY_TOML)
     code = main(["estimate", "-q", *LOSSY, "--replications", "2", "--jobs", "1", "--fail-on", "silent_loss"])
     assert code == EXIT_FAIL_ON and "silent_loss = " in capsys.readouterr().err
+
+
+def test_fail_on_is_refused_where_runs_lose_by_design(tmp_path, capsys):
+    # a named scenario's unsafe variant, and rare-event methods that force faults, lose on purpose
+    assert main(["run", "--scenario", "zombie-leader", "--fail-on", "lost_acked"]) == 2
+    assert "not with --scenario" in capsys.readouterr().err
+    scenario = tmp_path / "rare.toml"
+    scenario.write_text('[chaos]\n"cluster.power_outage.mtbf" = "365d"\n')
+    assert main(["estimate", str(scenario), "--method", "conditional", "--fail-on", "acked_missing"]) == 2
+    assert "--method crude" in capsys.readouterr().err
 
 
 def test_json_result_files_get_the_permissions_open_would_give(tmp_path, monkeypatch):
