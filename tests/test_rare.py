@@ -219,3 +219,15 @@ def test_acks_1_loses_the_replication_lag_when_its_leader_crashes():
         lost.append(result.outcomes["lost_acked"])
     assert 200 <= sum(lost) / len(lost) <= 320
     assert min(lost) < 150 and max(lost) > 400  # the lag sweeps the whole fetch wait
+
+
+def test_fault_windows_are_the_same_whatever_the_number_of_workers():
+    # windows are chosen round by round from earlier rounds only, never from what a wave of workers returned
+    cfg = api.config(None, {"faults": [], "workload.rate": 50, "workload.duration": 5,
+                            "chaos.cluster.power_outage.mtbf": "365d", "chaos.cluster.power_outage.duration": "2s",
+                            "chaos.broker.crash.mtbf": "30d"})
+    shape = {"warmup": 5, "spread": 5, "tail": 5}
+    one = estimate(cfg, method="conditional", replications=10, jobs=1, metric="acked_missing", window=shape)
+    two = estimate(cfg, method="conditional", replications=10, jobs=2, metric="acked_missing", window=shape)
+    assert one["windows"] == two["windows"] and one["acked_missing"] == two["acked_missing"]
+    assert one["windows"]["cluster.power_outage"] >= 2 and one["windows"]["broker.crash"] >= 2
