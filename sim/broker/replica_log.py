@@ -262,26 +262,26 @@ def diverging_records(leader: ReplicaLog, follower: ReplicaLog) -> int:
     diverged (KIP-101 scenario 2) and that replication will never repair. Compared over the offsets
     both logs have; batches a follower fetched are the leader's own objects, so a walk over the
     batches costs one identity check each where nothing diverged."""
-    ours, theirs = leader.batches, follower.batches
+    leader_batches, follower_batches = leader.batches, follower.batches
     end = min(leader.leo, follower.leo)
     at_leader = at_follower = 0
     diverged = 0
-    while at_leader < len(ours) and at_follower < len(theirs):
-        mine, copy = ours[at_leader], theirs[at_follower]
-        if mine.base >= end or copy.base >= end:
+    while at_leader < len(leader_batches) and at_follower < len(follower_batches):
+        ours, theirs = leader_batches[at_leader], follower_batches[at_follower]
+        if ours.base >= end or theirs.base >= end:
             break
-        if mine is copy or (mine.base == copy.base and mine.count == copy.count and mine.ids == copy.ids):
+        if ours is theirs or (ours.base == theirs.base and ours.count == theirs.count and ours.ids == theirs.ids):
             at_leader += 1
             at_follower += 1
             continue
         # record by record over the overlap of the two batches
-        lo, hi = max(mine.base, copy.base), min(mine.end, copy.end, end)
+        lo, hi = max(ours.base, theirs.base), min(ours.end, theirs.end, end)
         for off in range(lo, hi):
-            if _id_at(mine, off) != _id_at(copy, off):
+            if _id_at(ours, off) != _id_at(theirs, off):
                 diverged += 1
-        if mine.end <= copy.end:
+        if ours.end <= theirs.end:
             at_leader += 1
-        if copy.end <= mine.end:
+        if theirs.end <= ours.end:
             at_follower += 1
     return diverged
 
