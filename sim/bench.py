@@ -202,13 +202,13 @@ def scaling(messages: int = 200_000) -> list[dict]:
     """Time per message at 1x, 2x, 4x messages, and at 6, 60, 600 partitions."""
     rows = []
     for factor in (1, 2, 4):
-        r = bench(messages * factor)
-        rows.append({"case": f"{factor}x messages", "messages": r["messages"], "wall_s": r["wall_s"],
-                     "us_per_message": round(1e6 * r["wall_s"] / r["messages"], 3)})
+        result = bench(messages * factor)
+        rows.append({"case": f"{factor}x messages", "messages": result["messages"], "wall_s": result["wall_s"],
+                     "us_per_message": round(1e6 * result["wall_s"] / result["messages"], 3)})
     for partitions in (6, 60, 600):
-        r = bench(messages, {"topic.partitions": partitions})
-        rows.append({"case": f"{partitions} partitions", "messages": r["messages"], "wall_s": r["wall_s"],
-                     "us_per_message": round(1e6 * r["wall_s"] / r["messages"], 3)})
+        result = bench(messages, {"topic.partitions": partitions})
+        rows.append({"case": f"{partitions} partitions", "messages": result["messages"], "wall_s": result["wall_s"],
+                     "us_per_message": round(1e6 * result["wall_s"] / result["messages"], 3)})
     return rows
 
 
@@ -226,28 +226,29 @@ def sweep_speedup(jobs: int = 2, replications: int = 8, messages: int = 200_000)
                                                "seed": DEFAULT["sim.seed"]}, "base": base})
     walls = {}
     with tempfile.TemporaryDirectory() as out:
-        for n in (1, jobs):
+        for workers in (1, jobs):
             started = time.perf_counter()
-            run_sweep(exp, out_dir=f"{out}/{n}", jobs=n)
-            walls[n] = time.perf_counter() - started
+            run_sweep(exp, out_dir=f"{out}/{workers}", jobs=workers)
+            walls[workers] = time.perf_counter() - started
     return {"jobs": jobs, "replications": replications, "messages_per_replication": messages,
             "wall_s_1_worker": round(walls[1], 3), f"wall_s_{jobs}_workers": round(walls[jobs], 3),
             "speedup": round(walls[1] / walls[jobs], 3)}
 
 
-def report(r: dict) -> str:
+def report(result: dict) -> str:
     return "\n".join([
-        f"messages simulated          {r['messages']:,}",
-        f"SimPy events                {r['simpy_events']:,} ({r['events_per_message']:.3f} per message)",
-        f"wall time                   {r['wall_s']:.2f} s",
-        f"simulated messages / wall s {r['messages_per_wall_s']:,}",
-        f"raw SimPy events / wall s   {r['raw_simpy_events_per_wall_s']:,} (this machine, this process)",
-        f"ratio                       {r['messages_per_raw_simpy_event']:.3f} simulated messages per raw SimPy event",
-        f"peak RSS                    {r['peak_rss_bytes'] / 2**20:.1f} MiB "
-        f"({r['rss_growth_bytes_per_message']} bytes per message of growth)",
-        f"ledger state per message    {r['ledger_bytes_per_message']} bytes",
-        f"trace                       {r['trace_events']:,} events kept, {r['trace_dropped']:,} over the cap "
-        f"(sim.trace.limit {r['workload']['sim.trace.limit']:,})",
+        f"messages simulated          {result['messages']:,}",
+        f"SimPy events                {result['simpy_events']:,} ({result['events_per_message']:.3f} per message)",
+        f"wall time                   {result['wall_s']:.2f} s",
+        f"simulated messages / wall s {result['messages_per_wall_s']:,}",
+        f"raw SimPy events / wall s   {result['raw_simpy_events_per_wall_s']:,} (this machine, this process)",
+        f"ratio                       {result['messages_per_raw_simpy_event']:.3f} simulated messages per raw "
+        "SimPy event",
+        f"peak RSS                    {result['peak_rss_bytes'] / 2**20:.1f} MiB "
+        f"({result['rss_growth_bytes_per_message']} bytes per message of growth)",
+        f"ledger state per message    {result['ledger_bytes_per_message']} bytes",
+        f"trace                       {result['trace_events']:,} events kept, {result['trace_dropped']:,} over the cap "
+        f"(sim.trace.limit {result['workload']['sim.trace.limit']:,})",
     ]) + "\n"
 
 
@@ -256,11 +257,14 @@ def workload_table(result: dict) -> str:
     head = ("workload", "messages", "requests", "msg/req", "events/msg", "msg/wall s", "msg/CPU s",
             "us/req wall", "us/req CPU", "ratio", "ratio CPU")
     rows = [head]
-    for name, r in result["workloads"].items():
-        rows.append((name, f"{r['messages']:,}", f"{r['produce_requests']:,}", f"{r['messages_per_request']:.1f}",
-                     f"{r['events_per_message']:.3f}", f"{r['messages_per_wall_s']:,}", f"{r['messages_per_cpu_s']:,}",
-                     f"{r['us_per_request_wall']:.0f}", f"{r['us_per_request_cpu']:.0f}",
-                     f"{r['messages_per_raw_simpy_event']:.3f}", f"{r['messages_per_raw_simpy_event_cpu']:.3f}"))
+    for name, workload in result["workloads"].items():
+        rows.append((name, f"{workload['messages']:,}", f"{workload['produce_requests']:,}",
+                     f"{workload['messages_per_request']:.1f}",
+                     f"{workload['events_per_message']:.3f}", f"{workload['messages_per_wall_s']:,}",
+                     f"{workload['messages_per_cpu_s']:,}",
+                     f"{workload['us_per_request_wall']:.0f}", f"{workload['us_per_request_cpu']:.0f}",
+                     f"{workload['messages_per_raw_simpy_event']:.3f}",
+                     f"{workload['messages_per_raw_simpy_event_cpu']:.3f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
                        for i, (cell, width) in enumerate(zip(row, widths, strict=True))) for row in rows]

@@ -30,13 +30,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {sanitize(text if len(text) <= 300 else text[:297] + '...')}\n")
 
 
-def _verbosity_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-q", "--quiet", action="store_true", help="print no summary and no progress (notes still)")
-    p.add_argument("-v", "--verbose", action="store_true", help="also print the wall time")
+def _verbosity_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="print no summary and no progress (notes still)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also print the wall time")
 
 
-def _fail_on_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--fail-on", metavar="CLASS,...", type=_fail_on_list, default=(),
+def _fail_on_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fail-on", metavar="CLASS,...", type=_fail_on_list, default=(),
                    help="exit with status 3 when any of these is non-zero (" + ", ".join(FAIL_ON) + ")")
 
 
@@ -73,15 +73,15 @@ def _progress_enabled(args):
     return False if args.quiet else None
 
 
-def _config_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario_file", nargs="?", metavar="SCENARIO",
+def _config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario_file", nargs="?", metavar="SCENARIO",
                    help="scenario TOML file (default: the built-in default scenario)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one config key (repeatable), e.g. --set producer.acks=1")
-    p.add_argument("--seed", type=int, help="root random seed (overrides sim.seed)")
-    p.add_argument("--producer-config", metavar="FILE", help="a Kafka producer .properties file")
-    p.add_argument("--broker-config", metavar="FILE", help="a Kafka broker .properties file")
-    p.add_argument("--consumer-config", metavar="FILE", help="a Kafka consumer .properties file")
+    parser.add_argument("--seed", type=int, help="root random seed (overrides sim.seed)")
+    parser.add_argument("--producer-config", metavar="FILE", help="a Kafka producer .properties file")
+    parser.add_argument("--broker-config", metavar="FILE", help="a Kafka broker .properties file")
+    parser.add_argument("--consumer-config", metavar="FILE", help="a Kafka consumer .properties file")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,9 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _executor_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = in process)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
+def _executor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores; 1 = in process)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses an existing one")
 
 
@@ -237,8 +237,8 @@ def cmd_scenarios(_args) -> int:
     from .scenarios.catalog import CATALOG
 
     width = max(len(name) for name in CATALOG)
-    for name, s in CATALOG.items():
-        print(f"{name:<{width}}  {s.title}")
+    for name, scenario in CATALOG.items():
+        print(f"{name:<{width}}  {scenario.title}")
     print("\nrun one with: kafkasim run --scenario NAME [--plot timeline.png]")
     return EXIT_OK
 

@@ -45,15 +45,15 @@ class ClientMetadata:
         self._alarm = Alarm(env)
         env.process(self._run())
 
-    def leader(self, p: int) -> int | None:
-        return self.leaders[p]
+    def leader(self, partition: int) -> int | None:
+        return self.leaders[partition]
 
-    def invalidate(self, p: int) -> None:
+    def invalidate(self, partition: int) -> None:
         """NOT_LEADER or a dead connection: forget the leader and ask again."""
-        if self.leaders[p] is not None:
+        if self.leaders[partition] is not None:
             if self.before_change is not None:
                 self.before_change()
-            self.leaders[p] = None
+            self.leaders[partition] = None
             self.version += 1
         self.request_update()
 
@@ -92,12 +92,12 @@ class ClientMetadata:
             next_allowed = env.now + self.retry_backoff
 
     def _pick_broker(self):
-        n = len(self.brokers)
-        for i in range(n):
-            b = self.brokers[(self._rotation + i) % n]
-            if b.up and self.network.link_up(self.node, b.node):
-                self._rotation = (self._rotation + i + 1) % n
-                return b
+        count = len(self.brokers)
+        for step in range(count):
+            broker = self.brokers[(self._rotation + step) % count]
+            if broker.up and self.network.link_up(self.node, broker.node):
+                self._rotation = (self._rotation + step + 1) % count
+                return broker
         return None
 
     def on_metadata_response(self, response: MetadataResponse) -> None:
@@ -110,13 +110,13 @@ class ClientMetadata:
         self._pending = None
         self.known = True
         missing = False
-        for p, (leader, epoch) in enumerate(snapshot):
-            if epoch >= self.epochs[p]:
-                if self.leaders[p] != leader:
-                    self.leaders[p] = leader
+        for partition, (leader, epoch) in enumerate(snapshot):
+            if epoch >= self.epochs[partition]:
+                if self.leaders[partition] != leader:
+                    self.leaders[partition] = leader
                     self.version += 1
-                self.epochs[p] = epoch
-            if self.leaders[p] is None:
+                self.epochs[partition] = epoch
+            if self.leaders[partition] is None:
                 missing = True
         if missing:
             self.wanted = True

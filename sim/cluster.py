@@ -45,15 +45,15 @@ class Cluster:
         self.assignment = assign_replicas(topic.partitions, settings.cluster.brokers, topic.replication_factor)
         self.controller = Controller(self)
         self.brokers = [Broker(self, broker_id) for broker_id in range(settings.cluster.brokers)]
-        for b in self.brokers:
-            b.peers = self.brokers
-            b.controller = self.controller
-            self.network.register(b.node, b)
+        for broker in self.brokers:
+            broker.peers = self.brokers
+            broker.controller = self.controller
+            self.network.register(broker.node, broker)
         self.controller.brokers = self.brokers
         self.coordinator = GroupCoordinator(self)
         self.controller.start()
-        for b in self.brokers:
-            b.start()
+        for broker in self.brokers:
+            broker.start()
         self.producer = ProducerApp(env, cfg, self.network, self.brokers, self.ledger,
                                     rng["workload"], rng["producer"], arrivals, key_rng=rng["keys"],
                                     partitioner_rng=rng["partitioner"])
@@ -71,14 +71,14 @@ class Cluster:
             self.network.send(broker.node, app.node, app, ConnectionReset(broker.id))
 
     # -- views used by the drain and the final accounting --------------------------------------
-    def leader_log(self, p: int):
-        leader = self.controller.leader_of(p)
+    def leader_log(self, partition: int):
+        leader = self.controller.leader_of(partition)
         if leader is None:
             return None
         broker = self.brokers[leader]
-        if not broker.up or p not in broker.leading:
+        if not broker.up or partition not in broker.leading:
             return None
-        return broker.logs[p]
+        return broker.logs[partition]
 
     def settled(self) -> bool:
         """Every broker up (none in a controlled shutdown) and up to date, every partition led, fully
@@ -87,15 +87,17 @@ class Cluster:
         if not all(b.up and b.serving and not b.shutting_down and b.meta_version == version for b in self.brokers):
             return False
         hws = []
-        for p, replicas in enumerate(self.assignment):
-            log = self.leader_log(p)
+        for partition, replicas in enumerate(self.assignment):
+            log = self.leader_log(partition)
             if log is None or log.hw < log.leo:
                 return False
-            for r in replicas:  # a follower out of the ISR may still hold records the leader replaced
-                broker = self.brokers[r]
-                follower = broker.logs[p]
+            for replica in replicas:  # a follower out of the ISR may still hold records the leader replaced
+                broker = self.brokers[replica]
+                follower = broker.logs[partition]
                 # (before KIP-101 a fetch names no epoch: what it cannot see stays diverged for good)
-                if follower is not log and log.divergence(follower.leo, broker.follower.fetch_epoch(p)) is not None:
+                if follower is log:
+                    continue
+                if log.divergence(follower.leo, broker.follower.fetch_epoch(partition)) is not None:
                     return False
             hws.append(log.hw)
         return self.consumer.caught_up(hws)

@@ -40,34 +40,34 @@ class CopyWatch:
         self.flags = np.zeros(0, np.uint8)  # the ledger's gone flags at the last event
         self.vanished: list[tuple[int, float, dict]] = []  # (row, t, {replica: ids it held that vanished})
 
-    def held(self, log, n: int) -> np.ndarray:
-        mask = np.zeros(n, bool)
+    def held(self, log, count: int) -> np.ndarray:
+        mask = np.zeros(count, bool)
         for batch in log.batches:
             for ids in batch.ids:
                 mask[ids] = True
         return mask
 
-    def observe(self, row: int, t: float, remover: int | None = None) -> None:
-        """Note the copies after event `row` (at time t); `remover`: the broker whose log it shortened."""
+    def observe(self, row: int, at: float, remover: int | None = None) -> None:
+        """Note the copies after event `row` (at time `at`); `remover`: the broker whose log it shortened."""
         ledger = self.cluster.ledger
         if not self.enabled:
             return
         if ledger.n > MAX_MESSAGES:
             self.enabled = False
             return
-        n = ledger.n
-        now = {r: self.held(self.cluster.brokers[r].logs[self.p], n) for r in self.replicas}
+        messages = ledger.n
+        now = {r: self.held(self.cluster.brokers[r].logs[self.p], messages) for r in self.replicas}
         anywhere = np.logical_or.reduce(list(now.values()))
-        flags = ledger.gone[:n].copy()
+        flags = ledger.gone[:messages].copy()
         if self.previous is not None:
-            gone = {r: np.flatnonzero(_pad(mask, n) & ~anywhere) for r, mask in self.previous.items()}
+            gone = {r: np.flatnonzero(_pad(mask, messages) & ~anywhere) for r, mask in self.previous.items()}
             if remover in gone:  # appended since the last event and removed by this one
-                unseen = (flags != _pad(self.flags, n)) & ~anywhere & ~_pad(self.ever, n)
+                unseen = (flags != _pad(self.flags, messages)) & ~anywhere & ~_pad(self.ever, messages)
                 gone[remover] = np.union1d(gone[remover], np.flatnonzero(unseen))
                 anywhere = anywhere | unseen  # held until now
             if any(len(ids) for ids in gone.values()):
-                self.vanished.append((row, t, gone))
-        self.ever = _pad(self.ever, n) | anywhere
+                self.vanished.append((row, at, gone))
+        self.ever = _pad(self.ever, messages) | anywhere
         self.flags = flags
         self.previous = now
 
@@ -76,27 +76,27 @@ class CopyWatch:
         if not self.enabled:
             return None
         ledger = self.cluster.ledger
-        n = ledger.n
-        final = np.zeros(n, bool)
+        messages = ledger.n
+        final = np.zeros(messages, bool)
         leader = self.cluster.leader_log(self.p)
         if leader is not None:
             for _base, ids in leader.chunks_below(leader.hw):
                 for part in ids:
                     final[part] = True
-        lost = (ledger.p[:n] == P_ACK) & _pad(self.ever, n) & ~final
-        last = np.full(n, -1)
-        for k, (_row, _t, gone) in enumerate(self.vanished):
+        lost = (ledger.p[:messages] == P_ACK) & _pad(self.ever, messages) & ~final
+        last = np.full(messages, -1)
+        for pos, (_row, _t, gone) in enumerate(self.vanished):
             for ids in gone.values():
-                last[ids] = k
+                last[ids] = pos
         marks = []
-        for k, (row, t, gone) in enumerate(self.vanished):
-            here = lost & (last == k)
+        for pos, (row, at, gone) in enumerate(self.vanished):
+            here = lost & (last == pos)
             count = int(np.count_nonzero(here))
             if count:
                 holders = {r: int(np.count_nonzero(here[ids])) for r, ids in gone.items() if len(ids)}
-                marks.append(LossMark(t, row, count, {r: c for r, c in holders.items() if c}))
+                marks.append(LossMark(at, row, count, {r: c for r, c in holders.items() if c}))
         return marks
 
 
-def _pad(mask: np.ndarray, n: int) -> np.ndarray:
-    return mask if len(mask) == n else np.concatenate([mask, np.zeros(n - len(mask), bool)])
+def _pad(mask: np.ndarray, length: int) -> np.ndarray:
+    return mask if len(mask) == length else np.concatenate([mask, np.zeros(length - len(mask), bool)])

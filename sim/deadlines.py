@@ -41,16 +41,16 @@ class DeadlineQueue:
         env.process(self._run())
 
     def add(self, at: float, fn, *args) -> Deadline:
-        d = Deadline(at, fn, args)
+        deadline = Deadline(at, fn, args)
         earliest = self._heap[0][0] if self._heap else None
-        heapq.heappush(self._heap, (at, next(self._seq), d))
+        heapq.heappush(self._heap, (at, next(self._seq), deadline))
         if earliest is None or at < earliest:
             self._alarm.notify()
-        return d
+        return deadline
 
     def clear(self) -> None:
-        for _at, _seq, d in self._heap:
-            d.cancel()
+        for _at, _seq, deadline in self._heap:
+            deadline.cancel()
         self._heap.clear()
 
     def _run(self):
@@ -58,9 +58,9 @@ class DeadlineQueue:
         heap = self._heap
         while self.active:
             while heap and (heap[0][2].cancelled or heap[0][0] <= env.now):
-                _at, _seq, d = heapq.heappop(heap)
-                if not d.cancelled:
-                    fn, args = d.fn, d.args
-                    d.cancel()
+                _at, _seq, deadline = heapq.heappop(heap)
+                if not deadline.cancelled:
+                    fn, args = deadline.fn, deadline.args
+                    deadline.cancel()
                     fn(*args)
             yield self._alarm.wait(heap[0][0] if heap else float("inf"))

@@ -88,8 +88,8 @@ def run_demo(replications: int = 6, seed: int = 1, out_dir="results", jobs=None,
     if target.exists():
         shutil.rmtree(target)
     results = run_sweep(exp, out_dir=out_dir, jobs=jobs, progress=progress)
-    for i, entry in results.items():
-        entry["label"], entry["stage"] = labels[i], stages[i]
+    for point, entry in results.items():
+        entry["label"], entry["stage"] = labels[point], stages[point]
     return results
 
 
@@ -98,18 +98,19 @@ def table(results: dict) -> str:
             "where losses happen")
     rows = [head]
     for entry in results.values():
-        e = entry["estimate"]
-        by = e["silent_by_stage"]
+        estimate = entry["estimate"]
+        by = estimate["silent_by_stage"]
         total = sum(by.values())
         where = ", ".join(f"{s} {100 * v / total:.0f}%" for s, v in by.items() if v) if total else "-"
-        rows.append((entry["stage"], entry["label"], fmt_rate(e["silent_loss"]), fmt_rate(e["duplicated"]),
-                     f"{e['ack_p99_ms']:.1f}", where))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        rows.append((entry["stage"], entry["label"], fmt_rate(estimate["silent_loss"]),
+                     fmt_rate(estimate["duplicated"]),
+                     f"{estimate['ack_p99_ms']:.1f}", where))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = []
-    for n, r in enumerate(rows):
+    for number, row in enumerate(rows):
         lines.append("  ".join(c.ljust(w) if i in (0, 1, 5) else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths, strict=True))))
-        if n == 0:
+                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if number == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines) + "\n"
 

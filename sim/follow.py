@@ -71,8 +71,8 @@ class Journey:
     resent_as: list[int] = field(default_factory=list)
     copies: int = -1  # copies in the final log (below the HW), -1: not classified
 
-    def add(self, t: float, lane: str, kind: str, text: str) -> None:
-        self.steps.append(Step(float(t), lane, kind, text))
+    def add(self, at: float, lane: str, kind: str, text: str) -> None:
+        self.steps.append(Step(float(at), lane, kind, text))
 
     @property
     def fate(self) -> str:
@@ -88,12 +88,12 @@ class Journey:
         rows = [(s.t, s.lane, s.text) for s in self.steps]
         if rows:
             lo, hi = rows[0][0], rows[-1][0]
-            for t, end, lane, text, partition in happenings:
-                during = lo <= t <= hi or (t < lo and end is not None and end >= lo)  # (a fault still going on)
+            for at, end, lane, text, partition in happenings:
+                during = lo <= at <= hi or (at < lo and end is not None and end >= lo)  # (a fault still going on)
                 if during and partition in (None, self.partition):
-                    rows.append((t, lane, text))
-        for t, lane, text in sorted(rows, key=lambda r: r[0]):
-            lines.append(f"  {t:>10.4f} s  {lane:<12} {text}")
+                    rows.append((at, lane, text))
+        for at, lane, text in sorted(rows, key=lambda r: r[0]):
+            lines.append(f"  {at:>10.4f} s  {lane:<12} {text}")
         lines.append(f"  outcome: {self.fate}")
         lines.append(f"           {CAUSE_WORDS.get(self.cause, FAIL_CAUSES_WORDS.get(self.cause, self.cause))}")
         if self.copies >= 0:
@@ -150,12 +150,12 @@ class MessageTracer:
         for broker in cluster.brokers:
             broker.forget_removed = self._wrap(broker.forget_removed, self._removed_hook(broker))
             broker.page_cache._flush = self._wrap(broker.page_cache._flush, self._flush_hook(broker))
-            for p, log in broker.logs.items():
-                log.append = self._wrap(log.append, self._append_hook(broker, p, log))
-                log.advance_hw = self._wrap(log.advance_hw, self._hw_hook(broker, p))
+            for partition, log in broker.logs.items():
+                log.append = self._wrap(log.append, self._append_hook(broker, partition, log))
+                log.advance_hw = self._wrap(log.advance_hw, self._hw_hook(broker, partition))
                 log.truncate_to = self._truncating(log.truncate_to)
-        for p in range(len(cluster.assignment)):
-            self.leaders[p] = [(cluster.env.now, cluster.controller.leader_of(p))]
+        for partition in range(len(cluster.assignment)):
+            self.leaders[partition] = [(cluster.env.now, cluster.controller.leader_of(partition))]
         cluster.trace.listeners.append(self._on_event)
 
     @staticmethod
@@ -175,9 +175,9 @@ class MessageTracer:
                 self._in_truncate = False
         return wrapped
 
-    def _add(self, journey: Journey, mid: int, t: float, lane: str, kind: str, text: str) -> None:
+    def _add(self, journey: Journey, mid: int, at: float, lane: str, kind: str, text: str) -> None:
         """A step of `journey` that concerns attempt `mid` (named when it is a re-send)."""
-        journey.add(t, lane, kind, text if mid == journey.id else f"{text} [re-sent as {mid}]")
+        journey.add(at, lane, kind, text if mid == journey.id else f"{text} [re-sent as {mid}]")
 
     def _hits(self, ids):
         """(journey, id, position in ids) for every followed id in a batch's ids."""
@@ -198,18 +198,18 @@ class MessageTracer:
             if mid in self.journeys:
                 self._add(journey, mid, send_times[pos], "application", "send", "send(): handed to the producer")
 
-    def _on_resend(self, new, ids, t) -> None:
+    def _on_resend(self, new, ids, at) -> None:
         for journey, mid, pos in self._hits(ids):
             again = new.start + pos
             journey.resent_as.append(again)
             self.follow[again] = journey
-            self._add(journey, mid, t, "application", "send", f"the application sends it again (as message {again})")
+            self._add(journey, mid, at, "application", "send", f"the application sends it again (as message {again})")
 
-    def _on_ack(self, _out, ids, t) -> None:
+    def _on_ack(self, _out, ids, at) -> None:
         how = "written to the socket (acks=0): the callback sees success" \
             if self.cluster.cfg.settings.producer.acks == "0" else "acknowledged: the callback sees success"
         for journey, mid, _pos in self._hits(ids):
-            self._add(journey, mid, t, "sender", "ack", how)
+            self._add(journey, mid, at, "sender", "ack", how)
 
     def _on_fail_send(self, _out, ids, seen, cause) -> None:
         for journey, mid, _pos in self._hits(ids):
@@ -222,9 +222,9 @@ class MessageTracer:
 
     def _on_mark_processed(self, _out, ids, times=None) -> None:
         for journey, mid, pos in self._hits(ids):
-            t = times[pos] if times is not None else self.now
+            at = times[pos] if times is not None else self.now
             again = " again" if any(s.kind == "processed" for s in journey.steps) else ""
-            self._add(journey, mid, t, "consumer", "processed", f"the application finishes processing it{again}")
+            self._add(journey, mid, at, "consumer", "processed", f"the application finishes processing it{again}")
 
     def _on_classify(self, outcome, *_args) -> None:
         self.outcome = outcome
@@ -247,8 +247,8 @@ class MessageTracer:
                     self._add(journey, mid, self.now, "sender", "request",
                                 f"drained, {records}, ProduceRequest to broker {message.broker}{attempt}")
         elif kind is P.OffsetCommit and message.offsets:
-            covered = [mid for mid, (p, off) in self.fetched.items() if self.follow[mid].id not in self.committed
-                       and message.offsets.get(p, -1) > off]
+            covered = [mid for mid, (partition, off) in self.fetched.items()
+                       if self.follow[mid].id not in self.committed and message.offsets.get(partition, -1) > off]
             if covered:
                 self.pending_commits[message] = covered
                 for mid in covered:
@@ -256,9 +256,9 @@ class MessageTracer:
                     last = next((s for s in reversed(journey.steps) if s.lane == "commits"), None)
                     if last is not None and last.kind == "commit":
                         continue  # sent again, the earlier one unanswered: one step says it
-                    p = self.fetched[mid][0]
+                    partition = self.fetched[mid][0]
                     self._add(journey, mid, self.now, "commits", "commit",
-                              f"commit sent: offset {message.offsets[p]} of partition {p} (covers it)")
+                              f"commit sent: offset {message.offsets[partition]} of partition {partition} (covers it)")
 
     def _on_arrive(self, _out, msg) -> None:
         _sent, _src, dst, _target, message, _inc = msg
@@ -270,13 +270,13 @@ class MessageTracer:
                     for journey, mid, _pos in self._hits(wire.ids):
                         self._add(journey, mid, self.now, "sender", "response", f"ProduceResponse: {err}")
         elif kind is P.ConsumerFetchResponse:
-            for p, result in message.parts.items():
+            for partition, result in message.parts.items():
                 if result.__class__ is not P.ConsumerRecords:
                     continue
                 for batch, lo, hi in result.chunks:
                     for journey, mid, pos in self._hits(batch.ids):
                         if lo <= pos < hi:
-                            self.fetched[mid] = (p, batch.base + pos)
+                            self.fetched[mid] = (partition, batch.base + pos)
                             self._add(journey, mid, self.now, "consumer", "fetch",
                                         f"fetched by {dst} from broker {message.request.broker} "
                                         f"(offset {batch.base + pos})")
@@ -294,18 +294,18 @@ class MessageTracer:
                     self._add(journey, mid, self.now, "commits", "commit_failed", f"the commit fails: {message.error}")
 
     # brokers
-    def _append_hook(self, broker, p, log):
+    def _append_hook(self, broker, partition, log):
         def after(_out, batch, now):
             if self._in_truncate:
                 return
             for journey, mid, pos in self._hits(batch.ids):
-                journey.partition = p
+                journey.partition = partition
                 offset = batch.base + pos
                 self.offsets[(broker.id, mid)] = offset
                 self.hw_seen.discard((broker.id, mid))
                 self.copies[(broker.id, mid)] = now
                 self.removed_at.pop((broker.id, mid), None)
-                if p in broker.leading:
+                if partition in broker.leading:
                     self._add(journey, mid, now, broker_lane(broker.id), "append",
                                 f"leader broker {broker.id} appends it at offset {offset} (epoch {batch.epoch})")
                 else:
@@ -313,18 +313,18 @@ class MessageTracer:
                                 f"follower broker {broker.id} copies it, offset {offset} (epoch {batch.epoch})")
         return after
 
-    def _hw_hook(self, broker, p):
+    def _hw_hook(self, broker, partition):
         def after(_out, hw):
             for (bid, mid), offset in self.offsets.items():
                 if bid == broker.id and offset < hw and (bid, mid) not in self.hw_seen \
-                        and self.follow[mid].partition == p:
+                        and self.follow[mid].partition == partition:
                     self.hw_seen.add((bid, mid))
                     self._add(self.follow[mid], mid, self.now, broker_lane(bid), "hw",
                                        f"the leader's HW passes it (HW {hw}): committed, readable")
         return after
 
     def _removed_hook(self, broker):
-        def after(_out, p, removed, why, event, offset):
+        def after(_out, partition, removed, why, event, offset):
             for batch in removed:
                 for journey, mid, _pos in self._hits(batch.ids):
                     self.removed_at[(broker.id, mid)] = self.now
@@ -363,12 +363,12 @@ class MessageTracer:
         cluster = self.cluster
         end = cluster.env.now
         for (bid, mid), written in self.copies.items():
-            t, how = self._durable_at(cluster.brokers[bid], written)
-            if (bid, mid) in self.durable and self.durable[(bid, mid)][0] <= t:
-                t, how = self.durable[(bid, mid)]
+            at, how = self._durable_at(cluster.brokers[bid], written)
+            if (bid, mid) in self.durable and self.durable[(bid, mid)][0] <= at:
+                at, how = self.durable[(bid, mid)]
             gone = self.removed_at.get((bid, mid), math.inf)
-            if t <= min(end, gone) and mid in self.follow:
-                self._add(self.follow[mid], mid, t, "disk", "durable", f"on broker {bid}'s disk ({how})")
+            if at <= min(end, gone) and mid in self.follow:
+                self._add(self.follow[mid], mid, at, "disk", "durable", f"on broker {bid}'s disk ({how})")
         ledger = cluster.ledger
         for journey in self.journeys.values():
             journey.steps.sort(key=lambda s: s.t)
@@ -390,13 +390,13 @@ class MessageTracer:
         period = cache._kafka_flush_period()
         if period < math.inf:
             since = broker.up_since
-            t = since + math.ceil((written + cache.fsync - since) / period) * period
-            best, how = t, "log.flush.interval.ms"
+            at = since + math.ceil((written + cache.fsync - since) / period) * period
+            best, how = at, "log.flush.interval.ms"
         wb = cache.writeback_period
         if 0 < wb < math.inf:
-            t = math.ceil((written + cache.dirty_expire) / wb) * wb
-            if t < best:
-                best, how = t, "OS write-back"
+            at = math.ceil((written + cache.dirty_expire) / wb) * wb
+            if at < best:
+                best, how = at, "OS write-back"
         return best, how
 
     def _logical(self, mid: int) -> int:
@@ -412,12 +412,12 @@ class MessageTracer:
     def happenings(self) -> list[tuple[float, float | None, str, str, int | None]]:
         """Faults ("fault", partition None) and the followed partitions' elections ("controller") as
         (time, end or None, lane, text, partition)."""
-        out = [(t, end, "fault", text, None) for t, end, text in self.faults]
+        out = [(at, end, "fault", text, None) for at, end, text in self.faults]
         parts = {j.partition for j in self.journeys.values() if j.partition is not None}
-        for p in sorted(parts):
-            for t, leader in self.leaders.get(p, [])[1:]:
+        for partition in sorted(parts):
+            for at, leader in self.leaders.get(partition, [])[1:]:
                 who = "no leader: offline" if leader is None else f"broker {leader} becomes leader"
-                out.append((t, None, "controller", f"partition {p}: {who}", p))
+                out.append((at, None, "controller", f"partition {partition}: {who}", partition))
         return sorted(out, key=lambda h: h[0])
 
     def lanes(self) -> list[str]:

@@ -76,18 +76,18 @@ def sweep_frame(results, settings: dict[int, dict]):
     P(a run loses anything silently), p99 latency and silent losses per stage."""
     pd = _pandas()
     rows = []
-    for i, entry in results.items():
-        e = entry["estimate"]
-        row = {"point": i}
+    for point, entry in results.items():
+        estimate = entry["estimate"]
+        row = {"point": point}
         if "label" in entry:
             row.update(stage=entry.get("stage", ""), label=entry["label"])
-        row.update(settings.get(i, {}))
-        row.update(runs=e["runs"], messages=e["messages"])
+        row.update(settings.get(point, {}))
+        row.update(runs=estimate["runs"], messages=estimate["messages"])
         for name in SWEEP_RATES:
-            row.update({name if k == "rate" else f"{name}_{k}": e[name][k] for k in RATE_FIELDS})
-        p = e["p_any_silent_loss"]
-        row.update(p_any_silent_loss=p["p"], p_any_silent_loss_lo=p["clopper_pearson"][0],
-                   p_any_silent_loss_hi=p["clopper_pearson"][1], ack_p99_ms=e["ack_p99_ms"])
-        row.update({f"silent_{stage}": int(v) for stage, v in e["silent_by_stage"].items()})
+            row.update({name if k == "rate" else f"{name}_{k}": estimate[name][k] for k in RATE_FIELDS})
+        prob = estimate["p_any_silent_loss"]
+        row.update(p_any_silent_loss=prob["p"], p_any_silent_loss_lo=prob["clopper_pearson"][0],
+                   p_any_silent_loss_hi=prob["clopper_pearson"][1], ack_p99_ms=estimate["ack_p99_ms"])
+        row.update({f"silent_{stage}": int(v) for stage, v in estimate["silent_by_stage"].items()})
         rows.append(row)
     return pd.DataFrame(rows).set_index("point")

@@ -17,11 +17,11 @@ CELL = "padding:1px 8px;border-bottom:1px solid #ddd"
 
 def table(header: list[str], rows: list[list], right: set[int] = frozenset()) -> str:
     """An HTML table; columns whose index is in `right` are right-aligned (numbers)."""
-    def cell(tag, i, value):
-        align = "right" if i in right else "left"
+    def cell(tag, column, value):
+        align = "right" if column in right else "left"
         return f'<{tag} style="{CELL};text-align:{align}">{escape(str(value))}</{tag}>'
-    head = "".join(cell("th", i, h) for i, h in enumerate(header))
-    body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>" for row in rows)
+    head = "".join(cell("th", column, h) for column, h in enumerate(header))
+    body = "".join("<tr>" + "".join(cell("td", column, v) for column, v in enumerate(row)) + "</tr>" for row in rows)
     return f'<table style="{STYLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -100,10 +100,12 @@ def sweep_html(results, title: str = "") -> str:
     from .plots.entries import entries
 
     rows = []
-    for n, item in enumerate(entries(results), 1):
-        e = item.estimate
-        rows.append([n, (item.stage + ": " if item.stage else "") + item.label, e["runs"], fmt_rate(e["silent_loss"]),
-                     fmt_prob(e["p_any_silent_loss"]), fmt_rate(e["duplicated"]), _ms(e["ack_p99_ms"])])
+    for number, item in enumerate(entries(results), 1):
+        estimate = item.estimate
+        rows.append([number, (item.stage + ": " if item.stage else "") + item.label, estimate["runs"],
+                     fmt_rate(estimate["silent_loss"]),
+                     fmt_prob(estimate["p_any_silent_loss"]), fmt_rate(estimate["duplicated"]),
+                     _ms(estimate["ack_p99_ms"])])
     parts = [para(title, strong=True)] if title else []
     parts.append(table(["", "configuration", "runs", "silent loss / message [95%]", "P(run loses any) [CP]",
                         "duplicates / message", "ack p99"], rows, right={0, 2}))

@@ -51,8 +51,8 @@ def problems(cluster, result) -> list[str]:
         found.append(f"conservation: {staged} messages attributed to a stage, more than were not delivered")
     controller = cluster.controller
     for broker in cluster.brokers:
-        for p, log in broker.logs.items():
-            where = f"broker {broker.id} partition {p}"
+        for partition, log in broker.logs.items():
+            where = f"broker {broker.id} partition {partition}"
             if not 0 <= log.hw <= log.leo:
                 found.append(f"{where}: HW {log.hw} outside [0, LEO {log.leo}]")
             last_epoch, last_start = -1, 0
@@ -61,13 +61,13 @@ def problems(cluster, result) -> list[str]:
                     found.append(f"{where}: leader-epoch cache {log.epochs} does not grow within the log")
                     break
                 last_epoch, last_start = epoch, start
-            if log.latest_epoch > controller.parts[p].leader_epoch:
+            if log.latest_epoch > controller.parts[partition].leader_epoch:
                 found.append(f"{where}: holds leader epoch {log.latest_epoch}, above the controller's "
-                             f"{controller.parts[p].leader_epoch}")
-    for p, offset in cluster.coordinator.committed.items():
-        reached = max((b.logs[p].max_hw for b in cluster.brokers if p in b.logs), default=0)
+                             f"{controller.parts[partition].leader_epoch}")
+    for partition, offset in cluster.coordinator.committed.items():
+        reached = max((b.logs[partition].max_hw for b in cluster.brokers if partition in b.logs), default=0)
         if offset > reached:
-            found.append(f"partition {p}: committed offset {offset} above the highest HW it reached, {reached}")
+            found.append(f"partition {partition}: committed offset {offset} above the highest HW it reached, {reached}")
     bound = cluster.end + cluster.cfg.settings.sim.drain_timeout
     if cluster.env.now > bound + SLACK:
         found.append(f"the run ended at {cluster.env.now:.6f} s, after production + drain bound {bound:.6f} s")

@@ -15,19 +15,19 @@ from .producer.ordering import reorderings
 LOSS_CLASSES = ("lost_acked", "failed_visible", "failed_silent", "lost_unacked")
 
 
-def _ms(x: float) -> float | None:
-    return None if x is None or math.isnan(x) else round(x * 1000.0, 6)
+def _ms(seconds: float) -> float | None:
+    return None if seconds is None or math.isnan(seconds) else round(seconds * 1000.0, 6)
 
 
 def diverged_records(cluster) -> int:
     """Records, over every partition and replica, that differ from the leader's at the same offset."""
     total = 0
-    for p, replicas in enumerate(cluster.assignment):
-        leader = cluster.leader_log(p)
+    for partition, replicas in enumerate(cluster.assignment):
+        leader = cluster.leader_log(partition)
         if leader is None:
             continue
-        for r in replicas:
-            log = cluster.brokers[r].logs[p]
+        for replica in replicas:
+            log = cluster.brokers[replica].logs[partition]
             if log is not leader:
                 total += diverging_records(leader, log)
     return total
@@ -43,8 +43,8 @@ def _brokers_report(cluster) -> dict:
 
 def _processed_latency(ledger) -> dict:
     """End to end: from send() to the first time the consumer finished processing the message."""
-    n = ledger.n
-    e2e = ledger.processed_dt[:n].astype(np.float64)
+    messages = ledger.n
+    e2e = ledger.processed_dt[:messages].astype(np.float64)
     e2e = e2e[~np.isnan(e2e)]
     if not len(e2e):
         return {"e2e_p50_ms": None, "e2e_p99_ms": None}
@@ -63,15 +63,16 @@ class RunResult:
         cfg = cluster.cfg
         ledger = cluster.ledger
         final_logs, committed = {}, {}
-        for p in range(len(cluster.assignment)):
-            log = cluster.leader_log(p)
-            final_logs[p] = list(log.chunks_below(log.hw)) if log is not None else []
-            pos = cluster.consumer.position(p)
-            committed[p] = max(cluster.coordinator.committed.get(p, 0), pos if pos is not None and pos >= 0 else 0)
+        for partition in range(len(cluster.assignment)):
+            log = cluster.leader_log(partition)
+            final_logs[partition] = list(log.chunks_below(log.hw)) if log is not None else []
+            pos = cluster.consumer.position(partition)
+            committed[partition] = max(cluster.coordinator.committed.get(partition, 0),
+                                       pos if pos is not None and pos >= 0 else 0)
         outcome = ledger.classify(final_logs, committed)
-        n = ledger.n
-        acked = ledger.p[:n] == P_ACK
-        lat = ledger.ack_dt[:n][acked].astype(np.float64)
+        messages = ledger.n
+        acked = ledger.p[:messages] == P_ACK
+        lat = ledger.ack_dt[:messages][acked].astype(np.float64)
         if len(lat):
             p50, p99 = np.percentile(lat, [50, 99])
             latency = {"ack_p50_ms": _ms(float(p50)), "ack_p99_ms": _ms(float(p99)),
@@ -136,58 +137,58 @@ class RunResult:
 
     # -- text ----------------------------------------------------------------------------
     def summary(self, title: str = "") -> str:
-        d = self.data
-        n = d["sent"]
+        data = self.data
+        sent = data["sent"]
         lines = []
         if title:
             lines.append(title)
-        drain = d["sim_time_s"] - d["production_s"]
-        lines.append(f"sent {n} messages in {d['production_s']:g} s of production (+{drain:.1f} s drain)")
-        if not d["drained"]:
+        drain = data["sim_time_s"] - data["production_s"]
+        lines.append(f"sent {sent} messages in {data['production_s']:g} s of production (+{drain:.1f} s drain)")
+        if not data["drained"]:
             lines.append("WARNING: the drain phase did not finish (sim.drain.timeout); "
                          "leftovers are counted as unconsumed or lost_unacked")
         lines.append("")
         lines.append(f"  {'outcome':<16}{'count':>10}{'share':>10}   causes")
         for name in CLASSES:
-            count = d["outcomes"][name]
-            share = f"{100.0 * count / n:.3f}%" if n else "-"
-            causes = ", ".join(f"{c} {k}" for c, k in sorted(d["causes"].get(name, {}).items()))
+            count = data["outcomes"][name]
+            share = f"{100.0 * count / sent:.3f}%" if sent else "-"
+            causes = ", ".join(f"{c} {k}" for c, k in sorted(data["causes"].get(name, {}).items()))
             lines.append(f"  {name:<16}{count:>10}{share:>10}   {causes}")
         lines.append("")
-        losses = {s: sum(v for k, v in d["by_stage"][s].items() if k in LOSS_CLASSES) for s in STAGES}
+        losses = {s: sum(v for k, v in data["by_stage"][s].items() if k in LOSS_CLASSES) for s in STAGES}
         lines.append("losses by stage: " + ", ".join(f"{s} {losses[s]}" for s in STAGES))
-        dups = {s: d["by_stage"][s].get("duplicated", 0) for s in STAGES}
+        dups = {s: data["by_stage"][s].get("duplicated", 0) for s in STAGES}
         lines.append("duplicates by stage: " + ", ".join(f"{s} {dups[s]}" for s in STAGES))
-        am = d["acked_missing_from_log"]
+        am = data["acked_missing_from_log"]
         lines.append(f"acknowledged but missing from the final log: {am['total']}"
                      f" (processed before they vanished: {am['processed_before_loss']})")
-        lat = d["latency"]
+        lat = data["latency"]
         if lat["ack_p50_ms"] is not None:
             lines.append(f"ack latency: p50 {lat['ack_p50_ms']:.3f} ms, p99 {lat['ack_p99_ms']:.3f} ms, "
                          f"max {lat['ack_max_ms']:.3f} ms")
-        pr = d["producer"]
+        pr = data["producer"]
         lines.append(f"producer: {pr['requests']} requests, {pr['batches_sent']} batches, "
                      f"{pr['records_per_batch'] or 0:.1f} records/batch, {pr['retries']} retries, "
                      f"{pr['expired_batches']} expired batches, {pr['request_timeouts']} request timeouts, "
                      f"{pr['reorderings']} reorderings")
         if lat["e2e_p50_ms"] is not None:
             lines.append(f"send to processed: p50 {lat['e2e_p50_ms']:.3f} ms, p99 {lat['e2e_p99_ms']:.3f} ms")
-        co = d["consumer"]
+        co = data["consumer"]
         lines.append(f"consumer: {co['records_processed']} records processed, {co['redeliveries']} redelivered, "
                      f"{co['commits_sent']} commits ({co['commits_failed']} failed), {co['rebalances']} rebalances, "
                      f"{co['restarts']} restarts, lag max {co['lag_max']} mean {co['lag_mean']:.1f} records")
-        br = d["brokers"]
+        br = data["brokers"]
         lines.append(f"brokers: {br['elections']} leader elections ({br['unclean_elections']} unclean, "
                      f"{br.get('preferred_elections', 0)} preferred), "
                      f"{br['truncated_records']} records truncated, {br['lost_on_power_loss']} lost on power loss"
                      + (f", {br['lost_on_disk_failure']} on failed disks" if br.get("lost_on_disk_failure") else ""))
-        net = d.get("network", {})
+        net = data.get("network", {})
         if net.get("retransmissions") or net.get("dropped"):
             lines.append(f"network: {net['messages']} messages, {net.get('retransmissions', 0)} TCP retransmissions, "
                          f"{net['dropped']} dropped")
         if br.get("diverged_records"):
             lines.append(f"REPLICAS DIVERGED: {br['diverged_records']} records differ from the leader's at the same "
                          "offsets (replication will not repair them)")
-        if d["faults"]:
-            lines.append("faults: " + "; ".join(f"t={t:g}s {a} {tg}" for t, a, tg, _ in d["faults"]))
+        if data["faults"]:
+            lines.append("faults: " + "; ".join(f"t={t:g}s {a} {tg}" for t, a, tg, _ in data["faults"]))
         return "\n".join(lines) + "\n"

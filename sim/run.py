@@ -47,8 +47,8 @@ def finish(cluster: Cluster, progress=None) -> Cluster:
         env.run(until=cluster.end)
     else:
         step = cluster.end / PROGRESS_STEPS
-        for i in range(1, PROGRESS_STEPS + 1):
-            env.run(until=cluster.end if i == PROGRESS_STEPS else i * step)
+        for tick in range(1, PROGRESS_STEPS + 1):
+            env.run(until=cluster.end if tick == PROGRESS_STEPS else tick * step)
             progress.update(step)
     proc = env.process(drain(cluster))
     env.run(until=env.any_of([proc, env.timeout(cluster.cfg.settings.sim.drain_timeout)]))

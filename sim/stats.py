@@ -23,6 +23,7 @@ import numpy as np
 
 # -- special functions ----------------------------------------------------------------------
 def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta (Lentz; symbols as in Numerical Recipes' betacf)."""
     tiny, eps = 1e-300, 3e-16
     qab, qap, qam = a + b, a + 1.0, a - 1.0
     c, d = 1.0, 1.0 - qab * x / qap
@@ -49,7 +50,7 @@ def _betacf(a: float, b: float, x: float) -> float:
 
 
 def betainc(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta I_x(a, b)."""
+    """Regularized incomplete beta I_x(a, b) (symbols as in Numerical Recipes)."""
     if x <= 0.0:
         return 0.0
     if x >= 1.0:
@@ -61,11 +62,11 @@ def betainc(a: float, b: float, x: float) -> float:
     return 1.0 - front * _betacf(b, a, 1.0 - x) / b
 
 
-def _invert(f, target: float, lo: float, hi: float, increasing: bool = True) -> float:
-    """Solve f(x) = target by bisection on [lo, hi]."""
+def _invert(func, target: float, lo: float, hi: float, increasing: bool = True) -> float:
+    """Solve func(x) = target by bisection on [lo, hi]."""
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        if (f(mid) < target) == increasing:
+        if (func(mid) < target) == increasing:
             lo = mid
         else:
             hi = mid
@@ -75,11 +76,12 @@ def _invert(f, target: float, lo: float, hi: float, increasing: bool = True) -> 
 
 
 def beta_ppf(q: float, a: float, b: float) -> float:
+    """Quantile q of the beta(a, b) distribution (symbols as in Numerical Recipes)."""
     return _invert(lambda x: betainc(a, b, x), q, 0.0, 1.0)
 
 
 def t_ppf(q: float, df: float) -> float:
-    """Quantile of Student's t with df degrees of freedom."""
+    """Quantile q of Student's t with df degrees of freedom (symbols as in Numerical Recipes)."""
     if q == 0.5:
         return 0.0
     if q < 0.5:
@@ -94,31 +96,31 @@ def t_ppf(q: float, df: float) -> float:
 
 
 # -- binomial proportions over runs ----------------------------------------------------------
-def wilson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials."""
-    if n <= 0:
+def wilson(successes: int, trials: int, conf: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for `successes` in `trials`."""
+    if trials <= 0:
         return 0.0, 1.0
-    z = NormalDist().inv_cdf(0.5 + conf / 2.0)
-    p = k / n
-    denom = 1.0 + z * z / n
-    center = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    z_score = NormalDist().inv_cdf(0.5 + conf / 2.0)
+    share = successes / trials
+    denom = 1.0 + z_score * z_score / trials
+    center = (share + z_score * z_score / (2 * trials)) / denom
+    half = z_score * math.sqrt(share * (1 - share) / trials + z_score * z_score / (4 * trials * trials)) / denom
     return max(0.0, center - half), min(1.0, center + half)
 
 
-def clopper_pearson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) interval; k = 0 gives (0, 1 - (alpha/2)^(1/n))."""
-    if n <= 0:
+def clopper_pearson(successes: int, trials: int, conf: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval; no successes gives (0, 1 - (alpha/2)^(1/trials))."""
+    if trials <= 0:
         return 0.0, 1.0
     alpha = 1.0 - conf
-    lo = 0.0 if k == 0 else beta_ppf(alpha / 2, k, n - k + 1)
-    hi = 1.0 if k == n else beta_ppf(1 - alpha / 2, k + 1, n - k)
+    lo = 0.0 if successes == 0 else beta_ppf(alpha / 2, successes, trials - successes + 1)
+    hi = 1.0 if successes == trials else beta_ppf(1 - alpha / 2, successes + 1, trials - successes)
     return lo, hi
 
 
-def zero_event_upper(n: int, conf: float = 0.95) -> float:
-    """One-sided upper bound on a probability after 0 events in n trials (about 3/n at 95%)."""
-    return 1.0 - (1.0 - conf) ** (1.0 / n) if n > 0 else 1.0
+def zero_event_upper(trials: int, conf: float = 0.95) -> float:
+    """One-sided upper bound on a probability after 0 events in `trials` (about 3/trials at 95%)."""
+    return 1.0 - (1.0 - conf) ** (1.0 / trials) if trials > 0 else 1.0
 
 
 # -- per-message rates over runs -----------------------------------------------------------------
@@ -146,35 +148,36 @@ class Rate:
 
 
 def ratio_rate(events, messages, conf: float = 0.95) -> Rate:
-    """Ratio estimator R = sum(y) / sum(x) with a delta-method interval, t with runs - 1 df.
+    """Ratio estimator R = sum(events) / sum(messages) with a delta-method interval, t with runs - 1 df.
 
     With no event in any run the interval is [0, u] where u is the one-sided bound on the chance
     that a run loses anything, divided by the mean messages per run -- the rate if a losing run
     lost a single message; losses cluster, so read it as "rarer than one losing run in 1/u".
     """
-    y = np.asarray(events, dtype=float)
-    x = np.asarray(messages, dtype=float)
-    n = len(y)
-    total_y, total_x = float(y.sum()), float(x.sum())
-    if n == 0 or total_x <= 0:
-        return Rate(int(total_y), int(total_x), n, math.nan, 0.0, 1.0, total_y == 0)
-    r = total_y / total_x
-    if total_y == 0:
-        hi = zero_event_upper(n, conf) / (total_x / n)
-        return Rate(0, int(total_x), n, 0.0, 0.0, min(1.0, hi), True)
-    if n < 2:
-        return Rate(int(total_y), int(total_x), n, r, 0.0, 1.0, False)
-    xbar = total_x / n
-    d = y - r * x
-    se = math.sqrt(float((d * d).sum()) / (n - 1) / n) / xbar
-    t = t_ppf(0.5 + conf / 2.0, n - 1)
-    return Rate(int(total_y), int(total_x), n, r, max(0.0, r - t * se), min(1.0, r + t * se), False)
+    events_per_run = np.asarray(events, dtype=float)
+    messages_per_run = np.asarray(messages, dtype=float)
+    runs = len(events_per_run)
+    total_events, total_messages = float(events_per_run.sum()), float(messages_per_run.sum())
+    if runs == 0 or total_messages <= 0:
+        return Rate(int(total_events), int(total_messages), runs, math.nan, 0.0, 1.0, total_events == 0)
+    rate = total_events / total_messages
+    if total_events == 0:
+        hi = zero_event_upper(runs, conf) / (total_messages / runs)
+        return Rate(0, int(total_messages), runs, 0.0, 0.0, min(1.0, hi), True)
+    if runs < 2:
+        return Rate(int(total_events), int(total_messages), runs, rate, 0.0, 1.0, False)
+    mean_messages = total_messages / runs
+    residual = events_per_run - rate * messages_per_run
+    std_err = math.sqrt(float((residual * residual).sum()) / (runs - 1) / runs) / mean_messages
+    quantile = t_ppf(0.5 + conf / 2.0, runs - 1)
+    return Rate(int(total_events), int(total_messages), runs, rate, max(0.0, rate - quantile * std_err),
+                min(1.0, rate + quantile * std_err), False)
 
 
-def proportion(k: int, n: int, conf: float = 0.95) -> dict:
+def proportion(successes: int, trials: int, conf: float = 0.95) -> dict:
     """P(a run loses anything): point estimate, Wilson and Clopper-Pearson, and the zero-event bound."""
-    out = {"runs": n, "runs_with_event": k, "p": k / n if n else math.nan,
-           "wilson": wilson(k, n, conf), "clopper_pearson": clopper_pearson(k, n, conf)}
-    if k == 0:
-        out["upper_bound"] = zero_event_upper(n, conf)
+    out = {"runs": trials, "runs_with_event": successes, "p": successes / trials if trials else math.nan,
+           "wilson": wilson(successes, trials, conf), "clopper_pearson": clopper_pearson(successes, trials, conf)}
+    if successes == 0:
+        out["upper_bound"] = zero_event_upper(trials, conf)
     return out

@@ -65,30 +65,30 @@ class ReplicaTimeline:
         self._add_row(cluster.env.now, "start")
         cluster.env.process(self._sample(period))
 
-    def _add_row(self, t: float, label: str, remover: int | None = None) -> None:
-        self.rows.append((t, label, self.state()))
-        self.copies.observe(len(self.rows) - 1, t, remover)
+    def _add_row(self, at: float, label: str, remover: int | None = None) -> None:
+        self.rows.append((at, label, self.state()))
+        self.copies.observe(len(self.rows) - 1, at, remover)
 
     def state(self) -> list[ReplicaState]:
-        c = self.cluster
-        now = c.env.now
-        st = c.controller.parts[self.p]
+        cluster = self.cluster
+        now = cluster.env.now
+        st = cluster.controller.parts[self.p]
         out = []
-        for r in self.replicas:
-            b = c.brokers[r]
-            log = b.logs[self.p]
-            if not b.up:
+        for replica in self.replicas:
+            broker = cluster.brokers[replica]
+            log = broker.logs[self.p]
+            if not broker.up:
                 role = "x"
-            elif self.p in b.leading:
+            elif self.p in broker.leading:
                 role = "L"
-            elif r in st.isr:
+            elif replica in st.isr:
                 role = "I"
-            elif r in st.elr:
+            elif replica in st.elr:
                 role = "E"
             else:
                 role = "-"
-            disk = b.page_cache.durable_offset(log, now, b.up_since) if b.host_up else log.leo
-            out.append(ReplicaState(b.up, role, log.leo, log.hw, disk, log.latest_epoch))
+            disk = broker.page_cache.durable_offset(log, now, broker.up_since) if broker.host_up else log.leo
+            out.append(ReplicaState(broker.up, role, log.leo, log.hw, disk, log.latest_epoch))
         return out
 
     def _on_event(self, event) -> None:
@@ -117,26 +117,26 @@ class ReplicaTimeline:
                      "(L leader, I in sync, E eligible (ELR), - out of sync, x down)")
         lines.append(head)
         last = None
-        for t, label, states in self.rows:
+        for at, label, states in self.rows:
             cells = "".join(f"  {s.cell():<32}" for s in states)
             if (label, cells) == last:
                 continue
             last = (label, cells)
-            lines.append(f"{t:>9.3f}  {label[:34]:<34}{cells}")
+            lines.append(f"{at:>9.3f}  {label[:34]:<34}{cells}")
         return "\n".join(lines) + "\n"
 
     def plot(self, ax_column, title: str) -> None:
         """Draw one subplot per replica (a column of axes) from the periodic samples."""
-        times = [t for t, _s in self.samples]
-        for i, (ax, r) in enumerate(zip(ax_column, self.replicas, strict=True)):
-            leo = [s[i].leo for _t, s in self.samples]
-            hw = [s[i].hw for _t, s in self.samples]
-            disk = [s[i].disk for _t, s in self.samples]
+        times = [at for at, _s in self.samples]
+        for lane, (ax, replica) in enumerate(zip(ax_column, self.replicas, strict=True)):
+            leo = [s[lane].leo for _t, s in self.samples]
+            hw = [s[lane].hw for _t, s in self.samples]
+            disk = [s[lane].disk for _t, s in self.samples]
             ax.step(times, leo, where="post", label="LEO", color="tab:blue")
             ax.step(times, hw, where="post", label="HW", color="tab:green")
             ax.step(times, disk, where="post", label="on disk", color="tab:orange", linestyle="--")
             for (t0, s0), (t1, _s1) in zip(self.samples, self.samples[1:], strict=False):
-                role = s0[i].role
+                role = s0[lane].role
                 if role == "x":
                     ax.axvspan(t0, t1, color="0.6", alpha=0.5, lw=0)
                 elif role == "-":
@@ -145,10 +145,10 @@ class ReplicaTimeline:
                     ax.axvspan(t0, t1, color="tab:olive", alpha=0.18, lw=0)
                 elif role == "L":
                     ax.axvspan(t0, t1, ymin=0.95, ymax=1.0, color="tab:purple", alpha=0.8, lw=0)
-            for t, _label in self.faults:
-                ax.axvline(t, color="k", linestyle=":", lw=0.8)
-            ax.set_ylabel(f"broker {r}\noffset")
-            if i == 0:
+            for at, _label in self.faults:
+                ax.axvline(at, color="k", linestyle=":", lw=0.8)
+            ax.set_ylabel(f"broker {replica}\noffset")
+            if lane == 0:
                 ax.set_title(title, fontsize=9)
                 ax.legend(loc="upper left", fontsize=7)
         ax_column[-1].set_xlabel("time (s)  [grey: down, red: out of ISR, olive: eligible (ELR), "
@@ -156,19 +156,19 @@ class ReplicaTimeline:
 
 
 def describe(event) -> str:
-    t, kind, *rest = event
+    at, kind, *rest = event
     if kind == "fault":
         action, target, targets = rest
         named = isinstance(targets, list) and not target.startswith("broker:")
         return f"FAULT {action} {target}" + (f" {targets}" if named else "")
     if kind == "leader":
-        p, leader, epoch, isr = rest
-        return f"leader p{p} -> {leader} epoch {epoch}" if leader is not None else f"p{p} offline"
+        partition, leader, epoch, isr = rest
+        return f"leader p{partition} -> {leader} epoch {epoch}" if leader is not None else f"p{partition} offline"
     if kind == "isr" and len(rest) == 2:
         return f"ISR p{rest[0]} = {list(rest[1])}"
     if kind == "become_leader":
-        b, p, epoch, leo, hw = rest
-        return f"broker {b} leads p{p} (epoch {epoch})"
+        broker, partition, epoch, leo, hw = rest
+        return f"broker {broker} leads p{partition} (epoch {epoch})"
     if kind == "registered":
         return f"broker {rest[0]} registers" + ("" if rest[1] else " (after an unclean shutdown)")
     if kind in ("crash", "power_loss", "started", "stopped", "shutdown", "pause", "resume", "heal"):
@@ -184,16 +184,16 @@ def describe(event) -> str:
     if kind == "preferred_election":
         return f"leader balancing p{rest[0]}: back to broker {rest[1]}"
     if kind == "truncate":
-        b, p, offset, n = rest
-        return f"broker {b} truncates to {offset} (-{n})"
+        broker, partition, offset, removed = rest
+        return f"broker {broker} truncates to {offset} (-{removed})"
     if kind == "isr_refused":
         return f"ISR p{rest[0]} + {list(rest[1])} refused: stale epoch"
     if kind == "disk_lost":
-        b, p, _offset, n = rest
-        return f"broker {b} disk lost: p{p} (-{n})"
+        broker, partition, _offset, removed = rest
+        return f"broker {broker} disk lost: p{partition} (-{removed})"
     if kind == "disk_failure":
         return f"broker {rest[0]} disk failure"
     if kind == "page_cache_lost":
-        b, p, offset, n = rest
-        return f"broker {b} page cache lost: {offset} (-{n})"
+        broker, partition, offset, removed = rest
+        return f"broker {broker} page cache lost: {offset} (-{removed})"
     return " ".join([kind] + [str(x) for x in rest])

@@ -100,8 +100,8 @@ class Trace:
         self.dropped = 0
         self.listeners: list = []  # called with each event (probes such as the replica timeline)
 
-    def add(self, t: float, kind: str, *details) -> None:
-        event = EVENT_TYPES[kind](t, kind, *details)  # a kind not declared, or other fields, fail here
+    def add(self, at: float, kind: str, *details) -> None:
+        event = EVENT_TYPES[kind](at, kind, *details)  # a kind not declared, or other fields, fail here
         if len(self.events) < self.limit:
             self.events.append(event)
         else:

@@ -79,30 +79,30 @@ class ArrivalStream:
             self._times = self._buf.tolist()
             self._pos = 0
 
-    def peek(self, k: int = 0) -> float:
-        """Time of the (k+1)-th next arrival, inf if the stream ends before it."""
-        self._fill(k + 1)
-        i = self._pos + k
+    def peek(self, count: int = 0) -> float:
+        """Time of the (`count`+1)-th next arrival, inf if the stream ends before it."""
+        self._fill(count + 1)
+        pos = self._pos + count
         times = self._times
-        return times[i] if i < len(times) else math.inf
+        return times[pos] if pos < len(times) else math.inf
 
-    def count_until(self, t: float, limit: int) -> int:
-        """How many of the next `limit` arrivals happen at or before t."""
+    def count_until(self, at: float, limit: int) -> int:
+        """How many of the next `limit` arrivals happen at or before `at`."""
         self._fill(limit)
         pos = self._pos
         times = self._times
-        return bisect_right(times, t, pos, min(pos + limit, len(times))) - pos
+        return bisect_right(times, at, pos, min(pos + limit, len(times))) - pos
 
-    def window(self, k: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """(times, partitions) of the next k arrivals, without taking them (fewer at the end)."""
-        self._fill(k)
-        times = self._buf[self._pos:self._pos + k]
-        return times, (self._parts[self._pos:self._pos + k] if self.keyed else None)
+    def window(self, count: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(times, partitions) of the next `count` arrivals, without taking them (fewer at the end)."""
+        self._fill(count)
+        times = self._buf[self._pos:self._pos + count]
+        return times, (self._parts[self._pos:self._pos + count] if self.keyed else None)
 
-    def take(self, k: int) -> np.ndarray:
-        """Remove and return the next k arrival times."""
-        self._fill(k)
-        out = self._buf[self._pos:self._pos + k]
+    def take(self, count: int) -> np.ndarray:
+        """Remove and return the next `count` arrival times."""
+        self._fill(count)
+        out = self._buf[self._pos:self._pos + count]
         self._pos += len(out)
         return out
 
@@ -116,16 +116,16 @@ class ArrivalStream:
         self._last += by
         self._trim()
 
-    def skip_until(self, t: float) -> int:
-        """Drop arrivals before t (the producer was down); returns how many were dropped."""
+    def skip_until(self, at: float) -> int:
+        """Drop arrivals before `at` (the producer was down); returns how many were dropped."""
         dropped = 0
         while True:
             self._fill(_BLOCK)
             window = self._buf[self._pos:]
-            k = int(np.searchsorted(window, t, side="left"))
-            dropped += k
-            self._pos += k
-            if k < len(window) or self._exhausted:
+            count = int(np.searchsorted(window, at, side="left"))
+            dropped += count
+            self._pos += count
+            if count < len(window) or self._exhausted:
                 return dropped
 
     def stop(self, keep: int = 0) -> None:

@@ -174,57 +174,57 @@ class Broker(BrokerLifecycle):
         self.fenced_brokers = update.fenced
         if update.full and not self.serving:
             self.serving = True  # registered and caught up: open the listeners to clients
-        for p, state in sorted(update.changes.items()):
-            self._apply_partition(p, state)
+        for partition, state in sorted(update.changes.items()):
+            self._apply_partition(partition, state)
 
-    def _apply_partition(self, p: int, state: P.PartitionRecord) -> None:
+    def _apply_partition(self, partition: int, state: P.PartitionRecord) -> None:
         replicas, leader, leader_epoch, isr, partition_epoch = state
-        meta = self.meta[p]
+        meta = self.meta[partition]
         meta.replicas, meta.leader, meta.leader_epoch, meta.isr, meta.partition_epoch = state
         if self.id not in replicas:
             return
-        current = self.leading.get(p)
+        current = self.leading.get(partition)
         if leader == self.id:
             if current is None or current.epoch < leader_epoch:
-                self._become_leader(p, leader_epoch, partition_epoch, isr, replicas)
+                self._become_leader(partition, leader_epoch, partition_epoch, isr, replicas)
             elif partition_epoch > current.partition_epoch:
                 current.on_metadata(isr, partition_epoch)
         else:
             if current is not None:
-                self._resign(p)
-            self.follower.follow(p, leader, leader_epoch)
+                self._resign(partition)
+            self.follower.follow(partition, leader, leader_epoch)
 
-    def _become_leader(self, p, epoch, partition_epoch, isr, replicas) -> None:
-        self.follower.unfollow(p)
-        if p in self.leading:
-            self._resign(p)
-        log = self.logs[p]
+    def _become_leader(self, partition, epoch, partition_epoch, isr, replicas) -> None:
+        self.follower.unfollow(partition)
+        if partition in self.leading:
+            self._resign(partition)
+        log = self.logs[partition]
         log.assign_epoch(epoch)
-        leader = PartitionLeader(self, p, epoch, partition_epoch, isr, replicas, self.env.now)
-        self.leading[p] = leader
-        self.trace.add(self.env.now, "become_leader", self.id, p, epoch, log.leo, log.hw)
-        self.replica_fetches.news(p)
+        leader = PartitionLeader(self, partition, epoch, partition_epoch, isr, replicas, self.env.now)
+        self.leading[partition] = leader
+        self.trace.add(self.env.now, "become_leader", self.id, partition, epoch, log.leo, log.hw)
+        self.replica_fetches.news(partition)
         leader.maybe_advance_hw()
 
-    def _resign(self, p: int) -> None:
-        leader = self.leading.pop(p)
-        self.replica_fetches.news(p)
+    def _resign(self, partition: int) -> None:
+        leader = self.leading.pop(partition)
+        self.replica_fetches.news(partition)
         leader.abandon()
-        self.consumer_fetches.answer_parked(p)
+        self.consumer_fetches.answer_parked(partition)
 
     def is_fenced(self, broker_id: int) -> bool:
         return broker_id in self.fenced_brokers
 
-    def hw_advanced(self, p: int) -> None:
+    def hw_advanced(self, partition: int) -> None:
         """A led partition's HW moved: followers learn it on their next answer, waiting consumers now."""
         if self.replica_fetches.sessions:
-            self.replica_fetches.news(p)
+            self.replica_fetches.news(partition)
         if self.consumer_fetches.parked:
-            self.consumer_fetches.answer_parked(p)
+            self.consumer_fetches.answer_parked(partition)
 
     # -- the logs -----------------------------------------------------------------------------
-    def forget_removed(self, p: int, removed, why: int, event: str, offset: int) -> int:
-        """Batches that left this replica's log of p (truncation, power loss, disk failure): the ledger
+    def forget_removed(self, partition: int, removed, why: int, event: str, offset: int) -> int:
+        """Batches that left this replica's log of `partition` (truncation, power loss, disk failure): the ledger
         learns why, the trace says how many; returns how many records."""
         if not removed:
             return 0
@@ -232,7 +232,7 @@ class Broker(BrokerLifecycle):
         for batch in removed:
             self.ledger.mark_gone(batch.ids, why)
             batch.gone = True
-        self.trace.add(self.env.now, event, self.id, p, offset, lost)
+        self.trace.add(self.env.now, event, self.id, partition, offset, lost)
         return lost
 
     # -- background work ------------------------------------------------------------------------
@@ -246,8 +246,8 @@ class Broker(BrokerLifecycle):
             if self.paused:
                 continue
             now = self.env.now
-            for p in sorted(self.leading):
-                leader = self.leading[p]
+            for partition in sorted(self.leading):
+                leader = self.leading[partition]
                 self.replica_fetches.replay_fetches(leader)
                 leader.maybe_shrink_isr(now)
 

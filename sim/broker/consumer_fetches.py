@@ -36,16 +36,16 @@ class ConsumerFetchHandler:
         against the leader epoch the consumer believes in."""
         broker = self.broker
         resp = {}
-        for p, query in req.parts.items():
-            leader = broker.leading.get(p)
+        for partition, query in req.parts.items():
+            leader = broker.leading.get(partition)
             if leader is None:
-                resp[p] = P.PartitionError(P.NOT_LEADER_OR_FOLLOWER)
+                resp[partition] = P.PartitionError(P.NOT_LEADER_OR_FOLLOWER)
             elif query.leader_epoch < leader.epoch:
-                resp[p] = P.PartitionError(P.FENCED_LEADER_EPOCH)
+                resp[partition] = P.PartitionError(P.FENCED_LEADER_EPOCH)
             elif query.leader_epoch > leader.epoch:
-                resp[p] = P.PartitionError(P.UNKNOWN_LEADER_EPOCH)
+                resp[partition] = P.PartitionError(P.UNKNOWN_LEADER_EPOCH)
             else:
-                resp[p] = P.EpochEndOffset(*leader.log.end_offset_for_epoch(query.last_epoch))
+                resp[partition] = P.EpochEndOffset(*leader.log.end_offset_for_epoch(query.last_epoch))
         broker.network.send(broker.node, req.src, req.client, P.OffsetsForLeaderEpochResponse(req, resp))
 
     def _result(self, req):
@@ -54,24 +54,24 @@ class ConsumerFetchHandler:
         resp = {}
         ready = False
         size = 0  # bytes in the response so far: fetch.max.bytes bounds it, fetch.min.bytes waits for it
-        for p, offset in req.parts.items():
-            leader = leading.get(p)
+        for partition, offset in req.parts.items():
+            leader = leading.get(partition)
             if leader is None:
-                resp[p] = P.PartitionError(P.NOT_LEADER_OR_FOLLOWER)
+                resp[partition] = P.PartitionError(P.NOT_LEADER_OR_FOLLOWER)
                 ready = True
                 continue
             log = leader.log
             if offset < 0:  # ListOffsets: -1 latest (the HW for read_uncommitted), -2 earliest
-                resp[p] = P.ListedOffset(log.hw if offset == -1 else 0)
+                resp[partition] = P.ListedOffset(log.hw if offset == -1 else 0)
                 ready = True
                 continue
             if offset > log.leo:
-                resp[p] = P.PartitionError(P.OFFSET_OUT_OF_RANGE, log.leo)
+                resp[partition] = P.PartitionError(P.OFFSET_OUT_OF_RANGE, log.leo)
                 ready = True
                 continue
             chunks, nbytes = log.read(offset, log.hw, min(req.max_partition_bytes, req.max_bytes - size),
                                       req.message_bytes, at_least_one=size == 0)
-            resp[p] = P.ConsumerRecords(chunks, log.hw)
+            resp[partition] = P.ConsumerRecords(chunks, log.hw)
             size += nbytes
         return resp, ready or size >= req.min_bytes
 
@@ -83,12 +83,12 @@ class ConsumerFetchHandler:
                 self.broker.network.send(self.broker.node, req.src, req.client, P.ConsumerFetchResponse(req, resp))
                 return
 
-    def answer_parked(self, p: int) -> None:
-        """News for p (a higher HW, or leadership lost): answer the waiting fetches that can be."""
+    def answer_parked(self, partition: int) -> None:
+        """News for `partition` (a higher HW, or leadership lost): answer the waiting fetches that can be."""
         broker = self.broker
         keep = []
         for req, deadline in self.parked:
-            if p in req.parts:
+            if partition in req.parts:
                 resp, ready = self._result(req)
                 if ready:
                     deadline.cancel()

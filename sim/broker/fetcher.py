@@ -51,20 +51,20 @@ class ReplicaFetcher:
         self.dirty: set[int] = set()
         self._soon()
 
-    def add(self, p: int, leader_epoch: int) -> None:
-        self.parts[p] = leader_epoch
-        self.dirty.add(p)
+    def add(self, partition: int, leader_epoch: int) -> None:
+        self.parts[partition] = leader_epoch
+        self.dirty.add(partition)
         self._soon()
 
-    def remove(self, p: int) -> None:
-        self.parts.pop(p, None)
-        self.dirty.add(p)
+    def remove(self, partition: int) -> None:
+        self.parts.pop(partition, None)
+        self.dirty.add(partition)
         if not self.parts:
             self.stop()
 
-    def touch(self, p: int) -> None:
-        """The follower's log of p changed outside a fetch response (a truncation)."""
-        self.dirty.add(p)
+    def touch(self, partition: int) -> None:
+        """The follower's log of `partition` changed outside a fetch response (a truncation)."""
+        self.dirty.add(partition)
 
     def stop(self) -> None:
         self.running = False
@@ -103,8 +103,9 @@ class ReplicaFetcher:
         broker.network.send(broker.node, leader.node, leader, self._request())
         self.timer.arm(now + REPLICA_SOCKET_TIMEOUT)
 
-    def _entry(self, p: int) -> P.FetchPosition:
-        return P.FetchPosition(self.broker.logs[p].leo, self.broker.follower.fetch_epoch(p), self.parts[p])
+    def _entry(self, partition: int) -> P.FetchPosition:
+        return P.FetchPosition(self.broker.logs[partition].leo, self.broker.follower.fetch_epoch(partition),
+                               self.parts[partition])
 
     def _request(self) -> P.FetchRequest:
         """A full fetch (a new session) or an incremental one naming only what changed."""
@@ -113,20 +114,20 @@ class ReplicaFetcher:
             self.full_next = False
             self.session = broker.follower.next_session_id()
             self.seq = 0
-            self.sent = {p: self._entry(p) for p in sorted(self.parts)}
+            self.sent = {partition: self._entry(partition) for partition in sorted(self.parts)}
             self.dirty.clear()
             return P.FetchRequest(broker.id, self.token, dict(self.sent), self, self.session, 0, True, (),
                                   broker.incarnation)
         self.seq += 1
         changed, removed = {}, []
-        for p in sorted(self.dirty):
-            if p in self.parts:
-                entry = self._entry(p)
-                if self.sent.get(p) != entry:
-                    changed[p] = self.sent[p] = entry
-            elif p in self.sent:
-                del self.sent[p]
-                removed.append(p)
+        for partition in sorted(self.dirty):
+            if partition in self.parts:
+                entry = self._entry(partition)
+                if self.sent.get(partition) != entry:
+                    changed[partition] = self.sent[partition] = entry
+            elif partition in self.sent:
+                del self.sent[partition]
+                removed.append(partition)
         self.dirty.clear()
         return P.FetchRequest(broker.id, self.token, changed, self, self.session, self.seq, False, tuple(removed),
                               broker.incarnation)

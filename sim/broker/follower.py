@@ -41,33 +41,33 @@ class Follower:
         return self.sessions_started
 
     # -- which leader, in which epoch -----------------------------------------------------------
-    def follow(self, p: int, leader, leader_epoch: int) -> None:
-        if self.following.get(p) != leader:
-            self.unfollow(p)
+    def follow(self, partition: int, leader, leader_epoch: int) -> None:
+        if self.following.get(partition) != leader:
+            self.unfollow(partition)
         if leader is None:
             return
-        if self.hw_truncation and self.followed_epoch.get(p) != leader_epoch:
+        if self.hw_truncation and self.followed_epoch.get(partition) != leader_epoch:
             # before KIP-101 (Kafka < 0.11) a new follower truncated its log to its own HW
-            self._truncate(p, self.broker.logs[p].hw, GONE_TRUNCATED)
-        self.followed_epoch[p] = leader_epoch
+            self._truncate(partition, self.broker.logs[partition].hw, GONE_TRUNCATED)
+        self.followed_epoch[partition] = leader_epoch
         fetcher = self.fetchers.get(leader)
         if fetcher is None or not fetcher.running:
             fetcher = self.fetchers[leader] = ReplicaFetcher(self.broker, leader)
-        fetcher.add(p, leader_epoch)
-        self.following[p] = leader
+        fetcher.add(partition, leader_epoch)
+        self.following[partition] = leader
 
-    def unfollow(self, p: int) -> None:
-        leader = self.following.pop(p, None)
+    def unfollow(self, partition: int) -> None:
+        leader = self.following.pop(partition, None)
         if leader is not None and leader in self.fetchers:
             fetcher = self.fetchers[leader]
-            fetcher.remove(p)
+            fetcher.remove(partition)
             if not fetcher.running:
                 del self.fetchers[leader]
 
-    def fetch_epoch(self, p: int) -> int:
+    def fetch_epoch(self, partition: int) -> int:
         """The epoch of p's last record as a fetch names it (before KIP-320 a fetch named none, so the
         leader could not spot a divergence)."""
-        return -1 if self.hw_truncation else self.broker.logs[p].latest_epoch
+        return -1 if self.hw_truncation else self.broker.logs[partition].latest_epoch
 
     # -- answers -----------------------------------------------------------------------------
     def apply_fetch_response(self, fetcher: ReplicaFetcher, resp: dict) -> tuple[bool, float]:
@@ -77,18 +77,19 @@ class Follower:
         backoff = False
         blocked = 0.0
         page_cache = broker.page_cache
-        for p, result in sorted(resp.items()):
-            if fetcher.parts.get(p) is None or p in broker.leading:
+        for partition, result in sorted(resp.items()):
+            if fetcher.parts.get(partition) is None or partition in broker.leading:
                 continue
-            log = broker.logs[p]
+            log = broker.logs[partition]
             kind = result.__class__
             if kind is PartitionError:
                 backoff = True
             elif kind is Diverging:
-                self._truncate(p, log.truncation_point(result.epoch, result.end), self._truncation_cause(p))
+                self._truncate(partition, log.truncation_point(result.epoch, result.end),
+                               self._truncation_cause(partition))
             elif kind is OutOfRange:
                 # the leader's log ends before ours (an unclean election, or an old-style truncation)
-                self._truncate(p, result.leo, self._truncation_cause(p))
+                self._truncate(partition, result.leo, self._truncation_cause(partition))
             else:
                 for batch in result.batches:
                     if batch.base == log.leo:
@@ -101,15 +102,15 @@ class Follower:
                 log.follow_hw(result.hw)
         return backoff, blocked
 
-    def _truncation_cause(self, p: int) -> int:
+    def _truncation_cause(self, partition: int) -> int:
         """For the accounting only: is the leader we truncate to the product of an unclean election?"""
-        unclean = self.broker.ctx.controller.was_unclean(p, self.followed_epoch.get(p, -1))
+        unclean = self.broker.ctx.controller.was_unclean(partition, self.followed_epoch.get(partition, -1))
         return GONE_UNCLEAN if unclean else GONE_TRUNCATED
 
-    def _truncate(self, p: int, offset: int, why: int) -> None:
+    def _truncate(self, partition: int, offset: int, why: int) -> None:
         broker = self.broker
-        removed = broker.logs[p].truncate_to(offset)
-        fetcher = self.fetchers.get(self.following.get(p))
+        removed = broker.logs[partition].truncate_to(offset)
+        fetcher = self.fetchers.get(self.following.get(partition))
         if fetcher is not None:
-            fetcher.touch(p)
-        broker.counters.truncated_records += broker.forget_removed(p, removed, why, "truncate", offset)
+            fetcher.touch(partition)
+        broker.counters.truncated_records += broker.forget_removed(partition, removed, why, "truncate", offset)

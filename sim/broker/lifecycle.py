@@ -59,8 +59,9 @@ class BrokerLifecycle:
         self.clean_shutdown = False
         self.disk_failed = True  # a restart already scheduled (an earlier crash's) cannot start it now
         self.trace.add(now, "disk_failure", self.id)
-        for p in self.partitions:
-            self.counters.lost_on_disk_failure += self.forget_removed(p, self.logs[p].wipe(), GONE_DISK, "disk_lost", 0)
+        for partition in self.partitions:
+            self.counters.lost_on_disk_failure += self.forget_removed(partition, self.logs[partition].wipe(),
+                                                                      GONE_DISK, "disk_lost", 0)
 
     def _stop_process(self) -> None:
         self.up = False
@@ -77,13 +78,13 @@ class BrokerLifecycle:
 
     def _lose_page_cache(self, now: float) -> None:
         on_disk = self.page_cache.durable_offsets(self.logs, now, self.up_since)
-        for p in self.partitions:
-            log = self.logs[p]
-            durable = on_disk[p]
+        for partition in self.partitions:
+            log = self.logs[partition]
+            durable = on_disk[partition]
             removed = log.truncate_to(durable)
             log.flushed = log.flushed_before = log.leo
-            self.counters.lost_on_power_loss += self.forget_removed(p, removed, GONE_POWER_LOSS, "page_cache_lost",
-                                                                    durable)
+            self.counters.lost_on_power_loss += self.forget_removed(partition, removed, GONE_POWER_LOSS,
+                                                                    "page_cache_lost", durable)
 
     def shutdown(self) -> None:
         """Controlled shutdown: leaderships move away, then the logs are flushed and the process stops."""
@@ -103,9 +104,9 @@ class BrokerLifecycle:
         if not self.up or self.incarnation != inc:
             return
         now = self.env.now
-        for p in self.partitions:
-            self.page_cache.flush(self.logs[p], now)
-            self.logs[p].checkpoint_hw()
+        for partition in self.partitions:
+            self.page_cache.flush(self.logs[partition], now)
+            self.logs[partition].checkpoint_hw()
         self._stop_process()
         self.clean_shutdown = True
         self.trace.add(now, "stopped", self.id)
@@ -147,8 +148,8 @@ class BrokerLifecycle:
         self.serving = False
         self.shutting_down = False
         self._reset_runtime()
-        for p in self.partitions:
-            self.logs[p].restore_hw()  # replication-offset-checkpoint
+        for partition in self.partitions:
+            self.logs[partition].restore_hw()  # replication-offset-checkpoint
         self.trace.add(self.env.now, "started", self.id)
         self.start()
         if rebooted:  # clients' retransmissions now meet a fresh kernel: reset

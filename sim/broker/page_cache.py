@@ -102,24 +102,26 @@ class PageCache:
         """durable_offset of every log on the machine, and background write-back on top: past
         vm.dirty_background_ratio of the dirtyable memory the flusher writes the oldest dirty data
         (wb_check_background_flush), so at most that many bytes, the newest, are still dirty."""
-        durable = {p: self.durable_offset(log, now, up_since) for p, log in logs.items()}
-        firsts = {p: bisect.bisect_right(log.ends, durable[p]) for p, log in logs.items()}  # first dirty batch
-        dirty_records = sum(log.leo - (log.ends[firsts[p] - 1] if firsts[p] else 0) for p, log in logs.items())
-        dirty_batches = sum(len(log.ends) - firsts[p] for p, log in logs.items())
+        durable = {partition: self.durable_offset(log, now, up_since) for partition, log in logs.items()}
+        firsts = {partition: bisect.bisect_right(log.ends, durable[partition]) for partition,
+                  log in logs.items()}  # first dirty batch
+        dirty_records = sum(log.leo - (log.ends[firsts[partition] - 1] if firsts[partition] else 0)
+                            for partition, log in logs.items())
+        dirty_batches = sum(len(log.ends) - firsts[partition] for partition, log in logs.items())
         if batch_bytes(0, self.message_bytes) * dirty_batches + record_bytes(self.message_bytes) * dirty_records \
                 <= self.background_bytes:
             return durable  # below the mark: background write-back never ran (the usual case)
         dirty = []  # (written, bytes) of every batch not on disk yet
-        for p, log in logs.items():
-            for index in range(firsts[p], len(log.batches)):
+        for partition, log in logs.items():
+            for index in range(firsts[partition], len(log.batches)):
                 dirty.append((log.written[index], batch_bytes(log.batches[index].count, self.message_bytes)))
         dirty.sort(reverse=True)
         kept = 0
         for written, nbytes in dirty:
             kept += nbytes
             if kept > self.background_bytes:  # this one and everything older is written back
-                return {p: max(durable[p], min(self._written_before(log, written), log.leo))
-                        for p, log in logs.items()}
+                return {partition: max(durable[partition], min(self._written_before(log, written), log.leo))
+                        for partition, log in logs.items()}
         return durable
 
     def _inode_written_back(self, log, start: int, end: int, now: float) -> int:
@@ -151,12 +153,12 @@ class PageCache:
 
     def _kafka_flush_period(self) -> float:
         """The log flusher runs every scheduler interval and flushes logs unflushed for flush.ms."""
-        s, f = self.scheduler_interval, self.flush_interval
-        if s == math.inf or f == math.inf:
+        every, flush_ms = self.scheduler_interval, self.flush_interval
+        if every == math.inf or flush_ms == math.inf:
             return math.inf
-        return s * max(1, math.ceil(f / s)) if s > 0 else f
+        return every * max(1, math.ceil(flush_ms / every)) if every > 0 else flush_ms
 
     @staticmethod
-    def _written_before(log, t: float) -> int:
-        i = bisect.bisect_right(log.written, t)
-        return log.ends[i - 1] if i else 0
+    def _written_before(log, at: float) -> int:
+        pos = bisect.bisect_right(log.written, at)
+        return log.ends[pos - 1] if pos else 0

@@ -25,14 +25,14 @@ ALTER_PARTITION_RETRY = 2.0  # s before an unanswered AlterPartition may be sent
 class PartitionLeader:
     """Leader-side replication state of one partition."""
 
-    def __init__(self, broker, p: int, epoch: int, partition_epoch: int, isr, replicas, now: float):
+    def __init__(self, broker, partition: int, epoch: int, partition_epoch: int, isr, replicas, now: float):
         self.broker = broker
-        self.p = p
+        self.p = partition
         self.epoch = epoch
         self.partition_epoch = partition_epoch
         self.replicas = tuple(replicas)
         self.isr = tuple(isr)
-        self.log = broker.logs[p]
+        self.log = broker.logs[partition]
         settings = broker.settings
         self.min_isr = settings.topic.min_insync_replicas
         self.hw_needs_min_isr = bool(settings.broker.model_hw_frozen_below_min_isr)
@@ -76,9 +76,9 @@ class PartitionLeader:
             return False
         hw = log.leo
         isr = self.effective_isr()
-        for r in isr:
-            if r != me:
-                leo = self.follower_leo.get(r, -1)
+        for replica in isr:
+            if replica != me:
+                leo = self.follower_leo.get(replica, -1)
                 if leo < hw:
                     hw = leo
         if len(isr) < len(self.replicas):
@@ -95,9 +95,9 @@ class PartitionLeader:
         broker = self.broker
         broker.replica_fetches.replay_fetches(self)
         now = broker.env.now
-        for r, leo in self.follower_leo.items():
-            if r not in isr and 0 <= leo < hw and now - self.last_caught_up[r] <= self.lag_max \
-                    and not broker.is_fenced(r):
+        for replica, leo in self.follower_leo.items():
+            if replica not in isr and 0 <= leo < hw and now - self.last_caught_up[replica] <= self.lag_max \
+                    and not broker.is_fenced(replica):
                 hw = leo
         return hw
 
@@ -118,35 +118,35 @@ class PartitionLeader:
         self._release_isr_lock()
 
     # -- follower fetches ----------------------------------------------------------------
-    def on_follower_fetch(self, r: int, fetch_offset: int, now: float) -> None:
+    def on_follower_fetch(self, replica: int, fetch_offset: int, now: float) -> None:
         """The fetch offset is the follower's acknowledgement (Replica.updateFetchState)."""
         leo = self.log.leo
         if fetch_offset >= leo:
-            self.last_caught_up[r] = now
-        elif fetch_offset >= self.last_fetch_leader_leo.get(r, leo):
-            self.last_caught_up[r] = max(self.last_caught_up[r], self.last_fetch_time[r])
-        self.last_fetch_leader_leo[r] = leo
-        self.last_fetch_time[r] = now
-        self.follower_leo[r] = fetch_offset
+            self.last_caught_up[replica] = now
+        elif fetch_offset >= self.last_fetch_leader_leo.get(replica, leo):
+            self.last_caught_up[replica] = max(self.last_caught_up[replica], self.last_fetch_time[replica])
+        self.last_fetch_leader_leo[replica] = leo
+        self.last_fetch_time[replica] = now
+        self.follower_leo[replica] = fetch_offset
         self.maybe_advance_hw()
 
-    def replay_clean_fetch(self, r: int, t: float) -> None:
-        """Follower r fetched this partition at t without news on either side: the fetch state
+    def replay_clean_fetch(self, replica: int, at: float) -> None:
+        """Follower `replica` fetched this partition at `at` without news on either side: the fetch state
         moves as on_follower_fetch would have moved it then (nothing but the times can change)."""
-        if self.last_fetch_time[r] < t:
-            if self.follower_leo[r] >= self.last_fetch_leader_leo[r]:
-                self.last_caught_up[r] = t
-            self.last_fetch_time[r] = t
+        if self.last_fetch_time[replica] < at:
+            if self.follower_leo[replica] >= self.last_fetch_leader_leo[replica]:
+                self.last_caught_up[replica] = at
+            self.last_fetch_time[replica] = at
 
     # -- ISR changes -----------------------------------------------------------------------
-    def maybe_expand_isr(self, r: int) -> None:
-        """Follower r rejoins the ISR once it reached the HW and the start of this epoch, unfenced
+    def maybe_expand_isr(self, replica: int) -> None:
+        """Follower `replica` rejoins the ISR once it reached the HW and the start of this epoch, unfenced
         (Partition.isFollowerInSync + the broker checks)."""
-        if r in self.isr or self.pending_isr is not None or self.broker.is_fenced(r):
+        if replica in self.isr or self.pending_isr is not None or self.broker.is_fenced(replica):
             return
-        leo = self.follower_leo.get(r, -1)
+        leo = self.follower_leo.get(replica, -1)
         if leo >= self.log.hw and leo >= self.epoch_start:
-            self._propose_isr(tuple(m for m in self.replicas if m in self.isr or m == r))
+            self._propose_isr(tuple(m for m in self.replicas if m in self.isr or m == replica))
 
     def maybe_shrink_isr(self, now: float) -> None:
         """ISR followers neither at the LEO nor caught up within replica.lag.time.max.ms leave it."""

@@ -32,8 +32,8 @@ class ProducerStateTable:
         if epoch > cur_epoch:
             return (OK, None) if first_seq == 0 else (OUT_OF_ORDER, None)
         last_seq = first_seq + count - 1
-        for f, l, base in window:
-            if f == first_seq and l == last_seq:
+        for seen_first, seen_last, base in window:
+            if seen_first == first_seq and seen_last == last_seq:
                 return DUPLICATE, base
         if window and first_seq != window[-1][1] + 1:
             return OUT_OF_ORDER, None

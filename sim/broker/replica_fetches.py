@@ -48,7 +48,7 @@ class ReplicaFetchHandler:
         old = self.sessions.get(follower)
         if req.full:
             session = self.sessions[follower] = FetchSession.start(req)
-            fresh = [p for p in session.parts if old is None or p not in old.parts]
+            fresh = [partition for partition in session.parts if old is None or partition not in old.parts]
         elif old is None or not old.follows(req):
             response = P.FetchResponse(req.token, {}, P.FETCH_SESSION_ID_NOT_FOUND)
             broker.network.send(broker.node, broker.peers[follower].node, req.client, response)
@@ -60,13 +60,13 @@ class ReplicaFetchHandler:
         ready = False
         parts = session.parts
         leading = broker.leading
-        for p in session.take_pending():
-            offset, last_epoch, epoch = parts[p]
-            leader = leading.get(p)
+        for partition in session.take_pending():
+            offset, last_epoch, epoch = parts[partition]
+            leader = leading.get(partition)
             if leader is None or epoch != leader.epoch or leader.log.divergence(offset, last_epoch) is not None:
                 ready = True  # an error or a divergence is answered at once
                 continue
-            if previous is not None and p not in fresh:
+            if previous is not None and partition not in fresh:
                 leader.replay_clean_fetch(follower, previous)
             leader.on_follower_fetch(follower, offset, now)  # may complete produce requests -> new appends
             leader.maybe_expand_isr(follower)
@@ -92,27 +92,27 @@ class ReplicaFetchHandler:
         return self.broker_epochs.get(follower, -1)
 
     # -- news on the leader -------------------------------------------------------------------
-    def news(self, p: int) -> None:
-        """Something changed for p on this leader (append, HW, leadership, ISR): every fetch session
-        holding p looks at it on its next fetch and answers for it on its next response."""
+    def news(self, partition: int) -> None:
+        """Something changed for `partition` on this leader (append, HW, leadership, ISR): every fetch session
+        holding `partition` looks at it on its next fetch and answers for it on its next response."""
         for session in self.sessions.values():
-            session.news(p)
+            session.news(partition)
 
     def news_all(self) -> None:
         for session in self.sessions.values():
             session.news_all()
 
-    def wake(self, p: int) -> None:
-        """An append to p: parked fetches of sessions holding p are answered now."""
+    def wake(self, partition: int) -> None:
+        """An append to `partition`: parked fetches of sessions holding `partition` are answered now."""
         sessions = self.sessions
         if not sessions:
             return
-        self.news(p)
+        self.news(partition)
         if not self.parked:
             return
         for follower in sorted(self.parked):
             session = sessions.get(follower)
-            if session is not None and p in session.parts and (self.settings.replica_fetch_min_bytes <= 1
+            if session is not None and partition in session.parts and (self.settings.replica_fetch_min_bytes <= 1
                                                                 or self._enough_data(session)):
                 req, _at = self.parked.pop(follower)
                 self._respond(req)
@@ -134,10 +134,10 @@ class ReplicaFetchHandler:
     def replay_fetches(self, leader) -> None:
         """Bring a PartitionLeader's per-follower fetch times up to date with the sessions (before
         reading them)."""
-        p = leader.p
+        partition = leader.p
         for follower in leader.follower_leo:
             session = self.sessions.get(follower)
-            if session is not None and p in session.parts and session.last_fetch is not None:
+            if session is not None and partition in session.parts and session.last_fetch is not None:
                 leader.replay_clean_fetch(follower, session.last_fetch)
 
     # -- waiting and answering -----------------------------------------------------------------
@@ -179,32 +179,32 @@ class ReplicaFetchHandler:
             message_bytes = broker.settings.workload.message_bytes
             budget = settings.replica_fetch_response_max_bytes  # over the whole response
             empty = True  # nothing in the response yet: its first batch goes whatever its size
-            for p in session.take_inflight():
-                entry = parts.get(p)
+            for partition in session.take_inflight():
+                entry = parts.get(partition)
                 if entry is None:
                     continue
                 offset, last_epoch, epoch = entry
-                leader = broker.leading.get(p)
+                leader = broker.leading.get(partition)
                 if leader is None:
-                    resp[p] = P.PartitionError(P.NOT_LEADER_OR_FOLLOWER)
+                    resp[partition] = P.PartitionError(P.NOT_LEADER_OR_FOLLOWER)
                 elif epoch < leader.epoch:
-                    resp[p] = P.PartitionError(P.FENCED_LEADER_EPOCH)
+                    resp[partition] = P.PartitionError(P.FENCED_LEADER_EPOCH)
                 elif epoch > leader.epoch:
-                    resp[p] = P.PartitionError(P.UNKNOWN_LEADER_EPOCH)
+                    resp[partition] = P.PartitionError(P.UNKNOWN_LEADER_EPOCH)
                 else:
                     log = leader.log
                     divergence = log.divergence(offset, last_epoch)
                     if divergence is not None:
-                        resp[p] = divergence
+                        resp[partition] = divergence
                     else:
                         batches, size = log.batches_from(offset, min(settings.replica_fetch_max_bytes, budget),
                                                          message_bytes, at_least_one=empty)
-                        resp[p] = P.Records(batches, log.hw)
+                        resp[partition] = P.Records(batches, log.hw)
                         if batches:
                             budget -= size
                             empty = False
                         elif offset >= log.leo:
                             continue  # caught up and told the HW: settled
-                session.unsettled(p)  # an error, a divergence or data: look again on the next fetch
+                session.unsettled(partition)  # an error, a divergence or data: look again on the next fetch
         follower = broker.peers[req.follower]
         broker.network.send(broker.node, follower.node, req.client, P.FetchResponse(req.token, resp))

@@ -39,15 +39,15 @@ class LogBatch:
     def end(self) -> int:
         return self.base + self.count
 
-    def head(self, n: int) -> LogBatch:
-        """The first n records only (a partial batch after truncation)."""
-        return LogBatch(self.base, n, ids_sub(self.ids, 0, n), self.epoch, self.producer_id,
+    def head(self, count: int) -> LogBatch:
+        """The first `count` records only (a partial batch after truncation)."""
+        return LogBatch(self.base, count, ids_sub(self.ids, 0, count), self.epoch, self.producer_id,
                         self.producer_epoch, self.base_seq)
 
-    def tail(self, n: int) -> LogBatch:
-        """Everything after the first n records."""
-        seq = None if self.base_seq is None else self.base_seq + n
-        return LogBatch(self.base + n, self.count - n, ids_sub(self.ids, n, self.count), self.epoch,
+    def tail(self, count: int) -> LogBatch:
+        """Everything after the first `count` records."""
+        seq = None if self.base_seq is None else self.base_seq + count
+        return LogBatch(self.base + count, self.count - count, ids_sub(self.ids, count, self.count), self.epoch,
                         self.producer_id, self.producer_epoch, seq)
 
     def __repr__(self) -> str:  # pragma: no cover
@@ -101,12 +101,12 @@ class ReplicaLog:
             while self.epochs and self.epochs[-1][1] >= self.leo:
                 self.epochs.pop()
             return []
-        i = bisect.bisect_right(self.ends, offset)  # first batch ending after offset
-        removed = self.batches[i:]
+        pos = bisect.bisect_right(self.ends, offset)  # first batch ending after offset
+        removed = self.batches[pos:]
         tail = removed[0]
         keep_partial = tail.base < offset
-        written = self.written[i]
-        del self.batches[i:], self.ends[i:], self.written[i:]
+        written = self.written[pos]
+        del self.batches[pos:], self.ends[pos:], self.written[pos:]
         self.leo = self.ends[-1] if self.ends else 0
         if keep_partial:
             kept = offset - tail.base
@@ -248,13 +248,13 @@ class ReplicaLog:
 
     def chunks_below(self, upto: int):
         """(base offset, ids) for every record below `upto` -- the final log for the ledger."""
-        for b in self.batches:
-            if b.base >= upto:
+        for batch in self.batches:
+            if batch.base >= upto:
                 break
-            if b.end <= upto:
-                yield b.base, b.ids
+            if batch.end <= upto:
+                yield batch.base, batch.ids
             else:
-                yield b.base, ids_sub(b.ids, 0, upto - b.base)
+                yield batch.base, ids_sub(batch.ids, 0, upto - batch.base)
 
 
 def diverging_records(leader: ReplicaLog, follower: ReplicaLog) -> int:
@@ -262,35 +262,35 @@ def diverging_records(leader: ReplicaLog, follower: ReplicaLog) -> int:
     diverged (KIP-101 scenario 2) and that replication will never repair. Compared over the offsets
     both logs have; batches a follower fetched are the leader's own objects, so a walk over the
     batches costs one identity check each where nothing diverged."""
-    a, b = leader.batches, follower.batches
+    leader_batches, follower_batches = leader.batches, follower.batches
     end = min(leader.leo, follower.leo)
-    i = j = 0
+    at_leader = at_follower = 0
     diverged = 0
-    while i < len(a) and j < len(b):
-        x, y = a[i], b[j]
-        if x.base >= end or y.base >= end:
+    while at_leader < len(leader_batches) and at_follower < len(follower_batches):
+        ours, theirs = leader_batches[at_leader], follower_batches[at_follower]
+        if ours.base >= end or theirs.base >= end:
             break
-        if x is y or (x.base == y.base and x.count == y.count and x.ids == y.ids):
-            i += 1
-            j += 1
+        if ours is theirs or (ours.base == theirs.base and ours.count == theirs.count and ours.ids == theirs.ids):
+            at_leader += 1
+            at_follower += 1
             continue
         # record by record over the overlap of the two batches
-        lo, hi = max(x.base, y.base), min(x.end, y.end, end)
+        lo, hi = max(ours.base, theirs.base), min(ours.end, theirs.end, end)
         for off in range(lo, hi):
-            if _id_at(x, off) != _id_at(y, off):
+            if _id_at(ours, off) != _id_at(theirs, off):
                 diverged += 1
-        if x.end <= y.end:
-            i += 1
-        if y.end <= x.end:
-            j += 1
+        if ours.end <= theirs.end:
+            at_leader += 1
+        if theirs.end <= ours.end:
+            at_follower += 1
     return diverged
 
 
 def _id_at(batch: LogBatch, offset: int) -> int:
-    k = offset - batch.base
-    for s in batch.ids:
-        n = s.stop - s.start
-        if k < n:
-            return s.start + k
-        k -= n
+    skip = offset - batch.base
+    for span in batch.ids:
+        count = span.stop - span.start
+        if skip < count:
+            return span.start + skip
+        skip -= count
     raise IndexError(offset)

@@ -245,15 +245,15 @@ def _continues(line: str) -> bool:
 
 def _logical_lines(text: str):
     lines = re.split(r"\r\n|\r|\n", text)
-    i = 0
-    while i < len(lines):
-        number, line = i + 1, lines[i].lstrip(_WHITESPACE)
-        i += 1
+    pos = 0
+    while pos < len(lines):
+        number, line = pos + 1, lines[pos].lstrip(_WHITESPACE)
+        pos += 1
         if not line or line[0] in "#!":
             continue
-        while _continues(line) and i < len(lines):
-            line = line[:-1] + lines[i].lstrip(_WHITESPACE)
-            i += 1
+        while _continues(line) and pos < len(lines):
+            line = line[:-1] + lines[pos].lstrip(_WHITESPACE)
+            pos += 1
         yield number, line[:-1] if _continues(line) else line
 
 
@@ -277,21 +277,21 @@ def _split_key_value(line: str) -> tuple[str, str]:
 
 
 def _unescape(text: str, number: int) -> str:
-    out, i = [], 0
-    while i < len(text):
-        char = text[i]
-        i += 1
-        if char != "\\" or i == len(text):
+    out, pos = [], 0
+    while pos < len(text):
+        char = text[pos]
+        pos += 1
+        if char != "\\" or pos == len(text):
             out.append(char if char != "\\" else "")
             continue
-        char = text[i]
-        i += 1
+        char = text[pos]
+        pos += 1
         if char == "u":
-            digits = text[i:i + 4]
+            digits = text[pos:pos + 4]
             if not re.fullmatch(r"[0-9A-Fa-f]{4}", digits):
                 raise ScenarioError(f"line {number}: malformed \\uXXXX escape: " + repr("\\u" + digits))
             out.append(chr(int(digits, 16)))
-            i += 4
+            pos += 4
         else:
             out.append(_ESCAPES.get(char, char))
     return "".join(out).encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")

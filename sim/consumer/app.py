@@ -45,46 +45,46 @@ class Application:
             return  # crashed
 
     def _main(self):
-        c = self.c
+        consumer = self.c
         try:
-            yield from c.start()
-            while not c.stop_requested:
-                records = yield from c.poll()
-                if c.processing.failed:
+            yield from consumer.start()
+            while not consumer.stop_requested:
+                records = yield from consumer.poll()
+                if consumer.processing.failed:
                     raise ProcessingError("a worker's record failed")
                 if records:
                     yield from self._handle(records)
         except ProcessingError:
-            c.counters.closed_on_error += 1
+            consumer.counters.closed_on_error += 1
             yield from self._finally(error=True)
-            c.app.after_error_close()
+            consumer.app.after_error_close()
             return
         yield from self._finally(error=False)
 
     def _handle(self, records):
-        c, m = self.c, self.c.membership
+        consumer, membership = self.c, self.c.membership
         if self.commit == "per-record":
-            for p, batch, lo, hi in records:
-                for i in range(lo, hi):
-                    yield from c.processing.process(Work([(p, batch, i, i + 1)]))
-                    yield from m.commit_sync({p: batch.base + i + 1}, self._api_deadline())
+            for partition, batch, lo, hi in records:
+                for offset in range(lo, hi):
+                    yield from consumer.processing.process(Work([(partition, batch, offset, offset + 1)]))
+                    yield from membership.commit_sync({partition: batch.base + offset + 1}, self._api_deadline())
             return
-        yield from c.processing.process(Work(records))
+        yield from consumer.processing.process(Work(records))
         if self.commit == "sync":
-            yield from m.commit_sync(c.fetcher.consumed(), self._api_deadline())
+            yield from membership.commit_sync(consumer.fetcher.consumed(), self._api_deadline())
         elif self.commit in ("async", "async+sync"):
-            m.commit_async(c.fetcher.consumed())
+            membership.commit_async(consumer.fetcher.consumed())
         elif self.commit == "async+sync-processed":
-            m.commit_async(c.processed_offsets())
+            membership.commit_async(consumer.processed_offsets())
 
     def _finally(self, error: bool):
-        c, m = self.c, self.c.membership
-        yield from c.processing.shutdown(drop=error)
+        consumer, membership = self.c, self.c.membership
+        yield from consumer.processing.shutdown(drop=error)
         if self.commit == "async+sync":
-            yield from m.commit_sync(c.fetcher.consumed(), self._api_deadline())
+            yield from membership.commit_sync(consumer.fetcher.consumed(), self._api_deadline())
         elif self.commit == "async+sync-processed":
-            yield from m.commit_sync(c.processed_offsets(), self._api_deadline())
-        yield from c.close()
+            yield from membership.commit_sync(consumer.processed_offsets(), self._api_deadline())
+        yield from consumer.close()
 
     def _api_deadline(self) -> float:
         return self.env.now + self.c.settings.default_api_timeout

@@ -74,20 +74,20 @@ class Consumer:
     # -- the KafkaConsumer API the application uses ---------------------------------------------
     def poll(self):
         """poll(Duration.ofSeconds(1)): the records for the application, or [] after the timeout."""
-        env, m, f = self.env, self.membership, self.fetcher
-        m.in_poll, m.last_poll = True, env.now
+        env, membership, fetcher = self.env, self.membership, self.fetcher
+        membership.in_poll, membership.last_poll = True, env.now
         deadline = env.now + POLL_TIMEOUT
         while True:
-            if m.rejoin_needed or not m.stable:
-                yield from m.ensure_active_group()
-            m.maybe_auto_commit()
-            records = f.take(self.settings.max_poll_records)
-            f.send_fetches()  # prefetch while the application processes
+            if membership.rejoin_needed or not membership.stable:
+                yield from membership.ensure_active_group()
+            membership.maybe_auto_commit()
+            records = fetcher.take(self.settings.max_poll_records)
+            fetcher.send_fetches()  # prefetch while the application processes
             if records or env.now >= deadline or self.stop_requested or self.processing.failed:
                 break
-            wake = m.next_auto_commit if self.settings.enable_auto_commit else math.inf
+            wake = membership.next_auto_commit if self.settings.enable_auto_commit else math.inf
             yield self.alarm.wait(min(deadline, wake))
-        m.in_poll, m.last_poll = False, env.now
+        membership.in_poll, membership.last_poll = False, env.now
         return records
 
     def start(self):
@@ -120,9 +120,9 @@ class Consumer:
         partition, the first record not yet processed (the position when everything is)."""
         now, out = self.env.now, {}
         pending = self.processing.pending()
-        for p, pos in self.fetcher.consumed().items():
-            firsts = [o for w in pending if (o := w.first_unfinished(p, now)) is not None]
-            out[p] = min(firsts) if firsts else pos
+        for partition, pos in self.fetcher.consumed().items():
+            firsts = [first for w in pending if (first := w.first_unfinished(partition, now)) is not None]
+            out[partition] = min(firsts) if firsts else pos
         return out
 
     def close(self):
@@ -134,8 +134,8 @@ class Consumer:
     # -- state for the drain -------------------------------------------------------------------
     def settled(self) -> bool:
         """Stable in the group, nothing fetched unreturned, nothing being processed."""
-        m = self.membership
-        return (self.alive and m.stable and not m.rejoin_needed and self.fetcher.idle()
+        membership = self.membership
+        return (self.alive and membership.stable and not membership.rejoin_needed and self.fetcher.idle()
                 and self.processing.idle())
 
     # -- failures -----------------------------------------------------------------------------

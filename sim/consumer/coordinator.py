@@ -42,10 +42,10 @@ def range_assign(partitions: int, members: list) -> dict:
     """RangeAssignor for one topic: consecutive partitions, the first members get one more."""
     out, start = {}, 0
     per, extra = divmod(partitions, len(members))
-    for i, m in enumerate(members):
-        n = per + (1 if i < extra else 0)
-        out[m] = tuple(range(start, start + n))
-        start += n
+    for pos, member in enumerate(members):
+        count = per + (1 if pos < extra else 0)
+        out[member] = tuple(range(start, start + count))
+        start += count
     return out
 
 
@@ -78,8 +78,8 @@ class GroupCoordinator:
         self.partitions = settings.topic.partitions
         self.warm_offsets = settings.consumer.app_group_start == "committed"
         self.initial_delay = settings.broker.group_initial_rebalance_delay
-        n, first = settings.cluster.brokers, settings.cluster.group_coordinator
-        self.replicas = tuple((first + i) % n for i in range(min(OFFSETS_REPLICATION, n)))
+        brokers, first = settings.cluster.brokers, settings.cluster.group_coordinator
+        self.replicas = tuple((first + i) % brokers for i in range(min(OFFSETS_REPLICATION, brokers)))
         self.host = self.replicas[0]
         self.state = EMPTY
         self.generation = 0
@@ -100,17 +100,18 @@ class GroupCoordinator:
     def form(self, clients) -> None:
         """t = 0: the group already exists with these members in generation 1, Stable."""
         now = self.env.now
-        for c in clients:
-            self._add(c.node, c.slot, c, c.settings.session_timeout, c.settings.max_poll_interval, now)
+        for client in clients:
+            self._add(client.node, client.slot, client, client.settings.session_timeout,
+                      client.settings.max_poll_interval, now)
         self.generation = 1
         self._assign()
         self.state = STABLE
         if self.warm_offsets:
             self.committed = {p: 0 for p in range(self.partitions)}
         self._persist()
-        for c in clients:
-            m = self._member_of(c)
-            c.membership.start_in_group(m.member_id, self.generation, self.assignment[m.member_id])
+        for client in clients:
+            member = self._member_of(client)
+            client.membership.start_in_group(member.member_id, self.generation, self.assignment[member.member_id])
 
     def _member_of(self, client) -> Member:
         return next(m for m in self.members.values() if m.client is client)
@@ -146,8 +147,8 @@ class GroupCoordinator:
         host = self.current_host()
         if host is None:
             return False
-        b = self.brokers[host]
-        return b.up and b.serving and not b.paused
+        broker = self.brokers[host]
+        return broker.up and broker.serving and not broker.paused
 
     def _accept(self, req) -> bool:
         """Whether the broker the request reached serves it as the coordinator (else it answered)."""
@@ -182,16 +183,16 @@ class GroupCoordinator:
             return
         now = self.env.now
         if req.member_id is None:
-            m = self._add(req.src, req.slot, req.consumer, req.session, req.rebalance, now)
+            member = self._add(req.src, req.slot, req.consumer, req.session, req.rebalance, now)
             new = True
         else:
-            m = self.members.get(req.member_id)
-            if m is None:
+            member = self.members.get(req.member_id)
+            if member is None:
                 self._reply(req, UNKNOWN_MEMBER_ID)
                 return
             new = False
-        m.join = req
-        m.deadline = now + m.session
+        member.join = req
+        member.deadline = now + member.session
         if self.state == EMPTY:
             self._prepare("first member joined")
             # InitialDelayedJoin: the full delay first, more delays while members keep coming, all
@@ -199,7 +200,7 @@ class GroupCoordinator:
             self.delay_until = now + self.initial_delay
             self.join_deadline = max(self.join_deadline, self.delay_until)
         elif self.state in (STABLE, COMPLETING):
-            self._prepare(f"{m.member_id} joined")
+            self._prepare(f"{member.member_id} joined")
         elif new and now < self.delay_until:  # InitialDelayedJoin: one more delay, within the rebalance timeout
             self.delay_until = min(now + self.initial_delay, self.join_deadline)
         self._maybe_complete_join()
@@ -207,20 +208,20 @@ class GroupCoordinator:
     def on_sync_group(self, req) -> None:
         if not self._accept(req):
             return
-        m = self._check_member(req)
-        if m is None:
+        member = self._check_member(req)
+        if member is None:
             return
         if self.state == PREPARING:
             self._reply(req, REBALANCE_IN_PROGRESS)
         elif self.state == STABLE:
-            self._reply(req, None, self.assignment.get(m.member_id, ()))
-        elif m.member_id != self.leader:
-            m.sync = req  # answered when the leader's SyncGroup arrives
+            self._reply(req, None, self.assignment.get(member.member_id, ()))
+        elif member.member_id != self.leader:
+            member.sync = req  # answered when the leader's SyncGroup arrives
         else:
             self.state = STABLE
             self._persist()
             self.trace.add(self.env.now, "group_stable", self.generation, tuple(sorted(self.assignment.items())))
-            self._reply(req, None, self.assignment[m.member_id])
+            self._reply(req, None, self.assignment[member.member_id])
             for other in self._ordered():
                 if other.sync is not None:
                     self._reply(other.sync, None, self.assignment.get(other.member_id, ()))
@@ -229,32 +230,32 @@ class GroupCoordinator:
     def on_heartbeat(self, req) -> None:
         if not self._accept(req):
             return
-        m = self._check_member(req)
-        if m is None:
+        member = self._check_member(req)
+        if member is None:
             return
-        m.deadline = self.env.now + m.session
+        member.deadline = self.env.now + member.session
         self._reply(req, REBALANCE_IN_PROGRESS if self.state == PREPARING else None)
 
     def on_leave_group(self, req) -> None:
         if not self._accept(req):
             return
-        m = self.members.get(req.member_id)
-        if m is None:
+        member = self.members.get(req.member_id)
+        if member is None:
             self._reply(req, UNKNOWN_MEMBER_ID)
             return
-        self._remove(m, "left the group")
+        self._remove(member, "left the group")
         self._reply(req, None)
 
     def on_offset_commit(self, req) -> None:
         if not self._accept(req):
             return
-        m = self._check_member(req)
-        if m is None:
+        member = self._check_member(req)
+        if member is None:
             return
         if self.state == COMPLETING:
             self._reply(req, REBALANCE_IN_PROGRESS)
             return
-        m.deadline = self.env.now + m.session  # a commit counts as a heartbeat
+        member.deadline = self.env.now + member.session  # a commit counts as a heartbeat
         self.committed.update(req.offsets)
         self.commits += 1
         self._reply(req, None)
@@ -265,42 +266,42 @@ class GroupCoordinator:
         self._reply(req, None, dict(self.committed))
 
     def _check_member(self, req):
-        m = self.members.get(req.member_id)
-        if m is None:
+        member = self.members.get(req.member_id)
+        if member is None:
             self._reply(req, UNKNOWN_MEMBER_ID)
             return None
         if req.generation != self.generation:
             self._reply(req, ILLEGAL_GENERATION)
             return None
-        return m
+        return member
 
     # -- membership ---------------------------------------------------------------------------
     def _add(self, node, slot, client, session, rebalance, now) -> Member:
         self._seq += 1
-        m = Member(f"{node}-{self._seq}", (slot, self._seq), client, session, rebalance, now + session)
-        self.members[m.member_id] = m
-        return m
+        member = Member(f"{node}-{self._seq}", (slot, self._seq), client, session, rebalance, now + session)
+        self.members[member.member_id] = member
+        return member
 
     def _ordered(self) -> list:
         return sorted(self.members.values(), key=lambda m: m.key)
 
-    def _remove(self, m: Member, reason: str) -> None:
-        del self.members[m.member_id]
-        self.trace.add(self.env.now, "member_removed", m.member_id, reason)
+    def _remove(self, member: Member, reason: str) -> None:
+        del self.members[member.member_id]
+        self.trace.add(self.env.now, "member_removed", member.member_id, reason)
         if self.state in (STABLE, COMPLETING):
-            self._prepare(f"{m.member_id} {reason}")
+            self._prepare(f"{member.member_id} {reason}")
         self._maybe_complete_join()
 
     def _prepare(self, reason: str) -> None:
         """PreparingRebalance: wait for every member to rejoin, at most the largest rebalance timeout."""
         self.state = PREPARING
         now = self.env.now
-        self.join_deadline = now + max((m.rebalance for m in self.members.values()), default=0.0)
+        self.join_deadline = now + max((member.rebalance for member in self.members.values()), default=0.0)
         self.trace.add(now, "rebalance", self.generation, reason)
-        for m in self._ordered():
-            if m.sync is not None:
-                self._reply(m.sync, REBALANCE_IN_PROGRESS)
-                m.sync = None
+        for member in self._ordered():
+            if member.sync is not None:
+                self._reply(member.sync, REBALANCE_IN_PROGRESS)
+                member.sync = None
         self.alarm.notify()
 
     def _maybe_complete_join(self) -> None:
@@ -312,10 +313,10 @@ class GroupCoordinator:
     def _complete_join(self) -> None:
         """The join phase ends: a new generation; every joined member learns it (CompletingRebalance)."""
         now = self.env.now
-        for m in self._ordered():
-            if m.join is None:
-                del self.members[m.member_id]
-                self.trace.add(now, "member_removed", m.member_id, "did not rejoin within the rebalance timeout")
+        for member in self._ordered():
+            if member.join is None:
+                del self.members[member.member_id]
+                self.trace.add(now, "member_removed", member.member_id, "did not rejoin within the rebalance timeout")
         self.generation += 1
         self.join_deadline, self.delay_until = math.inf, -math.inf
         self.rebalances += 1
@@ -326,10 +327,10 @@ class GroupCoordinator:
             return
         self.state = COMPLETING
         self._assign()
-        for m in self._ordered():
-            req, m.join = m.join, None
-            m.deadline = now + m.session
-            self._reply(req, None, (m.member_id, self.generation))
+        for member in self._ordered():
+            req, member.join = member.join, None
+            member.deadline = now + member.session
+            self._reply(req, None, (member.member_id, self.generation))
 
     def _assign(self) -> None:
         order = [m.member_id for m in self._ordered()]
@@ -343,9 +344,10 @@ class GroupCoordinator:
             if not self._active():
                 yield self.alarm.wait(now + INACTIVE_RECHECK)
                 continue
-            for m in self._ordered():
-                if m.join is None and m.sync is None and m.deadline <= now and m.member_id in self.members:
-                    self._remove(m, "session timed out")
+            for member in self._ordered():
+                if (member.join is None and member.sync is None and member.deadline <= now
+                        and member.member_id in self.members):
+                    self._remove(member, "session timed out")
             if self.state == PREPARING and now >= self.join_deadline:
                 self._complete_join()
             self._maybe_complete_join()

@@ -27,44 +27,44 @@ class Fetcher:
         self.env = consumer.env
         self.settings = consumer.settings
         self.message_bytes = consumer.app.group.message_bytes
-        n = consumer.partitions
+        partitions = consumer.partitions
         self.assigned: tuple[int, ...] = ()
-        self.positions: list[int | None] = [None] * n
-        self.fetch_pos: list[int | None] = [None] * n
-        self.buffer: list[deque] = [deque() for _ in range(n)]
+        self.positions: list[int | None] = [None] * partitions
+        self.fetch_pos: list[int | None] = [None] * partitions
+        self.buffer: list[deque] = [deque() for _ in range(partitions)]
         self.fetching: set[int] = set()  # brokers with a fetch outstanding
         # a broker whose connection failed is not asked again before reconnect.backoff.ms (ClusterConnectionStates)
         self.blocked_until: dict[int, float] = {}
         # KIP-320: the epoch of the last record consumed (-1: unknown, as after a reset or a committed offset),
         # and the leader epoch the position was last known good for
-        self.position_epoch: list[int] = [-1] * n
-        self.validated_epoch: list[int] = [-1] * n
+        self.position_epoch: list[int] = [-1] * partitions
+        self.validated_epoch: list[int] = [-1] * partitions
 
     # -- assignment ---------------------------------------------------------------------------
     def assign(self, partitions, committed: dict) -> None:
         """New partitions: start at the committed offset, or where auto.offset.reset says."""
         self.assigned = tuple(sorted(partitions))
-        for p in self.assigned:
-            self.position_epoch[p] = -1
-            if p in committed:
-                self.positions[p] = self.fetch_pos[p] = committed[p]
+        for partition in self.assigned:
+            self.position_epoch[partition] = -1
+            if partition in committed:
+                self.positions[partition] = self.fetch_pos[partition] = committed[partition]
             else:
-                self._reset(p)
+                self._reset(partition)
 
     def revoke_all(self) -> None:
         """Eager rebalance: every partition goes; fetched records are dropped."""
-        for p in self.assigned:
-            self.positions[p] = self.fetch_pos[p] = None
-            self.buffer[p].clear()
+        for partition in self.assigned:
+            self.positions[partition] = self.fetch_pos[partition] = None
+            self.buffer[partition].clear()
         self.assigned = ()
 
-    def _reset(self, p: int) -> None:
+    def _reset(self, partition: int) -> None:
         reset = self.settings.auto_offset_reset
-        self.positions[p] = None
-        self.position_epoch[p] = -1
-        self.buffer[p].clear()
+        self.positions[partition] = None
+        self.position_epoch[partition] = -1
+        self.buffer[partition].clear()
         # "none": NoOffsetForPartitionException -- modelled as this partition never being read
-        self.fetch_pos[p] = None if reset == "none" else (LATEST if reset == "latest" else EARLIEST)
+        self.fetch_pos[partition] = None if reset == "none" else (LATEST if reset == "latest" else EARLIEST)
 
     def consumed(self) -> dict:
         """Positions of the assigned partitions (what commitSync() / auto commit send)."""
@@ -74,19 +74,19 @@ class Fetcher:
     def take(self, limit: int):
         """Up to `limit` fetched records; positions move past them now."""
         out = []
-        for p in self.assigned:
-            buf = self.buffer[p]
+        for partition in self.assigned:
+            buf = self.buffer[partition]
             while buf and limit > 0:
                 batch, lo, hi = buf[0]
-                n = min(hi - lo, limit)
-                out.append((p, batch, lo, lo + n))
-                if lo + n < hi:
-                    buf[0] = (batch, lo + n, hi)
+                count = min(hi - lo, limit)
+                out.append((partition, batch, lo, lo + count))
+                if lo + count < hi:
+                    buf[0] = (batch, lo + count, hi)
                 else:
                     buf.popleft()
-                limit -= n
-                self.positions[p] = batch.base + lo + n
-                self.position_epoch[p] = batch.epoch
+                limit -= count
+                self.positions[partition] = batch.base + lo + count
+                self.position_epoch[partition] = batch.epoch
             if limit == 0:
                 break
         return out
@@ -96,43 +96,43 @@ class Fetcher:
 
     # -- fetching --------------------------------------------------------------------------------
     def send_fetches(self) -> None:
-        c = self.c
+        consumer = self.c
         by_broker: dict[int, dict] = {}
         to_validate: dict[int, dict] = {}
-        leaders, epochs = c.metadata.leaders, c.metadata.epochs
-        for p in self.assigned:
-            leader = leaders[p]
-            if leader is not None and self._needs_validation(p, epochs[p]):
-                self.buffer[p].clear()  # fetched from the old leader: not fetchable while awaiting validation
-                self.fetch_pos[p] = self.positions[p]
+        leaders, epochs = consumer.metadata.leaders, consumer.metadata.epochs
+        for partition in self.assigned:
+            leader = leaders[partition]
+            if leader is not None and self._needs_validation(partition, epochs[partition]):
+                self.buffer[partition].clear()  # fetched from the old leader: not fetchable while awaiting validation
+                self.fetch_pos[partition] = self.positions[partition]
                 if leader not in self.fetching and self.blocked_until.get(leader, 0.0) <= self.env.now:
-                    query = P.EpochQuery(epochs[p], self.position_epoch[p], self.positions[p])
-                    to_validate.setdefault(leader, {})[p] = query
+                    query = P.EpochQuery(epochs[partition], self.position_epoch[partition], self.positions[partition])
+                    to_validate.setdefault(leader, {})[partition] = query
                 continue
-            pos = self.fetch_pos[p]
-            if pos is None or self.buffer[p]:
+            pos = self.fetch_pos[partition]
+            if pos is None or self.buffer[partition]:
                 continue
             if leader is None:
-                c.metadata.request_update()
+                consumer.metadata.request_update()
                 continue
             if leader in self.fetching or leader in to_validate or self.blocked_until.get(leader, 0.0) > self.env.now:
                 continue
-            self.validated_epoch[p] = epochs[p]  # the position holds for the leader it is fetched from
-            by_broker.setdefault(leader, {})[p] = pos
-        for b, parts in sorted(to_validate.items()):
-            self.fetching.add(b)
-            req = P.OffsetsForLeaderEpochRequest(c.node, parts, self, c, b)
-            c.network.send(c.node, c.brokers[b].node, c.brokers[b], req)
-            c.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
-        for b, parts in sorted(by_broker.items()):
-            broker = c.brokers[b]
-            self.fetching.add(b)
+            self.validated_epoch[partition] = epochs[partition]  # the position holds for the leader it is fetched from
+            by_broker.setdefault(leader, {})[partition] = pos
+        for broker_id, parts in sorted(to_validate.items()):
+            self.fetching.add(broker_id)
+            req = P.OffsetsForLeaderEpochRequest(consumer.node, parts, self, consumer, broker_id)
+            consumer.network.send(consumer.node, consumer.brokers[broker_id].node, consumer.brokers[broker_id], req)
+            consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
+        for broker_id, parts in sorted(by_broker.items()):
+            broker = consumer.brokers[broker_id]
+            self.fetching.add(broker_id)
             settings = self.settings
-            req = P.ConsumerFetchRequest(c.node, parts, settings.max_partition_fetch_bytes, settings.fetch_max_bytes,
-                                         settings.fetch_max_wait, settings.fetch_min_bytes, self.message_bytes, self, c,
-                                         b, c.incarnation)
-            c.network.send(c.node, broker.node, broker, req)
-            c.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
+            req = P.ConsumerFetchRequest(consumer.node, parts, settings.max_partition_fetch_bytes,
+                                         settings.fetch_max_bytes, settings.fetch_max_wait, settings.fetch_min_bytes,
+                                         self.message_bytes, self, consumer, broker_id, consumer.incarnation)
+            consumer.network.send(consumer.node, broker.node, broker, req)
+            consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
 
     def _timed_out(self, req) -> None:
         if self.c.alive and not req.done:
@@ -149,41 +149,41 @@ class Fetcher:
         call_at(self.env, backoff, lambda _event: self.c.wake())
 
     # -- validating the position after a leader change (KIP-320) ------------------------------------
-    def _needs_validation(self, p: int, leader_epoch: int) -> bool:
+    def _needs_validation(self, partition: int, leader_epoch: int) -> bool:
         """A new leader epoch since the position was last good, and a consumed record's epoch to ask about."""
-        return (leader_epoch > self.validated_epoch[p] and self.position_epoch[p] >= 0
-                and self.positions[p] is not None and self.settings.model_offset_validation)
+        return (leader_epoch > self.validated_epoch[partition] and self.position_epoch[partition] >= 0
+                and self.positions[partition] is not None and self.settings.model_offset_validation)
 
     def on_epoch_end_offsets(self, response: P.OffsetsForLeaderEpochResponse) -> None:
         """SubscriptionState.maybeCompleteValidation: a position past the end of its epoch on the new leader
         was truncated away -- seek back to that end (any reset policy), or, with auto.offset.reset = none,
         LogTruncationException (modelled as the partition no longer being read)."""
-        c, req = self.c, response.request
-        if not c.alive or req.done:
+        consumer, req = self.c, response.request
+        if not consumer.alive or req.done:
             return
         req.done = True
         self.fetching.discard(req.broker)
-        for p, result in sorted(response.parts.items()):
-            query = req.parts[p]
-            if p not in self.assigned or self.positions[p] != query.position:
+        for partition, result in sorted(response.parts.items()):
+            query = req.parts[partition]
+            if partition not in self.assigned or self.positions[partition] != query.position:
                 continue  # revoked or moved meanwhile: validated again if need be
             if result.__class__ is P.PartitionError:
-                c.metadata.invalidate(p)
+                consumer.metadata.invalidate(partition)
                 continue
             if result.epoch < 0 or result.end < 0:  # undefined: the reset policy decides
-                c.counters.offset_resets += 1
-                self._reset(p)
+                consumer.counters.offset_resets += 1
+                self._reset(partition)
                 continue
             if result.end < query.position:
-                c.counters.log_truncations += 1
-                c.trace.add(self.env.now, "log_truncation", c.node, p, query.position, result.end)
+                consumer.counters.log_truncations += 1
+                consumer.trace.add(self.env.now, "log_truncation", consumer.node, partition, query.position, result.end)
                 if self.settings.auto_offset_reset == "none":
-                    self.positions[p] = self.fetch_pos[p] = None
+                    self.positions[partition] = self.fetch_pos[partition] = None
                     continue
-                self.positions[p] = self.fetch_pos[p] = result.end
-                self.position_epoch[p] = result.epoch
-            self.validated_epoch[p] = query.leader_epoch
-        c.wake()
+                self.positions[partition] = self.fetch_pos[partition] = result.end
+                self.position_epoch[partition] = result.epoch
+            self.validated_epoch[partition] = query.leader_epoch
+        consumer.wake()
 
     def on_fetch(self, response: P.ConsumerFetchResponse) -> None:
         req, resp = response.request, response.parts
@@ -191,22 +191,22 @@ class Fetcher:
             return
         req.done = True
         self.fetching.discard(req.broker)
-        for p, result in sorted(resp.items()):
-            if req.parts[p] != self.fetch_pos[p]:
+        for partition, result in sorted(resp.items()):
+            if req.parts[partition] != self.fetch_pos[partition]:
                 continue  # revoked, or the position moved meanwhile (reset): stale data
             kind = result.__class__
             if kind is P.ConsumerRecords:
                 chunks = result.chunks
                 if chunks:
                     read_below_hw(chunks, result.hw)
-                    self.buffer[p].extend(chunks)
+                    self.buffer[partition].extend(chunks)
                     last = chunks[-1]
-                    self.fetch_pos[p] = last[0].base + last[2]
+                    self.fetch_pos[partition] = last[0].base + last[2]
             elif kind is P.ListedOffset:
-                self.fetch_pos[p] = self.positions[p] = result.offset
+                self.fetch_pos[partition] = self.positions[partition] = result.offset
             elif result.code == P.OFFSET_OUT_OF_RANGE:
                 self.c.counters.offset_resets += 1  # truncation or an unclean election moved the log end back
-                self._reset(p)
+                self._reset(partition)
             else:
-                self.c.metadata.invalidate(p)
+                self.c.metadata.invalidate(partition)
         self.c.wake()

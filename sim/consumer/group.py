@@ -55,14 +55,14 @@ class ConsumerApp(ClientApp):
             self.start()
 
     def close(self):
-        c = self.client
-        if c is None or not c.alive:
+        consumer = self.client
+        if consumer is None or not consumer.alive:
             ev = self.env.event()
             ev.succeed()
             return ev
-        c.stop_requested = True
-        c.wake()
-        return c.closed
+        consumer.stop_requested = True
+        consumer.wake()
+        return consumer.closed
 
 
 class ConsumerGroup:
@@ -83,9 +83,9 @@ class ConsumerGroup:
         self.counters = ConsumerCounters()
         self.closing = False
         self.members = [ConsumerApp(self, slot) for slot in range(self.settings.app_members)]
-        for m in self.members:
-            m.start()
-        self.coordinator.form([m.client for m in self.members])
+        for member in self.members:
+            member.start()
+        self.coordinator.form([member.client for member in self.members])
         self.end = end
         self.lag_samples = 0
         self.lag_sum = 0
@@ -97,40 +97,40 @@ class ConsumerGroup:
         self.members[slot].crash()
 
     def restart(self, slot: int | None = None) -> None:
-        for m in self.members if slot is None else [self.members[slot]]:
-            m.restart()
+        for member in self.members if slot is None else [self.members[slot]]:
+            member.restart()
 
     def inject_error(self, slot: int = 0) -> None:
-        c = self.members[slot].client
-        if c is not None:
-            c.inject_error()
+        consumer = self.members[slot].client
+        if consumer is not None:
+            consumer.inject_error()
 
     def stall(self, slot: int, duration: float) -> None:
-        c = self.members[slot].client
-        if c is not None:
-            c.stall(duration)
+        consumer = self.members[slot].client
+        if consumer is not None:
+            consumer.stall(duration)
 
     # -- the drain and the result ----------------------------------------------------------------
     def owners(self) -> dict:
         """partition -> the live consumer instance it is assigned to."""
         out = {}
-        for m in self.members:
-            c = m.client
-            if c is not None and c.alive:
-                for p in c.fetcher.assigned:
-                    out[p] = c
+        for member in self.members:
+            consumer = member.client
+            if consumer is not None and consumer.alive:
+                for partition in consumer.fetcher.assigned:
+                    out[partition] = consumer
         return out
 
     def caught_up(self, high_watermarks) -> bool:
         """Every member settled, every partition owned and consumed up to the given HWs."""
-        for m in self.members:
-            c = m.client
-            if c is not None and c.alive and not c.settled():
+        for member in self.members:
+            consumer = member.client
+            if consumer is not None and consumer.alive and not consumer.settled():
                 return False
         owners = self.owners()
-        for p, hw in enumerate(high_watermarks):
-            c = owners.get(p)
-            pos = None if c is None else c.fetcher.positions[p]
+        for partition, hw in enumerate(high_watermarks):
+            consumer = owners.get(partition)
+            pos = None if consumer is None else consumer.fetcher.positions[partition]
             if pos is None or pos < hw:
                 return False
         return True
@@ -139,16 +139,17 @@ class ConsumerGroup:
         self.closing = True
         return self.env.all_of([m.close() for m in self.members])
 
-    def position(self, p: int):
-        c = self.owners().get(p)
-        return None if c is None else c.fetcher.positions[p]
+    def position(self, partition: int):
+        consumer = self.owners().get(partition)
+        return None if consumer is None else consumer.fetcher.positions[partition]
 
     def summary_stats(self) -> dict:
         out = self.counters.report()
         out["rebalances"] = self.coordinator.rebalances
-        n = self.ledger.n
+        messages = self.ledger.n
         led = self.ledger
-        out["processed_in_production"] = int(np.count_nonzero(led.send_t[:n] + led.processed_dt[:n] < self.end))
+        processed_t = led.send_t[:messages] + led.processed_dt[:messages]
+        out["processed_in_production"] = int(np.count_nonzero(processed_t < self.end))
         out["lag_max"] = self.lag_max
         out["lag_mean"] = round(self.lag_sum / self.lag_samples, 6) if self.lag_samples else 0.0
         return out
@@ -158,10 +159,10 @@ class ConsumerGroup:
         committed = self.coordinator.committed
         while env.now < end:
             lag = 0
-            for p in sorted(committed):
-                log = leader_log(p)
+            for partition in sorted(committed):
+                log = leader_log(partition)
                 if log is not None:
-                    lag += max(0, log.hw - committed[p])
+                    lag += max(0, log.hw - committed[partition])
             self.lag_samples += 1
             self.lag_sum += lag
             self.lag_max = max(self.lag_max, lag)

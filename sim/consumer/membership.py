@@ -79,15 +79,15 @@ class Membership:
     # -- requests ------------------------------------------------------------------------------
     def send(self, handler: str, broker_id: int, fn, timeout: float | None = None, **fields) -> int:
         """One group request to a broker; fn(result) gets (error, value), or TIMED_OUT / DISCONNECTED."""
-        c = self.c
-        c.token += 1
-        token = c.token
-        broker = c.brokers[broker_id]
-        req = GROUP_REQUESTS[handler](c.node, broker_id, self, c, token, slot=c.slot, **fields)
+        consumer = self.c
+        consumer.token += 1
+        token = consumer.token
+        broker = consumer.brokers[broker_id]
+        req = GROUP_REQUESTS[handler](consumer.node, broker_id, self, consumer, token, slot=consumer.slot, **fields)
         self.callbacks[token] = (broker_id, fn)
-        c.network.send(c.node, broker.node, self.group, req)
+        consumer.network.send(consumer.node, broker.node, self.group, req)
         deadline = self.env.now + (timeout or self.settings.request_timeout)
-        c.deadlines.add(deadline, self._finish, token, (TIMED_OUT, None))
+        consumer.deadlines.add(deadline, self._finish, token, (TIMED_OUT, None))
         return token
 
     def _finish(self, token: int, result) -> None:
@@ -138,34 +138,34 @@ class Membership:
         return self.lookup_done
 
     def _lookup(self, done):
-        env, c = self.env, self.c
-        while c.alive and self.coordinator is None:
+        env, consumer = self.env, self.c
+        while consumer.alive and self.coordinator is None:
             broker = self._pick_broker()
             if broker is not None:
                 got = env.event()
                 self.send("on_find_coordinator", broker, lambda r, ev=got: ev.succeed(r))
                 error, host = yield got
-                if error is None and c.alive:
+                if error is None and consumer.alive:
                     self.coordinator = host
                     break
                 yield env.timeout(self.settings.retry_backoff)
             else:  # no broker reachable: wait for one (NetworkClient's reconnect backoff)
                 yield env.timeout(max(self.settings.retry_backoff, self.settings.reconnect_backoff, MIN_WAIT))
-        if c.alive:
+        if consumer.alive:
             self._flush_async()
         done.succeed()
         self.alarm.notify()
-        c.wake()
+        consumer.wake()
 
     def _pick_broker(self):
         """A broker to ask (Kafka: the least loaded node); simplification: one that is up and reachable."""
-        c = self.c
-        n = len(c.brokers)
-        for i in range(n):
-            b = c.brokers[(self._rotation + i) % n]
-            if b.up and c.network.link_up(c.node, b.node):
-                self._rotation = (self._rotation + i + 1) % n
-                return b.id
+        consumer = self.c
+        count = len(consumer.brokers)
+        for step in range(count):
+            broker = consumer.brokers[(self._rotation + step) % count]
+            if broker.up and consumer.network.link_up(consumer.node, broker.node):
+                self._rotation = (self._rotation + step + 1) % count
+                return broker.id
         return None
 
     def ensure_coordinator(self, deadline: float = math.inf):
@@ -180,11 +180,11 @@ class Membership:
     # -- joining -----------------------------------------------------------------------------------
     def ensure_active_group(self):
         """Rejoin (from poll()): commit before revocation, revoke everything, JoinGroup, SyncGroup."""
-        c, settings = self.c, self.settings
+        consumer, settings = self.c, self.settings
         if self.stable and settings.enable_auto_commit:
-            yield from self.commit_sync(c.fetcher.consumed(), self.env.now + settings.max_poll_interval)
-        c.revoke_all()
-        while c.alive:
+            yield from self.commit_sync(consumer.fetcher.consumed(), self.env.now + settings.max_poll_interval)
+        consumer.revoke_all()
+        while consumer.alive:
             self.rejoin_needed = False
             if not (yield from self.ensure_coordinator()):
                 continue
@@ -205,7 +205,7 @@ class Membership:
                 self.alarm.notify()
                 break
             yield from self._join_failed(error)
-        yield from c.on_assigned(self.assignment)
+        yield from consumer.on_assigned(self.assignment)
 
     def _join_failed(self, error):
         self.state = UNJOINED
@@ -279,9 +279,9 @@ class Membership:
 
     def _leave_on_poll_timeout(self) -> None:
         """KIP-62: poll() was not called within max.poll.interval.ms -- leave the group."""
-        c = self.c
-        c.counters.poll_timeouts += 1
-        c.trace.add(self.env.now, "poll_timeout", c.node, self.member_id)
+        consumer = self.c
+        consumer.counters.poll_timeouts += 1
+        consumer.trace.add(self.env.now, "poll_timeout", consumer.node, self.member_id)
         self._send_leave()
         self.member_id, self.generation, self.state = None, -1, UNJOINED
         self.rejoin_needed = True
@@ -294,13 +294,13 @@ class Membership:
     # -- commits -------------------------------------------------------------------------------
     def commit_sync(self, offsets: dict, deadline: float):
         """commitSync(offsets); True when it succeeded."""
-        c, env = self.c, self.env
+        consumer, env = self.c, self.env
         if not offsets:
             return True
-        while self.stable and env.now < deadline and c.alive:
+        while self.stable and env.now < deadline and consumer.alive:
             if not (yield from self.ensure_coordinator(deadline)):
                 break
-            c.counters.commits_sent += 1
+            consumer.counters.commits_sent += 1
             error, _ = yield from self.call("on_offset_commit", deadline, offsets=dict(offsets),
                                             member_id=self.member_id, generation=self.generation)
             if error is None:
@@ -314,7 +314,7 @@ class Membership:
                 yield env.timeout(min(self.settings.retry_backoff, max(0.0, deadline - env.now)))
                 continue
             break
-        c.counters.commits_failed += 1
+        consumer.counters.commits_failed += 1
         return False
 
     def commit_async(self, offsets: dict, auto: bool = False) -> None:
@@ -370,15 +370,15 @@ class Membership:
     # -- close ---------------------------------------------------------------------------------
     def close(self):
         """close(): auto commit (synchronously), wait for async commits, LeaveGroup."""
-        env, c = self.env, self.c
+        env, consumer = self.env, self.c
         deadline = env.now + CLOSE_TIMEOUT
         if self.settings.enable_auto_commit and self.stable:
-            yield from self.commit_sync(c.fetcher.consumed(), deadline)
-        while self.async_in_flight and env.now < deadline and c.alive:
-            yield c.alarm.wait(deadline)
+            yield from self.commit_sync(consumer.fetcher.consumed(), deadline)
+        while self.async_in_flight and env.now < deadline and consumer.alive:
+            yield consumer.alarm.wait(deadline)
         if self.state != UNJOINED and self.member_id is not None:
             left = []
-            if self._send_leave(lambda r: (left.append(r), c.wake())) is not None:
-                while not left and env.now < deadline and c.alive:
-                    yield c.alarm.wait(deadline)
+            if self._send_leave(lambda r: (left.append(r), consumer.wake())) is not None:
+                while not left and env.now < deadline and consumer.alive:
+                    yield consumer.alarm.wait(deadline)
         self.state = UNJOINED

@@ -45,12 +45,12 @@ class RecordClock:
         self.mean = mean
         self.distribution = distribution
 
-    def ends(self, n: int) -> np.ndarray:
+    def ends(self, count: int) -> np.ndarray:
         if self.mean <= 0:
-            return np.zeros(n)
+            return np.zeros(count)
         if self.distribution == "exponential":
-            return np.cumsum(self.rng.exponential(self.mean, n))
-        return self.mean * np.arange(1, n + 1, dtype=float)
+            return np.cumsum(self.rng.exponential(self.mean, count))
+        return self.mean * np.arange(1, count + 1, dtype=float)
 
 
 class Work:
@@ -77,14 +77,14 @@ class Work:
             return 0
         return int(np.searchsorted(self.ends, now - self.start + _EPS, side="right"))
 
-    def first_unfinished(self, p: int, now: float):
+    def first_unfinished(self, partition: int, now: float):
         """Offset of partition p's first record not yet finished, None if all of them are."""
         done, idx = self.done_at(now), 0
-        for q, batch, lo, hi in self.records:
-            k = hi - lo
-            if q == p and done < idx + k:
+        for part, batch, lo, hi in self.records:
+            count = hi - lo
+            if part == partition and done < idx + count:
                 return batch.base + lo + max(0, done - idx)
-            idx += k
+            idx += count
         return None
 
 
@@ -105,13 +105,13 @@ class Marker:
         ledger, counters = self.ledger, self.counters
         idx = 0
         for _p, batch, lo, hi in work.records:
-            k = hi - lo
-            a, b = max(i0, idx), min(i1, idx + k)
-            for x, y in _without(a, b, work.skipped):
-                ids = ids_sub(batch.ids, lo + x - idx, lo + y - idx)
-                counters.redeliveries += ledger.mark_processed(ids, times[x:y])
-                counters.records_processed += y - x
-            idx += k
+            count = hi - lo
+            first, stop = max(i0, idx), min(i1, idx + count)
+            for run_start, run_stop in _without(first, stop, work.skipped):
+                ids = ids_sub(batch.ids, lo + run_start - idx, lo + run_stop - idx)
+                counters.redeliveries += ledger.mark_processed(ids, times[run_start:run_stop])
+                counters.records_processed += run_stop - run_start
+            idx += count
             if idx >= i1:
                 break
 
@@ -122,15 +122,15 @@ class Marker:
         slices: list[slice] = []
         idx = 0
         for _p, batch, lo, hi in work.records:
-            k = hi - lo
-            a, b = max(i0, idx), min(i1, idx + k)
-            if a < b:
-                for sl in ids_sub(batch.ids, lo + a - idx, lo + b - idx):
+            count = hi - lo
+            first, stop = max(i0, idx), min(i1, idx + count)
+            if first < stop:
+                for sl in ids_sub(batch.ids, lo + first - idx, lo + stop - idx):
                     if slices and slices[-1].stop == sl.start:
                         slices[-1] = slice(slices[-1].start, sl.stop)
                     else:
                         slices.append(sl)
-            idx += k
+            idx += count
             if idx >= i1:
                 break
         counters = self.counters
@@ -138,14 +138,14 @@ class Marker:
         counters.records_processed += i1 - i0
 
 
-def _without(a: int, b: int, holes: list[int]):
-    """[a, b) split around the indices in holes."""
-    for h in sorted(x for x in holes if a <= x < b):
-        if a < h:
-            yield a, h
-        a = h + 1
-    if a < b:
-        yield a, b
+def _without(start: int, stop: int, holes: list[int]):
+    """[`start`, `stop`) split around the indices in holes."""
+    for hole in sorted(x for x in holes if start <= x < stop):
+        if start < hole:
+            yield start, hole
+        start = hole + 1
+    if start < stop:
+        yield start, stop
 
 
 class Thread:
@@ -159,15 +159,15 @@ class Thread:
 
     def run(self, work: Work):
         """Process the work; raises ProcessingError under the close policy."""
-        c, env = self.c, self.env
+        consumer, env = self.c, self.env
         work.start = env.now
-        work.ends = c.clock.ends(work.n)
+        work.ends = consumer.clock.ends(work.n)
         self.work = work
-        if c.stalled:
-            work.ends += c.stalled
-            c.stalled = 0.0
-        if c.poison:
-            c.poison = False
+        if consumer.stalled:
+            work.ends += consumer.stalled
+            consumer.stalled = 0.0
+        if consumer.poison:
+            consumer.poison = False
             self._error(work, 0)
         while True:
             try:
@@ -177,48 +177,48 @@ class Thread:
                 cause = interrupt.cause
                 if cause != ERROR and not (isinstance(cause, tuple) and cause[0] == STALL):
                     raise
-                k = work.done_at(env.now)
-                if k >= work.n:  # it had just finished: the next record gets it
+                done = work.done_at(env.now)
+                if done >= work.n:  # it had just finished: the next record gets it
                     if cause == ERROR:
-                        c.poison = True
+                        consumer.poison = True
                     else:
-                        c.stalled += cause[1]
+                        consumer.stalled += cause[1]
                     break
                 if cause == ERROR:
-                    self._error(work, k)
+                    self._error(work, done)
                 else:
-                    work.ends[k:] += cause[1]
+                    work.ends[done:] += cause[1]
         work.finished = True
         self.work = None
-        c.marker.mark(work, 0, work.n)
+        consumer.marker.mark(work, 0, work.n)
 
-    def _error(self, work: Work, k: int) -> None:
-        c, now = self.c, self.env.now
-        c.counters.processing_errors += 1
-        t = now - work.start
+    def _error(self, work: Work, done: int) -> None:
+        consumer, now = self.c, self.env.now
+        consumer.counters.processing_errors += 1
+        elapsed = now - work.start
         ends = work.ends
-        policy = c.settings.app_error_policy
-        c.trace.add(now, "processing_error", c.node, k, policy)
+        policy = consumer.settings.app_error_policy
+        consumer.trace.add(now, "processing_error", consumer.node, done, policy)
         if policy == "skip":
-            work.skipped.append(k)
-            c.counters.records_skipped += 1
-            ends[k:] -= ends[k] - t
+            work.skipped.append(done)
+            consumer.counters.records_skipped += 1
+            ends[done:] -= ends[done] - elapsed
         elif policy == "retry":
-            ends[k:] += t - (ends[k - 1] if k else 0.0)
-            c.counters.records_retried += 1
+            ends[done:] += elapsed - (ends[done - 1] if done else 0.0)
+            consumer.counters.records_retried += 1
         else:
-            work.halted = k
+            work.halted = done
             self.work = None
-            c.marker.mark(work, 0, k)
-            raise ProcessingError(k)
+            consumer.marker.mark(work, 0, done)
+            raise ProcessingError(done)
 
     def crash(self) -> None:
         """The process died: what was finished stays finished, nothing else."""
         work = self.work
         if work is not None:
-            k = work.done_at(self.env.now)
-            work.halted = k
-            self.c.marker.mark(work, 0, k)
+            done = work.done_at(self.env.now)
+            work.halted = done
+            self.c.marker.mark(work, 0, done)
             self.work = None
 
     def hit(self, cause=ERROR) -> bool:
@@ -246,8 +246,8 @@ class SyncProcessing:
             raise
 
     def pending(self) -> list:
-        w = self.thread.work
-        return self.halted + ([w] if w is not None else [])
+        work = self.thread.work
+        return self.halted + ([work] if work is not None else [])
 
     def idle(self) -> bool:
         return self.thread.work is None
@@ -278,8 +278,8 @@ class WorkerPool:
         self.halted: list[Work] = []  # works stopped by an error, kept for processed offsets
         self.failed = False
         self.stopping = False
-        for i, t in enumerate(self.threads):
-            t.proc = self.env.process(self._worker(i))
+        for slot, thread in enumerate(self.threads):
+            thread.proc = self.env.process(self._worker(slot))
 
     def process(self, work: Work):
         """Hand the poll's records over; blocks while the queue is full (a bounded BlockingQueue.put)."""
@@ -289,12 +289,12 @@ class WorkerPool:
         self._wake()
 
     def _wake(self) -> None:
-        for t, a in zip(self.threads, self.alarms, strict=True):
-            if t.work is None:
-                a.notify()
+        for thread, alarm in zip(self.threads, self.alarms, strict=True):
+            if thread.work is None:
+                alarm.notify()
 
-    def _worker(self, i: int):
-        t, alarm = self.threads[i], self.alarms[i]
+    def _worker(self, slot: int):
+        thread, alarm = self.threads[slot], self.alarms[slot]
         try:
             while True:
                 if self.stopping and (self.failed or not self.queue):
@@ -305,7 +305,7 @@ class WorkerPool:
                 work = self.queue.popleft()
                 self.space.notify()
                 try:
-                    yield from t.run(work)
+                    yield from thread.run(work)
                 except ProcessingError:
                     self.halted.append(work)
                     self.failed = True
@@ -333,10 +333,10 @@ class WorkerPool:
 
     def crash(self) -> None:
         self.queue.clear()
-        for t in self.threads:
-            t.crash()
-            if t.proc.is_alive:
-                t.proc.interrupt(CRASH)
+        for thread in self.threads:
+            thread.crash()
+            if thread.proc.is_alive:
+                thread.proc.interrupt(CRASH)
 
     def shutdown(self, drop: bool):
         """executor.shutdown() and wait; with drop (after an error) queued polls are abandoned."""

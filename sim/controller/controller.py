@@ -51,10 +51,10 @@ class Controller:
         self.quick_restart_keeps_isr = bool(broker.model_quick_restart_keeps_isr)
         self.check_broker_epochs = bool(broker.model_isr_broker_epochs)
         self.session_timeout = broker.broker_session_timeout
-        n = settings.cluster.brokers
-        self.fenced = [False] * n
-        self.last_heartbeat = [self.env.now] * n
-        self.incarnation = [0] * n
+        brokers = settings.cluster.brokers
+        self.fenced = [False] * brokers
+        self.last_heartbeat = [self.env.now] * brokers
+        self.incarnation = [0] * brokers
         self.version = 0
         self.counters = ControllerCounters()
         self.unclean_epochs: set[tuple[int, int]] = set()  # (partition, leader epoch) from unclean elections
@@ -67,109 +67,109 @@ class Controller:
         """The cluster is already running at t=0: every broker knows its roles."""
         self.version = 1
         changes = {p: st.record() for p, st in enumerate(self.parts)}
-        for b in self.brokers:
-            b.on_metadata_update(P.MetadataUpdate(self.version, self.version, changes, self._fenced_set(), True))
+        for broker in self.brokers:
+            broker.on_metadata_update(P.MetadataUpdate(self.version, self.version, changes, self._fenced_set(), True))
         self.env.process(self._session_checker())
 
     # -- broker liveness -----------------------------------------------------------------
     def on_heartbeat(self, heartbeat: P.BrokerHeartbeat) -> None:
-        b, incarnation, clean = heartbeat.broker, heartbeat.incarnation, heartbeat.clean
-        if incarnation > self.incarnation[b]:
-            if not self.fenced[b] and not self.quick_restart_keeps_isr:
+        broker, incarnation, clean = heartbeat.broker, heartbeat.incarnation, heartbeat.clean
+        if incarnation > self.incarnation[broker]:
+            if not self.fenced[broker] and not self.quick_restart_keeps_isr:
                 return  # KRaft: a new incarnation registers only once the old session has expired
-            bounced = not self.fenced[b]
-            self.incarnation[b] = incarnation
-            self.trace.add(self.env.now, "registered", b, clean)
+            bounced = not self.fenced[broker]
+            self.incarnation[broker] = incarnation
+            self.trace.add(self.env.now, "registered", broker, clean)
             if not clean and self.elr_enabled:
-                self._forget_unclean(b)
+                self._forget_unclean(broker)
             if bounced:
-                self._bounce(b)
-        elif incarnation < self.incarnation[b]:
+                self._bounce(broker)
+        elif incarnation < self.incarnation[broker]:
             return
-        self.last_heartbeat[b] = self.env.now
-        if self.fenced[b]:
-            self._unfence(b)
+        self.last_heartbeat[broker] = self.env.now
+        if self.fenced[broker]:
+            self._unfence(broker)
         if heartbeat.metadata_version < self.version:
-            self._send_snapshot(b)
+            self._send_snapshot(broker)
 
     def _session_checker(self):
         env = self.env
         while True:
             now = env.now
             deadline = math.inf
-            for b, fenced in enumerate(self.fenced):
+            for broker, fenced in enumerate(self.fenced):
                 if fenced:
                     continue
-                expiry = self.last_heartbeat[b] + self.session_timeout
+                expiry = self.last_heartbeat[broker] + self.session_timeout
                 if expiry <= now:
-                    self._fence(b)
+                    self._fence(broker)
                 else:
                     deadline = min(deadline, expiry)
             yield self._alarm.wait(deadline if deadline < math.inf else now + self.session_timeout)
 
-    def _bounce(self, b: int) -> None:
+    def _bounce(self, broker: int) -> None:
         """A broker that restarted before it was fenced (quick re-registration) leads nothing it led
         before in the same epoch (ZooKeeper controller since KIP-380: a bounce is a failure followed by
         a startup): its leaderships go to another live ISR member, or back to it in a new epoch. It
         keeps its ISR memberships, as this mode promises."""
         changed = []
-        for p, st in enumerate(self.parts):
-            if st.leader != b:
+        for partition, st in enumerate(self.parts):
+            if st.leader != broker:
                 continue
-            others = [r for r in st.replicas if r != b and r in st.isr and not self.fenced[r]]
-            if others or b in st.isr:
-                self._move_leader(p, st, others[0] if others else b)
+            others = [r for r in st.replicas if r != broker and r in st.isr and not self.fenced[r]]
+            if others or broker in st.isr:
+                self._move_leader(partition, st, others[0] if others else broker)
             else:  # it left the ISR as it registered (ELR after an unclean shutdown): a normal election
-                self._elect(p, st)
-            changed.append(p)
-        changed += [p for p in self._elect_leaderless(b) if p not in changed]
+                self._elect(partition, st)
+            changed.append(partition)
+        changed += [partition for partition in self._elect_leaderless(broker) if partition not in changed]
         self._publish(changed)
 
-    def _fence(self, b: int) -> None:
-        self._publish(self._take_out(b))
+    def _fence(self, broker: int) -> None:
+        self._publish(self._take_out(broker))
 
-    def _take_out(self, b: int) -> list[int]:
-        """Fence b: out of every ISR (the last member stays unless ELR is on), its leaderships re-elected."""
-        self.fenced[b] = True
-        self.trace.add(self.env.now, "fenced", b)
+    def _take_out(self, broker: int) -> list[int]:
+        """Fence `broker`: out of every ISR (the last member stays unless ELR is on), its leaderships re-elected."""
+        self.fenced[broker] = True
+        self.trace.add(self.env.now, "fenced", broker)
         changed = []
-        for p, st in enumerate(self.parts):
-            if b not in st.replicas:
+        for partition, st in enumerate(self.parts):
+            if broker not in st.replicas:
                 continue
-            if b in st.isr and (len(st.isr) > 1 or self.elr_enabled):
-                self._set_isr(st, tuple(r for r in st.isr if r != b))
-                changed.append(p)
-            if st.leader == b:
-                self._elect(p, st)
-                if p not in changed:
-                    changed.append(p)
+            if broker in st.isr and (len(st.isr) > 1 or self.elr_enabled):
+                self._set_isr(st, tuple(r for r in st.isr if r != broker))
+                changed.append(partition)
+            if st.leader == broker:
+                self._elect(partition, st)
+                if partition not in changed:
+                    changed.append(partition)
         return changed
 
-    def _unfence(self, b: int) -> None:
-        self.fenced[b] = False
-        self.trace.add(self.env.now, "unfenced", b)
-        self._publish(self._elect_leaderless(b), always=True)
+    def _unfence(self, broker: int) -> None:
+        self.fenced[broker] = False
+        self.trace.add(self.env.now, "unfenced", broker)
+        self._publish(self._elect_leaderless(broker), always=True)
 
-    def _elect_leaderless(self, b: int) -> list[int]:
-        """b may lead again: an election for each of its partitions without a leader
+    def _elect_leaderless(self, broker: int) -> list[int]:
+        """`broker` may lead again: an election for each of its partitions without a leader
         (ReplicationControlManager.handleBrokerUnfenced, over partitionsWithNoLeader)."""
         changed = []
-        for p, st in enumerate(self.parts):
-            if st.leader is None and b in st.replicas:
-                self._elect(p, st)
+        for partition, st in enumerate(self.parts):
+            if st.leader is None and broker in st.replicas:
+                self._elect(partition, st)
                 if st.leader is not None:
-                    changed.append(p)
+                    changed.append(partition)
         return changed
 
-    def _forget_unclean(self, b: int) -> None:
+    def _forget_unclean(self, broker: int) -> None:
         """KIP-966: a broker back from an unclean shutdown may miss committed data: out of ISR and ELR."""
         changed = []
-        for p, st in enumerate(self.parts):
-            if b in st.isr or b in st.elr:
-                st.isr = tuple(r for r in st.isr if r != b)
-                st.elr = tuple(r for r in st.elr if r != b)
+        for partition, st in enumerate(self.parts):
+            if broker in st.isr or broker in st.elr:
+                st.isr = tuple(r for r in st.isr if r != broker)
+                st.elr = tuple(r for r in st.elr if r != broker)
                 st.partition_epoch += 1
-                changed.append(p)
+                changed.append(partition)
         self._publish(changed)
 
     # -- ISR and ELR -------------------------------------------------------------------------
@@ -185,7 +185,7 @@ class Controller:
         st.partition_epoch += 1
 
     # -- elections ---------------------------------------------------------------------------
-    def _elect(self, p: int, st: PartitionState) -> None:
+    def _elect(self, partition: int, st: PartitionState) -> None:
         """PartitionChangeBuilder.electLeader: ISR, then ELR, then the last known leader (ELR on, both
         empty), then unclean only when enabled."""
         live = [r for r in st.replicas if not self.fenced[r]]
@@ -199,18 +199,18 @@ class Controller:
             st.leader = eligible[0]
             st.isr = (st.leader,)
             st.elr = tuple(r for r in st.elr if r != st.leader)
-            self.trace.add(self.env.now, "elr_election", p, st.leader)
+            self.trace.add(self.env.now, "elr_election", partition, st.leader)
         elif self.elr_enabled and not st.isr and not st.elr and lkl is not None and not self.fenced[lkl]:
             st.leader = lkl  # whatever its log lost: it is elected as in an unclean election
             st.isr = (lkl,)
             self.counters.unclean_elections += 1
-            self.trace.add(self.env.now, "last_known_leader_election", p, lkl)
+            self.trace.add(self.env.now, "last_known_leader_election", partition, lkl)
         elif self.unclean and live:
             st.leader = live[0]
             st.isr = (live[0],)
             st.elr = ()
             self.counters.unclean_elections += 1
-            self.trace.add(self.env.now, "unclean_election", p, live[0])
+            self.trace.add(self.env.now, "unclean_election", partition, live[0])
         else:
             st.leader = None  # offline until an eligible replica returns
         if st.leader is None:
@@ -222,9 +222,9 @@ class Controller:
             st.leader_epoch += 1
             self.counters.elections += 1
             if self.counters.unclean_elections and st.leader is not None and not in_isr and not eligible:
-                self.unclean_epochs.add((p, st.leader_epoch))
+                self.unclean_epochs.add((partition, st.leader_epoch))
         st.partition_epoch += 1
-        self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
+        self.trace.add(self.env.now, "leader", partition, st.leader, st.leader_epoch, st.isr)
 
     # -- leader balancing ----------------------------------------------------------------------
     MAX_ELECTIONS_PER_IMBALANCE = 1000  # QuorumController: more wait for a check 10 ms later
@@ -242,7 +242,7 @@ class Controller:
         """Preferred-leader elections for the imbalanced partitions whose first replica may lead."""
         self._balance_scheduled = False
         changed = []
-        for p, st in enumerate(self.parts):
+        for partition, st in enumerate(self.parts):
             preferred = st.replicas[0]
             if st.leader == preferred or self.fenced[preferred] or preferred not in st.isr:
                 continue
@@ -251,45 +251,47 @@ class Controller:
                 call_at(self.env, 0.010, self._balance)
                 break
             self.counters.preferred_elections += 1
-            self.trace.add(self.env.now, "preferred_election", p, preferred)
-            self._move_leader(p, st, preferred)
-            changed.append(p)
+            self.trace.add(self.env.now, "preferred_election", partition, preferred)
+            self._move_leader(partition, st, preferred)
+            changed.append(partition)
         self._publish(changed)
 
-    def _move_leader(self, p: int, st: PartitionState, leader: int) -> None:
-        """A new leader epoch for p, led by an ISR member; the ISR stays as it is."""
+    def _move_leader(self, partition: int, st: PartitionState, leader: int) -> None:
+        """A new leader epoch for `partition`, led by an ISR member; the ISR stays as it is."""
         st.leader = leader
         st.leader_epoch += 1
         st.partition_epoch += 1
         self.counters.elections += 1
-        self.trace.add(self.env.now, "leader", p, st.leader, st.leader_epoch, st.isr)
+        self.trace.add(self.env.now, "leader", partition, st.leader, st.leader_epoch, st.isr)
 
-    def was_unclean(self, p: int, leader_epoch: int) -> bool:
-        return (p, leader_epoch) in self.unclean_epochs
+    def was_unclean(self, partition: int, leader_epoch: int) -> bool:
+        return (partition, leader_epoch) in self.unclean_epochs
 
     def on_alter_partition(self, req: P.AlterPartition) -> None:
-        b, p, new_isr, broker_epochs = req.broker, req.partition, req.new_isr, req.broker_epochs
+        broker_id, partition, new_isr, broker_epochs = req.broker, req.partition, req.new_isr, req.broker_epochs
         leader_epoch, partition_epoch = req.leader_epoch, req.partition_epoch
-        broker = self.brokers[b]
-        st = self.parts[p]
-        ok = st.leader == b and leader_epoch == st.leader_epoch and partition_epoch == st.partition_epoch
+        broker = self.brokers[broker_id]
+        st = self.parts[partition]
+        ok = st.leader == broker_id and leader_epoch == st.leader_epoch and partition_epoch == st.partition_epoch
         if ok and self.check_broker_epochs and broker_epochs is not None:
             # KIP-903: a replica joins only with the broker epoch it has now (INELIGIBLE_REPLICA otherwise)
-            stale = [r for r in new_isr if r != b and r not in st.isr and broker_epochs.get(r) != self.incarnation[r]]
+            stale = [r for r in new_isr
+                     if r != broker_id and r not in st.isr and broker_epochs.get(r) != self.incarnation[r]]
             if stale:
-                self.trace.add(self.env.now, "isr_refused", p, tuple(stale))
+                self.trace.add(self.env.now, "isr_refused", partition, tuple(stale))
                 ok = False
         if ok:
             # a broker joins the ISR only while unfenced
-            isr = tuple(r for r in st.replicas if r in new_isr and (r == b or not self.fenced[r] or r in st.isr))
+            isr = tuple(r for r in st.replicas
+                        if r in new_isr and (r == broker_id or not self.fenced[r] or r in st.isr))
             ok = bool(isr)
         if not ok:
-            self.network.send(NODE, broker.node, broker, P.AlterPartitionResponse(p, None))
+            self.network.send(NODE, broker.node, broker, P.AlterPartitionResponse(partition, None))
             return
         self._set_isr(st, isr)
-        self.trace.add(self.env.now, "isr", p, st.isr)
-        self.network.send(NODE, broker.node, broker, P.AlterPartitionResponse(p, st.record()))
-        self._publish([p])
+        self.trace.add(self.env.now, "isr", partition, st.isr)
+        self.network.send(NODE, broker.node, broker, P.AlterPartitionResponse(partition, st.record()))
+        self._publish([partition])
 
     def on_controlled_shutdown(self, req: P.ControlledShutdown) -> None:
         """Move every leadership away from the broker and take it out of the ISRs, then let it stop."""
@@ -312,16 +314,16 @@ class Controller:
         for broker in self.brokers:
             self.network.send(NODE, broker.node, broker, P.MetadataUpdate(self.version, prev, changes, fenced, False))
 
-    def _send_snapshot(self, b: int) -> None:
+    def _send_snapshot(self, broker_id: int) -> None:
         changes = {p: st.record() for p, st in enumerate(self.parts)}
-        broker = self.brokers[b]
+        broker = self.brokers[broker_id]
         self.network.send(NODE, broker.node, broker, P.MetadataUpdate(self.version, self.version, changes,
                                                                       self._fenced_set(), True))
 
     # -- views for faults and the drain -----------------------------------------------------
-    def leader_of(self, p: int):
-        return self.parts[p].leader
+    def leader_of(self, partition: int):
+        return self.parts[partition].leader
 
-    def followers_of(self, p: int):
-        st = self.parts[p]
+    def followers_of(self, partition: int):
+        st = self.parts[partition]
         return [r for r in st.replicas if r != st.leader]

@@ -8,25 +8,25 @@ from .summary import fmt_prob, fmt_rate
 
 
 def point_label(point: dict) -> str:
-    def show(v):
-        return "never" if isinstance(v, int) and not isinstance(v, bool) and v >= 2**62 else v
-    return ", ".join(f"{k.split('.', 1)[1] if '.' in k else k}={show(v)}" for k, v in point.items()) or "(base)"
+    def show(value):
+        return "never" if isinstance(value, int) and not isinstance(value, bool) and value >= 2**62 else value
+    return ", ".join(f"{k.split('.', 1)[1] if '.' in k else k}={show(value)}" for k, value in point.items()) or "(base)"
 
 
 def table(results: dict, title: str = "") -> str:
     rows = [("configuration", "runs", "silent loss rate [95% CI]", "P(run loses any) [CP]", "duplicate rate",
              "ack p99 ms")]
     for entry in results.values():
-        e = entry["estimate"]
-        rows.append((point_label(entry["point"]), str(e["runs"]), fmt_rate(e["silent_loss"]),
-                     fmt_prob(e["p_any_silent_loss"]), fmt_rate(e["duplicated"]),
-                     "-" if math.isnan(e["ack_p99_ms"]) else f"{e['ack_p99_ms']:.1f}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        estimate = entry["estimate"]
+        rows.append((point_label(entry["point"]), str(estimate["runs"]), fmt_rate(estimate["silent_loss"]),
+                     fmt_prob(estimate["p_any_silent_loss"]), fmt_rate(estimate["duplicated"]),
+                     "-" if math.isnan(estimate["ack_p99_ms"]) else f"{estimate['ack_p99_ms']:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [title] if title else []
-    for n, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths,
+    for number, row in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths,
                                                                                                      strict=True))))
-        if n == 0:
+        if number == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines) + "\n"
 

@@ -46,17 +46,17 @@ class SweepResult(dict):
     def directory(self):
         return self.store.dir
 
-    def settings(self, i: int) -> dict:
-        """Every key the experiment sets (its base and its points), as point i ran it."""
+    def settings(self, point: int) -> dict:
+        """Every key the experiment sets (its base and its points), as that point ran it."""
         exp = self.experiment
-        cfg = exp.config(i)
+        cfg = exp.config(point)
         keys = list(exp.base) + [k for k in exp.factors if k not in exp.base]
         out = {}
         for key in keys:
             if key in cfg:
                 out[key] = cfg[key]
             else:  # "faults" and the like: as written
-                raw = exp.points[i].get(key, exp.base.get(key))
+                raw = exp.points[point].get(key, exp.base.get(key))
                 out[key] = json.dumps(raw) if isinstance(raw, (list, dict)) else raw
         return out
 

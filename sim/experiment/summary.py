@@ -43,8 +43,8 @@ def fmt_rate(rate: dict) -> str:
     return f"{rate['rate']:.2e} [{rate['lo']:.2e}, {rate['hi']:.2e}]"
 
 
-def fmt_prob(p: dict) -> str:
-    lo, hi = p["clopper_pearson"]
-    if p["runs_with_event"] == 0:
-        return f"< {p['upper_bound']:.3f} (0/{p['runs']})"
-    return f"{p['p']:.3f} [{lo:.3f}, {hi:.3f}]"
+def fmt_prob(prob: dict) -> str:
+    lo, hi = prob["clopper_pearson"]
+    if prob["runs_with_event"] == 0:
+        return f"< {prob['upper_bound']:.3f} (0/{prob['runs']})"
+    return f"{prob['p']:.3f} [{lo:.3f}, {hi:.3f}]"

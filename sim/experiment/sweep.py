@@ -58,15 +58,15 @@ class Experiment:
                 "replications": self.replications, "batch": self.batch, "seed": self.seed, "base": self.base,
                 "points": self.points}
 
-    def config(self, i: int):
-        overrides = {**self.base, **self.points[i], "sim.seed": self.seed}
+    def config(self, point: int):
+        overrides = {**self.base, **self.points[point], "sim.seed": self.seed}
         return load_config(self.scenario, overrides=overrides)
 
     def tasks(self) -> list[tuple[int, int, range]]:
         out = []
-        for i in range(len(self.points)):
-            for b, start in enumerate(range(0, self.replications, self.batch)):
-                out.append((i, b, range(start, min(start + self.batch, self.replications))))
+        for point in range(len(self.points)):
+            for batch, start in enumerate(range(0, self.replications, self.batch)):
+                out.append((point, batch, range(start, min(start + self.batch, self.replications))))
         return out
 
 
@@ -164,13 +164,13 @@ def experiment_from_dict(data: dict, base_dir=Path("."), source: str | None = No
         points, keys = [{}], []
     exp = Experiment(name, head.get("description", ""), scenario, reps, batch, seed, base, points, keys)
     keep = []
-    for i in range(len(points)):
+    for index in range(len(points)):
         try:
-            exp.config(i)
-            keep.append(points[i])
+            exp.config(index)
+            keep.append(points[index])
         except (ConfigError, ScenarioError) as err:
             if not head.get("skip_invalid"):
-                raise ConfigError(f"point {i} {json.dumps(points[i])}", "", str(err), source) from None
+                raise ConfigError(f"point {index} {json.dumps(points[index])}", "", str(err), source) from None
     exp.points = keep
     return exp
 
@@ -236,7 +236,7 @@ def run_sweep(exp: Experiment, out_dir="results", jobs=None, scheduler=None, res
                          "deletes them)")
     store = ResultsStore(Path(out_dir) / exp.name, columns(exp))
     tasks = exp.tasks()
-    sizes = {(i, b): len(reps) for i, b, reps in tasks}
+    sizes = {(point, batch): len(reps) for point, batch, reps in tasks}
     if resume:
         done = store.resume(manifest(exp), sizes)
     else:
@@ -245,17 +245,17 @@ def run_sweep(exp: Experiment, out_dir="results", jobs=None, scheduler=None, res
         store.create(manifest(exp))
         done = set()
     todo = [t for t in tasks if (t[0], t[1]) not in done]
-    configs = {i: exp.config(i) for i in range(len(exp.points))}
+    configs = {point: exp.config(point) for point in range(len(exp.points))}
     bar = _progress(len(tasks), len(done), progress)
 
-    def factor_values(i):
-        """What point i ran with for every factor, also those it leaves at the base or default value."""
+    def factor_values(point):
+        """What `point` ran with for every factor, also those it leaves at the base or default value."""
         values = {}
-        for k in exp.factors:
-            if k in exp.points[i] or k in exp.base:
-                values[k] = exp.points[i].get(k, exp.base.get(k))
+        for factor in exp.factors:
+            if factor in exp.points[point] or factor in exp.base:
+                values[factor] = exp.points[point].get(factor, exp.base.get(factor))
             else:
-                values[k] = configs[i][k] if k in configs[i] else ""
+                values[factor] = configs[point][factor] if factor in configs[point] else ""
         return values
 
     def run(pool, window):
@@ -263,17 +263,17 @@ def run_sweep(exp: Experiment, out_dir="results", jobs=None, scheduler=None, res
         pending = iter(todo)
         running: dict = {}
         while True:
-            for i, b, reps in pending:
-                running[pool.submit(run_batch, configs[i], i, b, reps)] = i
+            for point, batch, reps in pending:
+                running[pool.submit(run_batch, configs[point], point, batch, reps)] = point
                 if len(running) >= window:
                     break
             if not running:
                 return
             finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for future in sorted(finished, key=lambda f: running[f]):
-                i = running.pop(future)
+                point = running.pop(future)
                 rows = future.result()
-                store.append([{**row, **factor_values(i)} for row in rows])
+                store.append([{**row, **factor_values(point)} for row in rows])
                 bar.update(1, len(rows))
 
     width = 1 if jobs == 1 else 2 * (jobs or default_jobs())

@@ -10,19 +10,19 @@ def ids_count(ids: Ids) -> int:
     return sum(s.stop - s.start for s in ids)
 
 
-def ids_sub(ids: Ids, i: int, j: int) -> Ids:
-    """The ids of records i..j-1 (positions inside the batch)."""
+def ids_sub(ids: Ids, start: int, stop: int) -> Ids:
+    """The ids of records `start`..`stop`-1 (positions inside the batch)."""
     if len(ids) == 1:
-        s = ids[0]
-        return (slice(s.start + i, s.start + j),)
+        span = ids[0]
+        return (slice(span.start + start, span.start + stop),)
     out = []
     pos = 0
-    for s in ids:
-        n = s.stop - s.start
-        lo, hi = max(i, pos), min(j, pos + n)
+    for span in ids:
+        count = span.stop - span.start
+        lo, hi = max(start, pos), min(stop, pos + count)
         if lo < hi:
-            out.append(slice(s.start + lo - pos, s.start + hi - pos))
-        pos += n
-        if pos >= j:
+            out.append(slice(span.start + lo - pos, span.start + hi - pos))
+        pos += count
+        if pos >= stop:
             break
     return tuple(out)

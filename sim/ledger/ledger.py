@@ -28,20 +28,20 @@ class Ledger:
     """Per-message arrays: producer result, times, consumer completions."""
 
     def __init__(self, expected: int = 1024):
-        n = max(1024, int(expected))
+        size = max(1024, int(expected))
         self.n = 0
-        self.p = np.zeros(n, np.int8)
-        self.fail = np.zeros(n, np.int8)
-        self.send_t = np.zeros(n, np.float64)
+        self.p = np.zeros(size, np.int8)
+        self.fail = np.zeros(size, np.int8)
+        self.send_t = np.zeros(size, np.float64)
         # times after the send, kept as float32 delays (4 bytes a message less each): relative
         # precision 6e-8, so a 10 ms delay is exact to a nanosecond and a 100 s one to 8 us, where
         # float32 absolute times would lose milliseconds after a few hours of simulated time
-        self.ack_dt = np.empty(n, np.float32)  # acknowledged at send_t + ack_dt (NaN: never)
-        self.processed = np.zeros(n, np.uint16)
-        self.processed_dt = np.empty(n, np.float32)  # first processed at send_t + processed_dt (NaN: never)
-        self.appended = np.zeros(n, np.bool_)  # ever appended to some leader's log
-        self.gone = np.zeros(n, np.uint8)  # flags: why copies left replica logs (GONE_CAUSES bits)
-        self.origin = np.empty(n, np.int32)  # application re-send: the logical message it repeats (-1: none)
+        self.ack_dt = np.empty(size, np.float32)  # acknowledged at send_t + ack_dt (NaN: never)
+        self.processed = np.zeros(size, np.uint16)
+        self.processed_dt = np.empty(size, np.float32)  # first processed at send_t + processed_dt (NaN: never)
+        self.appended = np.zeros(size, np.bool_)  # ever appended to some leader's log
+        self.gone = np.zeros(size, np.uint8)  # flags: why copies left replica logs (GONE_CAUSES bits)
+        self.origin = np.empty(size, np.int32)  # application re-send: the logical message it repeats (-1: none)
         self.resent = 0  # re-send attempts
         # The arrays are sized for the messages expected, but memory is only touched for ids in
         # use: zeros come from untouched pages, and the NaN / -1 defaults are written a block
@@ -54,14 +54,14 @@ class Ledger:
     @property
     def ack_t(self) -> np.ndarray:
         """When each message was acknowledged (NaN: never); a computed, read-only array."""
-        n = self.n
-        return self.send_t[:n] + self.ack_dt[:n]
+        messages = self.n
+        return self.send_t[:messages] + self.ack_dt[:messages]
 
     @property
     def processed_t(self) -> np.ndarray:
         """When the consumer first finished processing each message (NaN: never); read-only."""
-        n = self.n
-        return self.send_t[:n] + self.processed_dt[:n]
+        messages = self.n
+        return self.send_t[:messages] + self.processed_dt[:messages]
 
     def state_bytes_per_message(self) -> int:
         """Bytes of per-message arrays (what the benchmark reports)."""
@@ -70,9 +70,9 @@ class Ledger:
     # -- growth ----------------------------------------------------------------------
     def allocate(self, send_times: np.ndarray) -> slice:
         """New ids for messages the application sent at `send_times`."""
-        k = len(send_times)
+        count = len(send_times)
         start = self.n
-        end = start + k
+        end = start + count
         if end > self.MAX_MESSAGES:
             raise OverflowError(f"more than {self.MAX_MESSAGES} messages in one run")
         if end > self._filled:
@@ -102,50 +102,50 @@ class Ledger:
             new[:keep] = old[:keep]
             setattr(self, name, new)
 
-    def resend(self, ids: Ids, t: float) -> slice:
-        """The application sends these messages again at t: new ids, the same logical messages."""
-        k = ids_count(ids)
-        new = self.allocate(np.full(k, t))
+    def resend(self, ids: Ids, at: float) -> slice:
+        """The application sends these messages again at `at`: new ids, the same logical messages."""
+        count = ids_count(ids)
+        new = self.allocate(np.full(count, at))
         old = np.concatenate([np.arange(s.start, s.stop) for s in ids])
         root = self.origin[old]
         self.origin[new] = np.where(root < 0, old, root)
-        self.resent += k
+        self.resent += count
         return new
 
     # -- producer side ----------------------------------------------------------------
-    def ack(self, ids: Ids, t: float) -> None:
-        p, ack_dt, send_t = self.p, self.ack_dt, self.send_t
-        for s in ids:
-            p[s] = P_ACK
-            np.subtract(t, send_t[s], out=ack_dt[s], casting="same_kind")  # no temporary array
+    def ack(self, ids: Ids, at: float) -> None:
+        producer, ack_dt, send_t = self.p, self.ack_dt, self.send_t
+        for span in ids:
+            producer[span] = P_ACK
+            np.subtract(at, send_t[span], out=ack_dt[span], casting="same_kind")  # no temporary array
 
     def fail_send(self, ids: Ids, seen: bool, cause: int) -> None:
         if not 0 < cause < len(FAIL_CAUSES):
             raise ValueError(f"unknown failure cause {cause}")
         code = P_NACK_SEEN if seen else P_NACK_UNSEEN
-        for s in ids:
-            self.p[s] = code
-            self.fail[s] = cause
+        for span in ids:
+            self.p[span] = code
+            self.fail[span] = cause
 
     def mark_crashed(self, ids: Ids) -> None:
         """The producer died holding these records (buffered or in flight); P stays NONE."""
-        for s in ids:
-            self.fail[s] = F_PRODUCER_CRASH
+        for span in ids:
+            self.fail[span] = F_PRODUCER_CRASH
 
     def mark_gone(self, ids: Ids, flag: int) -> None:
         """Copies of these records left a replica's log (power loss, truncation, ...)."""
-        for s in ids:
-            self.gone[s] |= flag
+        for span in ids:
+            self.gone[span] |= flag
 
     def clear_gone(self, ids: Ids) -> None:
         """A replica wrote these records again (re-replicated): earlier removals caused no loss; a loss
         from now on is named by the removals that come after."""
-        for s in ids:
-            self.gone[s] = 0
+        for span in ids:
+            self.gone[span] = 0
 
     def mark_appended(self, ids: Ids) -> None:
-        for s in ids:
-            self.appended[s] = True
+        for span in ids:
+            self.appended[span] = True
 
     # -- consumer side ------------------------------------------------------------------
     def mark_processed(self, ids: Ids, times: np.ndarray | None = None) -> int:
@@ -154,18 +154,18 @@ class Ledger:
         pos = 0
         again = 0
         processed, done_dt = self.processed, self.processed_dt
-        for s in ids:
-            before = processed[s]
-            k = s.stop - s.start
+        for span in ids:
+            before = processed[span]
+            count = span.stop - span.start
             seen = int(np.count_nonzero(before))
             before += 1  # a view: updates the ledger in place
             if times is not None:
-                delay = times[pos:pos + k] - self.send_t[s]
+                delay = times[pos:pos + count] - self.send_t[span]
                 if seen == 0:
-                    done_dt[s] = delay
-                elif seen < k:
-                    done_dt[s] = np.where(before == 1, delay, done_dt[s])
-                pos += k
+                    done_dt[span] = delay
+                elif seen < count:
+                    done_dt[span] = np.where(before == 1, delay, done_dt[span])
+                pos += count
             again += seen
         return again
 
@@ -176,99 +176,99 @@ class Ledger:
         final_logs: {partition: iterable of (base_offset, ids) for the records below the HW}
         committed: {partition: offset the consumer group has committed (or its final position)}
         """
-        n = self.n
-        copies = np.zeros(n + 1, np.int32)
-        skipped_mark = np.zeros(n + 1, np.int32)
+        messages = self.n
+        copies = np.zeros(messages + 1, np.int32)
+        skipped_mark = np.zeros(messages + 1, np.int32)
         for part, chunks in final_logs.items():
             limit = committed.get(part, 0)
             for base, ids in chunks:
                 pos = base
-                for s in ids:
-                    cnt = s.stop - s.start
-                    copies[s.start] += 1
-                    copies[s.stop] -= 1
+                for span in ids:
+                    cnt = span.stop - span.start
+                    copies[span.start] += 1
+                    copies[span.stop] -= 1
                     below = min(cnt, max(0, limit - pos))  # records of this slice before the commit
                     if below:
-                        skipped_mark[s.start] += 1
-                        skipped_mark[s.start + below] -= 1
+                        skipped_mark[span.start] += 1
+                        skipped_mark[span.start + below] -= 1
                     pos += cnt
-        w = np.cumsum(copies)[:n]
-        below = np.cumsum(skipped_mark)[:n]
-        view = self._logical(w, below) if self.resent else None
+        copies_in_log = np.cumsum(copies)[:messages]
+        below = np.cumsum(skipped_mark)[:messages]
+        view = self._logical(copies_in_log, below) if self.resent else None
         if view is not None:
-            w, below = view["w"], view["below"]
-        behind_commit = (w > 0) & (below == w)  # the commit is past every copy
-        return Outcome(self, w, behind_commit, view)
+            copies_in_log, below = view["w"], view["below"]
+        behind_commit = (copies_in_log > 0) & (below == copies_in_log)  # the commit is past every copy
+        return Outcome(self, copies_in_log, behind_commit, view)
 
-    def _logical(self, w: np.ndarray, below: np.ndarray) -> dict:
+    def _logical(self, copies: np.ndarray, below: np.ndarray) -> dict:
         """Per-attempt arrays folded into logical messages (the first sends, in id order)."""
-        n = self.n
-        attempt = np.arange(n)
-        origin = self.origin[:n]
+        messages = self.n
+        attempt = np.arange(messages)
+        origin = self.origin[:messages]
         root = np.where(origin < 0, attempt, origin)
         first = np.flatnonzero(origin < 0)
-        latest = np.full(n, -1, np.int64)
+        latest = np.full(messages, -1, np.int64)
         np.maximum.at(latest, root, attempt)  # the last attempt of each logical message
         last = latest[first]
 
         def total(values):
-            return np.bincount(root, weights=values, minlength=n)[first].astype(np.int64)
+            return np.bincount(root, weights=values, minlength=messages)[first].astype(np.int64)
 
-        return {"n": len(first), "w": total(w), "below": total(below), "c": total(self.processed[:n]),
-                "appended": total(self.appended[:n]) > 0, "p": self.p[last], "fail": self.fail[last]}
+        return {"n": len(first), "w": total(copies), "below": total(below), "c": total(self.processed[:messages]),
+                "appended": total(self.appended[:messages]) > 0, "p": self.p[last], "fail": self.fail[last]}
 
 
 class Outcome:
     """Classification of every message into exactly one class (design.md order)."""
 
-    def __init__(self, ledger: Ledger, w: np.ndarray, behind_commit: np.ndarray, view: dict | None = None):
+    def __init__(self, ledger: Ledger, copies: np.ndarray, behind_commit: np.ndarray, view: dict | None = None):
         """view: logical-message arrays when the application re-sent some messages (Ledger._logical)."""
         if view is None:
-            n = ledger.n
-            view = {"p": ledger.p[:n], "c": ledger.processed[:n], "appended": ledger.appended[:n],
-                    "fail": ledger.fail[:n]}
+            messages = ledger.n
+            view = {"p": ledger.p[:messages], "c": ledger.processed[:messages], "appended": ledger.appended[:messages],
+                    "fail": ledger.fail[:messages]}
         else:
-            n = view["n"]
-        p, c, appended = view["p"], view["c"], view["appended"]
-        self.n = n
-        self.w = w
-        k = (c == 0) & behind_commit
-        cls = np.full(n, -1, np.int8)
+            messages = view["n"]
+        producer, processed, appended = view["p"], view["c"], view["appended"]
+        self.n = messages
+        self.w = copies
+        skipped = (processed == 0) & behind_commit
+        cls = np.full(messages, -1, np.int8)
 
         def take(mask, code):
             sel = mask & (cls < 0)
             cls[sel] = code
             return sel
 
-        take(c >= 2, 0)
-        take(c == 1, 1)
-        take((p == P_ACK) & ((w == 0) | k), 2)
-        take(p == P_NACK_SEEN, 3)
-        take(p == P_NACK_UNSEEN, 4)
-        take(p == P_NONE, 5)
-        take(np.ones(n, bool), 6)
+        take(processed >= 2, 0)
+        take(processed == 1, 1)
+        take((producer == P_ACK) & ((copies == 0) | skipped), 2)
+        take(producer == P_NACK_SEEN, 3)
+        take(producer == P_NACK_UNSEEN, 4)
+        take(producer == P_NONE, 5)
+        take(np.ones(messages, bool), 6)
         self.cls = cls
         counts = np.bincount(cls, minlength=len(CLASSES))
         self.counts = {name: int(counts[i]) for i, name in enumerate(CLASSES)}
-        if sum(self.counts.values()) != n:  # every run checks it, also under python -O
-            raise RuntimeError(f"outcome classes add up to {sum(self.counts.values())}, not {n} messages sent")
+        if sum(self.counts.values()) != messages:  # every run checks it, also under python -O
+            raise RuntimeError(f"outcome classes add up to {sum(self.counts.values())}, not {messages} messages sent")
 
         causes: dict[str, dict[str, int]] = {name: {} for name in CLASSES}
         stages: dict[str, dict[str, int]] = {s: {} for s in STAGES}
         fail = view["fail"]
-        for cls_name, cause, stage, mask in _cause_rules(cls, p, w, appended, fail):
+        for cls_name, cause, stage, mask in _cause_rules(cls, producer, copies, appended, fail):
             cnt = int(np.count_nonzero(mask))
             if cnt:
                 causes[cls_name][cause] = causes[cls_name].get(cause, 0) + cnt
                 if stage:
                     stages[stage][cls_name] = stages[stage].get(cls_name, 0) + cnt
-        self._view = (p, appended, fail)  # for explain(): views of the ledger's arrays, no copies
-        self.causes = {k: v for k, v in causes.items() if v}
+        self._view = (producer, appended, fail)  # for explain(): views of the ledger's arrays, no copies
+        self.causes = {skipped: v for skipped, v in causes.items() if v}
         self.by_stage = stages
         dlv = cls == 1
-        acked = p == P_ACK
-        missing = acked & (w == 0)
-        gone = ledger.gone[:n]
+        acked = producer == P_ACK
+        missing = acked & (copies == 0)
+        gone = ledger.gone[:messages]
         by_cause = {}
         left = missing & appended
         for flag, name in GONE_CAUSES:
@@ -282,41 +282,42 @@ class Outcome:
             by_cause["never_written"] = int(np.count_nonzero(missing & ~appended))
         self.acked_missing_from_log = {
             "total": int(np.count_nonzero(missing)),
-            "processed_before_loss": int(np.count_nonzero(missing & (c > 0))),
+            "processed_before_loss": int(np.count_nonzero(missing & (processed > 0))),
             "never_written": int(np.count_nonzero(missing & ~appended)),
             "by_cause": by_cause,
         }
-        self.false_failures = int(np.count_nonzero(dlv & (p != P_ACK) & (p != P_NONE)))
-        self.dup_in_log = int(np.count_nonzero(w >= 2))
+        self.false_failures = int(np.count_nonzero(dlv & (producer != P_ACK) & (producer != P_NONE)))
+        self.dup_in_log = int(np.count_nonzero(copies >= 2))
 
-    def explain(self, k: int) -> tuple[str, str, str | None]:
-        """(outcome class, cause, stage) of message k (a logical message when there were re-sends)."""
-        p, appended, fail = self._view
-        at = slice(k, k + 1)
-        for cls_name, cause, stage, mask in _cause_rules(self.cls[at], p[at], self.w[at], appended[at], fail[at]):
+    def explain(self, message: int) -> tuple[str, str, str | None]:
+        """(outcome class, cause, stage) of `message` (a logical message when there were re-sends)."""
+        producer, appended, fail = self._view
+        at = slice(message, message + 1)
+        for cls_name, cause, stage, mask in _cause_rules(self.cls[at], producer[at], self.w[at], appended[at],
+                                                         fail[at]):
             if mask[0]:
                 return cls_name, cause, stage
-        raise RuntimeError(f"message {k} has no cause")  # every class has a catch-all rule
+        raise RuntimeError(f"message {message} has no cause")  # every class has a catch-all rule
 
 
-def _cause_rules(cls, p, w, appended, fail):
+def _cause_rules(cls, producer, copies, appended, fail):
     """(class, cause, stage, mask) for every cause of every class: within a class the masks do not overlap."""
     dup = cls == 0
-    yield "duplicated", "dup_log", "producer", dup & (w >= 2)
-    yield "duplicated", "dup_redelivery", "consumer", dup & (w < 2)
+    yield "duplicated", "dup_log", "producer", dup & (copies >= 2)
+    yield "duplicated", "dup_redelivery", "consumer", dup & (copies < 2)
     dlv = cls == 1
-    yield "delivered", "ok", None, dlv & (p == P_ACK)
-    yield "delivered", "false_failure", None, dlv & (p != P_ACK) & (p != P_NONE)
-    yield "delivered", "in_doubt", None, dlv & (p == P_NONE)
+    yield "delivered", "ok", None, dlv & (producer == P_ACK)
+    yield "delivered", "false_failure", None, dlv & (producer != P_ACK) & (producer != P_NONE)
+    yield "delivered", "in_doubt", None, dlv & (producer == P_NONE)
     la = cls == 2
-    yield "lost_acked", "lost_storage", "broker", la & (w == 0) & appended
-    yield "lost_acked", "lost_storage", "producer", la & (w == 0) & ~appended
-    yield "lost_acked", "lost_skipped", "consumer", la & (w > 0)
+    yield "lost_acked", "lost_storage", "broker", la & (copies == 0) & appended
+    yield "lost_acked", "lost_storage", "producer", la & (copies == 0) & ~appended
+    yield "lost_acked", "lost_skipped", "consumer", la & (copies > 0)
     for code in (3, 4):
-        m = cls == code
-        for f, fname in enumerate(FAIL_CAUSES):
-            if f:
-                yield CLASSES[code], fname, "producer", m & (fail == f)
+        in_class = cls == code
+        for code_fail, fname in enumerate(FAIL_CAUSES):
+            if code_fail:
+                yield CLASSES[code], fname, "producer", in_class & (fail == code_fail)
     yield "lost_unacked", "producer_crash", "producer", (cls == 5) & (fail == F_PRODUCER_CRASH)
     yield "lost_unacked", "pending_at_end", "producer", (cls == 5) & (fail != F_PRODUCER_CRASH)
     yield "unconsumed", "not_consumed", "consumer", cls == 6

@@ -160,11 +160,11 @@ class Network:
         lost = self.power_lost_at.get(msg[1])
         return lost is not None and msg[0] <= lost
 
-    def link_up(self, a: str, b: str) -> bool:
+    def link_up(self, src: str, dst: str) -> bool:
         iso = self.isolated
         if not iso:
             return True
-        return not _names(iso.get(a, ()), b) and not _names(iso.get(b, ()), a)
+        return not _names(iso.get(src, ()), dst) and not _names(iso.get(dst, ()), src)
 
     def impair(self, node: str, peers, *, loss: float | None = None, extra_delay: float | None = None) -> tuple:
         """Add a loss rate or a delay to node's links with `peers`; returns a token for `unimpair`."""
@@ -184,17 +184,17 @@ class Network:
 
     def _link_loss(self, src: str, dst: str) -> float:
         keep = 1.0 - self.packet_loss
-        for a, b in ((src, dst), (dst, src)):
-            entry = self.losses.get(a)
-            if entry is not None and _names(entry[1], b):
+        for from_node, to_node in ((src, dst), (dst, src)):
+            entry = self.losses.get(from_node)
+            if entry is not None and _names(entry[1], to_node):
                 keep *= 1.0 - entry[0]
         return 1.0 - keep
 
     def _link_delay(self, src: str, dst: str) -> float:
         extra = 0.0
-        for a, b in ((src, dst), (dst, src)):
-            entry = self.spikes.get(a)
-            if entry is not None and _names(entry[1], b):
+        for from_node, to_node in ((src, dst), (dst, src)):
+            entry = self.spikes.get(from_node)
+            if entry is not None and _names(entry[1], to_node):
                 extra += entry[0]
         return extra
 
@@ -339,25 +339,25 @@ class Network:
         if self._d >= len(self._delays):
             self._delays = self._make_delays().tolist()
             self._d = 0
-        d = self._delays[self._d]
+        delay = self._delays[self._d]
         self._d += 1
-        return d
+        return delay
 
     def _make_delays(self) -> np.ndarray:
-        m = self.mean
-        if m <= 0:
+        mean = self.mean
+        if mean <= 0:
             return np.zeros(_BLOCK)
         if self.distribution == "constant":
-            return np.full(_BLOCK, m)
+            return np.full(_BLOCK, mean)
         if self.distribution == "exponential":
-            return self.rng.exponential(m, _BLOCK)
-        mu = math.log(m) - self.sigma ** 2 / 2.0  # lognormal with mean m
+            return self.rng.exponential(mean, _BLOCK)
+        mu = math.log(mean) - self.sigma ** 2 / 2.0  # lognormal with that mean
         return self.rng.lognormal(mu, self.sigma, _BLOCK)
 
     def _draw_uniform(self) -> float:
         if self._u >= len(self._uniform):
             self._uniform = self.rng.random(_BLOCK).tolist()
             self._u = 0
-        u = self._uniform[self._u]
+        draw = self._uniform[self._u]
         self._u += 1
-        return u
+        return draw

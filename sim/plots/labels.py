@@ -18,14 +18,14 @@ SAME_SPOT = 6.0  # pixels: points closer than this get one label
 def group_points(ax, points: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
     """Points drawn within SAME_SPOT pixels of each other become one point labelled '1,2'."""
     groups: list[list] = []
-    for x, y, text in points:
-        px, py = ax.transData.transform((x, y))
+    for x_pos, y_pos, text in points:
+        px, py = ax.transData.transform((x_pos, y_pos))
         for group in groups:
             if math.hypot(group[0] - px, group[1] - py) < SAME_SPOT:
                 group[3].append(text)
                 break
         else:
-            groups.append([px, py, (x, y), [text]])
+            groups.append([px, py, (x_pos, y_pos), [text]])
     return [(g[2][0], g[2][1], ",".join(g[3])) for g in groups]
 
 
@@ -42,10 +42,10 @@ def place_labels(ax, points: list[tuple[float, float, str]], fontsize: float = 7
     inside = ax.get_window_extent(renderer)
     taken = list(avoid)
     placed = []
-    for x, y, text in group_points(ax, points):
+    for x_pos, y_pos, text in group_points(ax, points):
         note = None
         for radius, (dx, dy) in places:
-            note = _try(ax, x, y, text, (dx * radius, dy * radius), fontsize)
+            note = _try(ax, x_pos, y_pos, text, (dx * radius, dy * radius), fontsize)
             box = note.get_window_extent(renderer).expanded(1.1, 1.15)
             if _contains(inside, box) and not any(box.overlaps(other) for other in taken):
                 taken.append(box)
@@ -55,16 +55,16 @@ def place_labels(ax, points: list[tuple[float, float, str]], fontsize: float = 7
             note = None
         if note is None:  # nowhere free: the first place, and the overlap shows in the tests
             radius, (dx, dy) = places[0]
-            note = _try(ax, x, y, text, (dx * radius, dy * radius), fontsize)
+            note = _try(ax, x_pos, y_pos, text, (dx * radius, dy * radius), fontsize)
             taken.append(note.get_window_extent(renderer))
             placed.append(note)
     return placed
 
 
-def _try(ax, x, y, text, offset, fontsize):
+def _try(ax, x_pos, y_pos, text, offset, fontsize):
     ha = "left" if offset[0] > 0 else "right" if offset[0] < 0 else "center"
     va = "bottom" if offset[1] > 0 else "top"
-    return ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", fontsize=fontsize, ha=ha, va=va,
+    return ax.annotate(text, (x_pos, y_pos), xytext=offset, textcoords="offset points", fontsize=fontsize, ha=ha, va=va,
                        annotation_clip=False)
 
 

@@ -40,9 +40,9 @@ def _who(target: str, targets) -> str:
     return {"all-brokers": "every broker"}.get(target, target.replace(":", " "))
 
 
-def _fault_config(cfg, t: float, action: str, target: str):
+def _fault_config(cfg, at: float, action: str, target: str):
     for fault in cfg.faults:
-        if abs(fault.at - t) < 1e-9 and fault.action == action and fault.target == target:
+        if abs(fault.at - at) < 1e-9 and fault.action == action and fault.target == target:
             return fault
     return None
 
@@ -65,31 +65,31 @@ def happenings(timeline) -> list[Happening]:
     out: list[Happening] = []
     leader, pending = None, None
     for _row, event in timeline.events:
-        t, kind = event[0], event[1]
+        at, kind = event[0], event[1]
         if kind == "fault":
-            out.append(Happening(t, "fault", fault_text(event, cfg)))
+            out.append(Happening(at, "fault", fault_text(event, cfg)))
         elif kind in ELECTION_KINDS:
-            pending = (t, ELECTION_KINDS[kind])
+            pending = (at, ELECTION_KINDS[kind])
         elif kind == "leader":
             _p, new, epoch, _isr = event[2:6]
-            how = pending[1] + ": " if pending and abs(pending[0] - t) < 1e-9 else ""
+            how = pending[1] + ": " if pending and abs(pending[0] - at) < 1e-9 else ""
             pending = None
             if new == leader:
                 continue
             leader = new
             if new is None:
-                out.append(Happening(t, "election", "no replica may lead: the partition is offline"))
+                out.append(Happening(at, "election", "no replica may lead: the partition is offline"))
             else:
-                out.append(Happening(t, "election", f"{how}broker {new} becomes leader (epoch {epoch})"))
+                out.append(Happening(at, "election", f"{how}broker {new} becomes leader (epoch {epoch})"))
         elif kind == "isr_refused":
             stale = ", ".join(str(b) for b in event[3])
-            out.append(Happening(t, "isr", f"the controller refuses broker {stale} back into the ISR (stale epoch)"))
+            out.append(Happening(at, "isr", f"the controller refuses broker {stale} back into the ISR (stale epoch)"))
         elif kind == "isr" and len(event) == 4:
-            out.append(Happening(t, "isr", f"ISR = {{{', '.join(str(b) for b in event[3])}}}"))
+            out.append(Happening(at, "isr", f"ISR = {{{', '.join(str(b) for b in event[3])}}}"))
         elif kind == "fenced":
-            out.append(Happening(t, "isr", f"the controller fences broker {event[2]} (no heartbeat)"))
+            out.append(Happening(at, "isr", f"the controller fences broker {event[2]} (no heartbeat)"))
         elif kind == "heal_all":
-            out.append(Happening(t, "fault", "production ends: faults stop, every broker restarts, links heal"))
+            out.append(Happening(at, "fault", "production ends: faults stop, every broker restarts, links heal"))
     return out
 
 
@@ -102,12 +102,12 @@ def loss_happenings(timeline) -> list[Happening]:
     return out
 
 
-def acked(n: int) -> str:
-    return f"{n:,} acknowledged record" + ("" if n == 1 else "s")
+def acked(count: int) -> str:
+    return f"{count:,} acknowledged record" + ("" if count == 1 else "s")
 
 
-def seconds(t: float) -> str:
-    return f"{t:.3f} s" if t < 10 else f"{t:.1f} s"
+def seconds(at: float) -> str:
+    return f"{at:.3f} s" if at < 10 else f"{at:.1f} s"
 
 
 def caption(timeline, result) -> str:

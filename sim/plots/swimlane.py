@@ -60,8 +60,8 @@ class TimeAxis:
         self.x = np.concatenate([[0.0], np.cumsum(np.log1p(gaps / TAU))])
         self.skips = [(float(self.x[k] + self.x[k + 1]) / 2, float(gap)) for k, gap in enumerate(gaps) if gap > SKIP]
 
-    def __call__(self, t):
-        return np.interp(t, self.knots, self.x)
+    def __call__(self, at):
+        return np.interp(at, self.knots, self.x)
 
     @property
     def span(self) -> tuple[float, float]:
@@ -89,21 +89,21 @@ def _happenings(followed, lo: float, hi: float) -> list[Happening]:
         if start <= hi and (end if end is not None else start) >= lo:
             out.append(Happening(start, "fault", text))
     parts = {j.partition for j in followed.journeys}
-    for t, _end, lane, text, partition in followed.happenings:
-        if lane == "controller" and lo <= t <= hi and partition in parts:
-            out.append(Happening(t, "election", text))
+    for at, _end, lane, text, partition in followed.happenings:
+        if lane == "controller" and lo <= at <= hi and partition in parts:
+            out.append(Happening(at, "election", text))
     return sorted(out, key=lambda h: h.t)
 
 
 def _ticks(axis: TimeAxis, times, min_gap: float) -> tuple[list[float], list[str]]:
     """Ticks at drawn moments, at least `min_gap` apart in x, labelled with their real time."""
     xs, labels = [], []
-    for t in sorted(set(times)):
-        x = float(axis(t))
-        label = f"{t:.3f}"
-        if xs and (x - xs[-1] < min_gap or label == labels[-1]):
+    for at in sorted(set(times)):
+        x_pos = float(axis(at))
+        label = f"{at:.3f}"
+        if xs and (x_pos - xs[-1] < min_gap or label == labels[-1]):
             continue
-        xs.append(x)
+        xs.append(x_pos)
         labels.append(label)
     return xs, labels
 
@@ -196,8 +196,8 @@ def _draw_faults(ax, axis: TimeAxis, bands, items) -> None:
     for item in items:
         if item.kind == "election":
             ax.axvline(float(axis(item.t)), color=ELECTION_COLOR, lw=0.9, linestyle="--", alpha=0.8, zorder=0.7)
-    for x, _gap in axis.skips:
-        ax.axvline(x, color="0.7", lw=0.8, linestyle=(0, (1, 2)), zorder=0.4)
+    for x_pos, _gap in axis.skips:
+        ax.axvline(x_pos, color="0.7", lw=0.8, linestyle=(0, (1, 2)), zorder=0.4)
 
 
 def _style(number: int) -> str:
@@ -209,15 +209,15 @@ def _draw_journey(ax, axis: TimeAxis, row: dict, journey, number: int, count: in
     color = _color(journey)
     offset = (number - (count - 1) / 2) * 0.12  # messages side by side within a lane
     segments = _path(journey, axis, row, offset)
-    for x, y, at in _notices(journey, axis, row, offset, segments):
-        ax.plot([x, x], [at, y], color=color, lw=0.8, linestyle=(0, (1, 1.5)), zorder=1.5)
+    for x_pos, y_pos, at in _notices(journey, axis, row, offset, segments):
+        ax.plot([x_pos, x_pos], [at, y_pos], color=color, lw=0.8, linestyle=(0, (1, 1.5)), zorder=1.5)
     for step in journey.steps:
-        x, y = float(axis(step.t)), row.get(step.lane, 0) + offset
+        x_pos, y_pos = float(axis(step.t)), row.get(step.lane, 0) + offset
         if step.kind == "removed":
-            ax.plot([x], [y], marker="X", markersize=10, color=LOSS_MARK, markeredgecolor="white", zorder=4,
+            ax.plot([x_pos], [y_pos], marker="X", markersize=10, color=LOSS_MARK, markeredgecolor="white", zorder=4,
                     linestyle="none")
         else:
-            ax.plot([x], [y], marker=MARKERS.get(step.kind, "o"), markersize=5, color=color, zorder=3,
+            ax.plot([x_pos], [y_pos], marker=MARKERS.get(step.kind, "o"), markersize=5, color=color, zorder=3,
                     linestyle="none", markerfacecolor="white" if step.kind in HOLLOW else color)
     for xs, ys in segments:  # where the message is: on the lane of its last move until the next one
         ax.plot(xs, ys, color=color, lw=1.3, linestyle=_style(number), alpha=0.85, zorder=2, drawstyle="steps-post")
@@ -253,7 +253,7 @@ def _path(journey, axis: TimeAxis, row: dict, offset: float) -> list[tuple[list[
     live: list[str] = []  # lanes holding a copy, oldest first
     here = None  # the lane the path is on
     for step in journey.steps:
-        x, lane = float(axis(step.t)), step.lane
+        x_pos, lane = float(axis(step.t)), step.lane
         if step.kind in ("append", "copy") and lane not in live:
             live.append(lane)
         elif step.kind == "removed" and lane in live:
@@ -265,7 +265,7 @@ def _path(journey, axis: TimeAxis, row: dict, offset: float) -> list[tuple[list[
             continue
         if here is None:
             segments.append(([], []))
-        segments[-1][0].append(x)
+        segments[-1][0].append(x_pos)
         segments[-1][1].append(row.get(lane, 0) + offset)
         here = None if step.kind == "removed" and not live else lane
     if not segments:  # nothing but news about it (a message followed from the middle of its life)
@@ -282,15 +282,15 @@ def _path(journey, axis: TimeAxis, row: dict, offset: float) -> list[tuple[list[
 
 def _notices(journey, axis: TimeAxis, row: dict, offset: float, segments):
     """(x, y, the path's y there) for every step drawn off the path."""
-    points = [(x, y) for xs, ys in segments for x, y in zip(xs, ys, strict=True)]  # in time order
+    points = [(x_pos, y_pos) for xs, ys in segments for x_pos, y_pos in zip(xs, ys, strict=True)]  # in time order
     out = []
     for step in journey.steps:
-        x, y = float(axis(step.t)), row.get(step.lane, 0) + offset
-        if (x, y) in points:
+        x_pos, y_pos = float(axis(step.t)), row.get(step.lane, 0) + offset
+        if (x_pos, y_pos) in points:
             continue
-        during = [ys for xs, ys in segments if xs[0] <= x <= xs[-1]]
-        before = [py for px, py in points if px <= x]
-        out.append((x, y, before[-1] if during and before else y))  # (none while it is in no log)
+        during = [ys for xs, ys in segments if xs[0] <= x_pos <= xs[-1]]
+        before = [py for px, py in points if px <= x_pos]
+        out.append((x_pos, y_pos, before[-1] if during and before else y_pos))  # (none while it is in no log)
     return out
 
 
@@ -304,11 +304,11 @@ def _strip(ax, axis: TimeAxis, items) -> None:
     last_x = -math.inf
     level = 0
     for number, item in enumerate(items[:MAX_KEY - 1] if len(items) > MAX_KEY else items, 1):
-        x = float(axis(item.t))
-        level = 1 - level if x - last_x < 0.6 else 0
-        last_x = x
+        x_pos = float(axis(item.t))
+        level = 1 - level if x_pos - last_x < 0.6 else 0
+        last_x = x_pos
         kind = item.kind
-        ax.text(x, 0.68 if level == 0 else 0.26, str(number), ha="center", va="center", fontsize=FONT - 0.5,
+        ax.text(x_pos, 0.68 if level == 0 else 0.26, str(number), ha="center", va="center", fontsize=FONT - 0.5,
                 bbox={"boxstyle": "round,pad=0.2", "fc": "0.93",
                       "ec": ELECTION_COLOR if kind == "election" else "black", "lw": 0.8})
     ax.set_ylim(0, 1)

@@ -58,10 +58,10 @@ def draw_losses(lanes, timeline) -> None:
     for mark in timeline.copies.losses() or []:
         before, after = timeline.rows[max(0, mark.row - 1)][2], timeline.rows[mark.row][2]
         for replica in mark.holders:
-            i = timeline.replicas.index(replica)
-            top, bottom = before[i].leo, after[i].leo
-            lanes[i].plot([mark.t, mark.t], [bottom, max(top, bottom)], color=LOSS_MARK, lw=3, alpha=0.8)
-            lanes[i].plot([mark.t], [max(top, bottom)], marker="X", markersize=9, color=LOSS_MARK,
+            lane = timeline.replicas.index(replica)
+            top, bottom = before[lane].leo, after[lane].leo
+            lanes[lane].plot([mark.t, mark.t], [bottom, max(top, bottom)], color=LOSS_MARK, lw=3, alpha=0.8)
+            lanes[lane].plot([mark.t], [max(top, bottom)], marker="X", markersize=9, color=LOSS_MARK,
                           markeredgecolor="white", linestyle="none")
 
 
@@ -87,10 +87,11 @@ def number_clusters(items, span: float) -> list[tuple[float, str, str]]:
 
 def draw_strip(ax, items, span: float) -> None:
     labels = number_clusters(items, span)
-    for k, (t, text, kind) in enumerate(labels):
-        crowded = k > 0 and t - labels[k - 1][0] < 0.1 * span
-        y = 0.28 if crowded and k % 2 else 0.68
-        ax.text(t, y, text, ha="center", va="center", fontsize=FONT - 0.5, color="white" if kind == "loss" else "black",
+    for pos, (at, text, kind) in enumerate(labels):
+        crowded = pos > 0 and at - labels[pos - 1][0] < 0.1 * span
+        y_pos = 0.28 if crowded and pos % 2 else 0.68
+        ax.text(at, y_pos, text, ha="center", va="center", fontsize=FONT - 0.5,
+                color="white" if kind == "loss" else "black",
                 bbox={"boxstyle": "round,pad=0.2", "fc": LOSS_MARK if kind == "loss" else "0.93",
                       "ec": KIND_COLOR[kind], "lw": 0.8})
     ax.set_ylim(0, 1)
@@ -122,8 +123,9 @@ def story(timeline) -> list:
 def draw_column(fig, timeline, result, title: str, key_lines: int, top: float) -> None:
     """One run's timeline into `fig` (a Figure or SubFigure)."""
     items = story(timeline)
-    n = len(timeline.replicas)
-    axes = fig.subplots(n + 2, 1, height_ratios=[STRIP_IN] + [LANE_IN] * n + [KEY_LINE_IN * max(1, key_lines)],
+    replicas = len(timeline.replicas)
+    axes = fig.subplots(replicas + 2, 1,
+                        height_ratios=[STRIP_IN] + [LANE_IN] * replicas + [KEY_LINE_IN * max(1, key_lines)],
                         gridspec_kw={"hspace": 0.08})
     strip, lanes, key = axes[0], list(axes[1:-1]), axes[-1]
     end = timeline.samples[-1][0] if timeline.samples else 1.0
@@ -133,10 +135,10 @@ def draw_column(fig, timeline, result, title: str, key_lines: int, top: float) -
     for ax in [strip] + lanes:
         for item in items:
             ax.axvline(item.t, color=KIND_COLOR[item.kind], linestyle=KIND_LINE[item.kind], lw=0.7, alpha=0.7)
-    for i, ax in enumerate(lanes):
-        draw_lane(ax, timeline, i)
+    for lane, ax in enumerate(lanes):
+        draw_lane(ax, timeline, lane)
         ax.set_ylim(-0.03 * top, top * 1.1 + 1)
-        if i < n - 1:
+        if lane < replicas - 1:
             ax.tick_params(axis="x", labelbottom=False)
     draw_losses(lanes, timeline)
     lanes[-1].set_xlabel("time (s)", fontsize=FONT)
@@ -169,8 +171,8 @@ def _top(timelines) -> float:
 def timeline_figure(timeline, result, title: str = ""):
     """One run's replica timeline (a ReplicaTimeline after its run, and that run's RunResult)."""
     lines = _key_lines(timeline)
-    n = len(timeline.replicas)
-    fig = new_figure(8.5, STRIP_IN + LANE_IN * n + KEY_LINE_IN * max(1, lines) + 1.5)
+    replicas = len(timeline.replicas)
+    fig = new_figure(8.5, STRIP_IN + LANE_IN * replicas + KEY_LINE_IN * max(1, lines) + 1.5)
     draw_column(fig, timeline, result, title or f"replica timeline of partition {timeline.p}", lines,
                 _top([timeline]))
     fig.legend(handles=legend_handles(), loc="outside lower center", ncols=5, fontsize=FONT - 0.5, frameon=False)
@@ -181,8 +183,8 @@ def scenario_figure(name: str, runs):
     """Both variants of a named scenario side by side, on the same offset scale."""
     timelines = [r.timeline for r in runs]
     lines = max(_key_lines(tl) for tl in timelines)
-    n = len(timelines[0].replicas)
-    fig = new_figure(8.0 * len(runs), STRIP_IN + LANE_IN * n + KEY_LINE_IN * max(1, lines) + 1.8)
+    replicas = len(timelines[0].replicas)
+    fig = new_figure(8.0 * len(runs), STRIP_IN + LANE_IN * replicas + KEY_LINE_IN * max(1, lines) + 1.8)
     top = _top(timelines)
     for sub, run in zip(fig.subfigures(1, len(runs)), runs, strict=True):
         draw_column(sub, run.timeline, run.result, run.label, lines, top)

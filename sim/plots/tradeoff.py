@@ -61,12 +61,12 @@ def label_points(ax, points: list[tuple[float, float, str, bool]]) -> list:
     above an upper bound first (its arrow points down), beside a dot first (its interval is vertical)."""
     renderer = ax.figure.canvas.get_renderer()
     taken = []
-    for x, y, _text, _bound in points:
-        px, py = ax.transData.transform((x, y))
+    for x_pos, y_pos, _text, _bound in points:
+        px, py = ax.transData.transform((x_pos, y_pos))
         taken.append(Bbox.from_bounds(px - 5, py - 5, 10, 10))
     placed = []
     for bound in (True, False):
-        chosen = [(x, y, text) for x, y, text, is_bound in points if is_bound == bound]
+        chosen = [(x_pos, y_pos, text) for x_pos, y_pos, text, is_bound in points if is_bound == bound]
         notes = place_labels(ax, chosen, avoid=taken, above_first=bound)
         taken += [note.get_window_extent(renderer) for note in notes]
         placed += notes

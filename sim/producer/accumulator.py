@@ -85,11 +85,11 @@ class RecordAccumulator:
                     return
                 self._give_up_waiting()
                 continue
-            t = now if self.resends else arrivals.peek()
-            if t > now:
+            at = now if self.resends else arrivals.peek()
+            if at > now:
                 return
             if not self.metadata_known():
-                self._block(METADATA, t)
+                self._block(METADATA, at)
             elif self.resends:
                 self._append_resend(self.resends[0], now)
             elif self.too_large:
@@ -107,58 +107,58 @@ class RecordAccumulator:
 
     def _append_sticky(self, now: float) -> None:
         arrivals = self.arrivals
-        p = self.sticky.partition()
-        batch = self._open_batch(p) or self._new_batch(p, arrivals.peek())
+        partition = self.sticky.partition()
+        batch = self._open_batch(partition) or self._new_batch(partition, arrivals.peek())
         if batch is None:
             return  # blocked for memory
         room = self.capacity - batch.count
-        k = arrivals.count_until(now, min(room, self.sticky.until_switch()))
-        batch.add(self.ledger.allocate(arrivals.take(k)), k)
+        count = arrivals.count_until(now, min(room, self.sticky.until_switch()))
+        batch.add(self.ledger.allocate(arrivals.take(count)), count)
         self.block_origin = None
-        self.sticky.appended(k, self._is_full(batch))
+        self.sticky.appended(count, self._is_full(batch))
 
     def _append_keyed(self, now: float) -> None:
         """Keyed sends go to their key's partition; stop at the first one the pool has no buffer for."""
         arrivals = self.arrivals
-        k = arrivals.count_until(now, KEYED_CHUNK)
-        times, parts = arrivals.window(k)
-        m = keyed_fit(self, parts)
-        if m:
-            self._append_keyed_records(arrivals.take(m), parts[:m])
+        count = arrivals.count_until(now, KEYED_CHUNK)
+        times, parts = arrivals.window(count)
+        fit = keyed_fit(self, parts)
+        if fit:
+            self._append_keyed_records(arrivals.take(fit), parts[:fit])
             self.block_origin = None
-        if m < k:
-            self._block(MEMORY, float(times[m]))
+        if fit < count:
+            self._block(MEMORY, float(times[fit]))
 
     def _append_keyed_records(self, times: np.ndarray, parts: np.ndarray) -> None:
         order = np.argsort(parts, kind="stable")
         sorted_parts = parts[order]
         bounds = np.flatnonzero(np.diff(sorted_parts)) + 1
         for group in np.split(order, bounds):
-            p = int(parts[group[0]])
+            partition = int(parts[group[0]])
             ts = times[group]  # in send order
             ids = self.ledger.allocate(ts)
             pos = 0
             while pos < len(ts):
-                batch = self._open_batch(p) or self._new_batch(p, float(ts[pos]))
-                n = min(self.capacity - batch.count, len(ts) - pos)
-                batch.add(slice(ids.start + pos, ids.start + pos + n), n)
-                pos += n
+                batch = self._open_batch(partition) or self._new_batch(partition, float(ts[pos]))
+                count = min(self.capacity - batch.count, len(ts) - pos)
+                batch.add(slice(ids.start + pos, ids.start + pos + count), count)
+                pos += count
 
     def _append_resend(self, entry: list, now: float) -> None:
         """The application sends records again (a new attempt each): to the key's partition, or sticky."""
         ids, count, keyed_partition, done = entry
-        p = keyed_partition if keyed_partition is not None else self.sticky.partition()
-        batch = self._open_batch(p) or self._new_batch(p, now)
+        partition = keyed_partition if keyed_partition is not None else self.sticky.partition()
+        batch = self._open_batch(partition) or self._new_batch(partition, now)
         if batch is None:
             return
-        n = min(self.capacity - batch.count, count - done)
+        chunk = min(self.capacity - batch.count, count - done)
         if keyed_partition is None:
-            n = min(n, self.sticky.until_switch())
-        batch.add(self.ledger.resend(ids_sub(ids, done, done + n), now), n)
+            chunk = min(chunk, self.sticky.until_switch())
+        batch.add(self.ledger.resend(ids_sub(ids, done, done + chunk), now), chunk)
         self.block_origin = None
         if keyed_partition is None:
-            self.sticky.appended(n, self._is_full(batch))
-        entry[3] = done + n
+            self.sticky.appended(chunk, self._is_full(batch))
+        entry[3] = done + chunk
         if entry[3] == count:
             self.resends.popleft()
 
@@ -169,32 +169,32 @@ class RecordAccumulator:
 
     def _reject_too_large(self, now: float) -> None:
         """RecordTooLargeException for every record sent up to now, through the callback."""
-        k = self.arrivals.count_until(now, KEYED_CHUNK)
-        ids = self.ledger.allocate(self.arrivals.take(k))
+        count = self.arrivals.count_until(now, KEYED_CHUNK)
+        ids = self.ledger.allocate(self.arrivals.take(count))
         self._fail_send((ids,), F_RECORD_TOO_LARGE, None)
-        self.records_too_large += k
+        self.records_too_large += count
 
-    def _open_batch(self, p: int) -> ProducerBatch | None:
-        """The last batch of p if it still takes appends (Kafka's tryAppend)."""
-        dq = self.deques[p]
+    def _open_batch(self, partition: int) -> ProducerBatch | None:
+        """The last batch of `partition` if it still takes appends (Kafka's tryAppend)."""
+        dq = self.deques[partition]
         last = dq[-1] if dq else None
         return last if last is not None and not last.closed and last.count < self.capacity else None
 
-    def room(self, p: int) -> int:
-        batch = self._open_batch(p)
+    def room(self, partition: int) -> int:
+        batch = self._open_batch(partition)
         return 0 if batch is None else self.capacity - batch.count
 
-    def _new_batch(self, p: int, t: float) -> ProducerBatch | None:
+    def _new_batch(self, partition: int, at: float) -> ProducerBatch | None:
         """A new batch needs a buffer from the pool; without one, send() blocks (BufferPool.allocate)."""
         if self.used >= self.pool_slots:
-            self._block(MEMORY, t)
+            self._block(MEMORY, at)
             return None
-        batch = ProducerBatch(p, t, self.delivery_timeout)
+        batch = ProducerBatch(partition, at, self.delivery_timeout)
         self.serial += 1
         batch.serial = self.serial
         self.incomplete[batch.serial] = batch
-        self.deques[p].append(batch)
-        self.queued.add(p)
+        self.deques[partition].append(batch)
+        self.queued.add(partition)
         self.used += 1
         self.batches_created += 1
         return batch
@@ -203,11 +203,11 @@ class RecordAccumulator:
         return batch.closed or batch.count >= self.full_count
 
     # -- the application thread blocked ---------------------------------------------------
-    def _block(self, what: str, t: float) -> None:
+    def _block(self, what: str, at: float) -> None:
         self.blocked = what
-        self.blocked_since = t
+        self.blocked_since = at
         if self.block_origin is None:
-            self.block_origin = t
+            self.block_origin = at
 
     def _unblock(self, now: float) -> None:
         """The wait is over: the application's later sends happen as much later (the thread was stuck)."""
@@ -253,9 +253,9 @@ class RecordAccumulator:
             self._unblock(now)
 
     # -- readiness (RecordAccumulator.ready) --------------------------------------------
-    def head_ready_at(self, p: int, now: float) -> float:
+    def head_ready_at(self, partition: int, now: float) -> float:
         """When partition p's head batch becomes sendable by what is already buffered."""
-        dq = self.deques[p]
+        dq = self.deques[partition]
         if not dq:
             return math.inf
         head = dq[0]
@@ -288,25 +288,25 @@ class RecordAccumulator:
         sender's wake-ups sent nothing.) With fewer than two free buffers in the pool, a batch
         opened on the way could block send(): then the look-ahead is not made."""
         sticky = self.sticky
-        p = sticky.partition()
-        t, switch_at, linger_end = self._sticky_change(p, 0, sticky.until_switch())
+        partition = sticky.partition()
+        change_at, switch_at, linger_end = self._sticky_change(partition, 0, sticky.until_switch())
         if switch_at is None or self.pool_slots - self.used < 2:
-            return t  # (the batches opened before and after the switch could find no buffer)
+            return change_at  # (the batches opened before and after the switch could find no buffer)
         nxt = sticky.next_choice()
-        if nxt == p:
-            return t  # the same partition again: its open batch goes on filling (rare; not looked into)
+        if nxt == partition:
+            return change_at  # the same partition again: its open batch goes on filling (rare; not looked into)
         # after the switch: the next partition's first change, or the linger of a batch opened before it
         return min(self._sticky_change(nxt, switch_at, sticky.full_until_switch())[0], linger_end)
 
-    def _sticky_change(self, p: int, first: int, until_switch: int) -> tuple[float, int | None, float]:
-        """When sends from the `first`-th next one on, all going to p, first change something:
+    def _sticky_change(self, partition: int, first: int, until_switch: int) -> tuple[float, int | None, float]:
+        """When sends from the `first`-th next one on, all going to `partition`, first change something:
         (time, None, inf), or, if a switch comes first, (its time, index of the first send after
         it, the linger deadline of a batch these sends open -- it still counts after the switch)."""
         arrivals = self.arrivals
-        last = self._open_batch(p)
+        last = self._open_batch(partition)
         if last is None:
             t0 = arrivals.peek(first)
-            if self.deques[p] or self.used >= self.pool_slots:
+            if self.deques[partition] or self.used >= self.pool_slots:
                 # opening a second batch makes the first one ready; without a free buffer, the
                 # send that opens it blocks (and memory pressure makes every batch ready)
                 return t0, None, math.inf
@@ -332,17 +332,17 @@ class RecordAccumulator:
             times, parts = self.arrivals.window(want)
             if not len(times):
                 return math.inf
-            t = keyed_change_in(self, times, parts)
+            change_at = keyed_change_in(self, times, parts)
             if self.pool_slots - self.used < len(times):  # these sends could use up the pool
-                m = keyed_fit(self, parts)
-                if m < len(times):
-                    t = min(t, float(times[m]))  # the send that finds no buffer blocks
-            if t < math.inf or len(times) < want:
-                return t
+                fit = keyed_fit(self, parts)
+                if fit < len(times):
+                    change_at = min(change_at, float(times[fit]))  # the send that finds no buffer blocks
+            if change_at < math.inf or len(times) < want:
+                return change_at
             want *= 4
 
-    def backing_off(self, p: int, now: float) -> bool:
-        dq = self.deques[p]
+    def backing_off(self, partition: int, now: float) -> bool:
+        dq = self.deques[partition]
         return bool(dq) and dq[0].attempts > 0 and dq[0].retry_at > now and not self._leader_changed(dq[0])
 
     def _leader_changed(self, batch: ProducerBatch) -> bool:
@@ -355,12 +355,12 @@ class RecordAccumulator:
         return batch.attempts > 0 and batch.attempts == batch.attempts_at_leader_change
 
     # -- drain / re-enqueue / complete ---------------------------------------------------
-    def pop_head(self, p: int) -> ProducerBatch:
-        dq = self.deques[p]
+    def pop_head(self, partition: int) -> ProducerBatch:
+        dq = self.deques[partition]
         batch = dq.popleft()
         if not dq:
-            self.queued.discard(p)
-        batch.closed = True  # the next record for p opens a new batch
+            self.queued.discard(partition)
+        batch.closed = True  # the next record for `partition` opens a new batch
         self._leader_changed(batch)  # remember the leader epoch this attempt goes to
         return batch
 
@@ -371,10 +371,10 @@ class RecordAccumulator:
         batch.retry_at = now + backoff
         dq = self.deques[batch.partition]
         if in_sequence_order and batch.base_seq is not None:
-            i = 0
-            while i < len(dq) and dq[i].base_seq is not None and dq[i].base_seq < batch.base_seq:
-                i += 1
-            dq.insert(i, batch)
+            pos = 0
+            while pos < len(dq) and dq[pos].base_seq is not None and dq[pos].base_seq < batch.base_seq:
+                pos += 1
+            dq.insert(pos, batch)
         else:
             dq.appendleft(batch)
         self.queued.add(batch.partition)
@@ -423,14 +423,14 @@ class RecordAccumulator:
         """Queued batches past delivery.timeout.ms (checked from each deque's head)."""
         out = []
         deques = self.deques
-        for p in sorted(self.queued):
-            dq = deques[p]
+        for partition in sorted(self.queued):
+            dq = deques[partition]
             while dq and dq[0].deadline <= now:
                 batch = dq.popleft()
                 batch.closed = True
                 out.append(batch)
             if not dq:
-                self.queued.discard(p)
+                self.queued.discard(partition)
         return out
 
     def queued_partitions(self) -> list[int]:

@@ -39,13 +39,13 @@ class ProducerBatch:
         self.attempts_at_leader_change = 0
         self.seq_reset = False  # sequence rewritten after an epoch bump (sequenceHasBeenReset)
 
-    def add(self, ids: slice, k: int) -> None:
+    def add(self, ids: slice, count: int) -> None:
         ids_t = self.ids
         if ids_t and ids_t[-1].stop == ids.start:  # contiguous: extend the last slice
             self.ids = ids_t[:-1] + (slice(ids_t[-1].start, ids.stop),)
         else:
             self.ids = ids_t + (ids,)
-        self.count += k
+        self.count += count
 
     @property
     def done(self) -> bool:

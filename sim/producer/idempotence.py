@@ -34,25 +34,25 @@ class PartitionSequences:
         self._keys: list[int] = []
 
     def add(self, batch) -> None:
-        i = bisect.bisect_left(self._keys, batch.base_seq)
-        self._keys.insert(i, batch.base_seq)
-        self.inflight.insert(i, batch)
+        pos = bisect.bisect_left(self._keys, batch.base_seq)
+        self._keys.insert(pos, batch.base_seq)
+        self.inflight.insert(pos, batch)
 
     def remove(self, batch) -> None:
-        for i, b in enumerate(self.inflight):
-            if b is batch:
-                del self.inflight[i], self._keys[i]
+        for pos, queued in enumerate(self.inflight):
+            if queued is batch:
+                del self.inflight[pos], self._keys[pos]
                 return
 
     def rewrite(self, epoch: int) -> None:
         """startSequencesAtBeginning: the batches in flight get sequences from 0 under the new epoch."""
         seq = 0
-        for b in self.inflight:
-            b.producer_epoch = epoch
-            b.base_seq = seq
-            b.seq_reset = True
-            seq += b.count
-        self._keys = [b.base_seq for b in self.inflight]
+        for batch in self.inflight:
+            batch.producer_epoch = epoch
+            batch.base_seq = seq
+            batch.seq_reset = True
+            seq += batch.count
+        self._keys = [batch.base_seq for batch in self.inflight]
         self.epoch = epoch
         self.next_seq = seq
         self.last_acked = -1
@@ -70,42 +70,42 @@ class IdempotenceManager:
         self.bump_required = False
         self.epoch_bumps = 0
 
-    def entry(self, p: int) -> PartitionSequences:
-        e = self.parts.get(p)
-        if e is None:
-            e = self.parts[p] = PartitionSequences()
-        return e
+    def entry(self, partition: int) -> PartitionSequences:
+        entry = self.parts.get(partition)
+        if entry is None:
+            entry = self.parts[partition] = PartitionSequences()
+        return entry
 
     # -- draining ------------------------------------------------------------------------
     def should_stop_drain(self, batch) -> bool:
         """RecordAccumulator.shouldStopDrainBatchesForPartition."""
-        e = self.entry(batch.partition)
+        entry = self.entry(batch.partition)
         if batch.base_seq is None:
-            if e.inflight and e.epoch != self.epoch:
+            if entry.inflight and entry.epoch != self.epoch:
                 return True  # earlier batches still carry the old epoch: let them finish first
             if batch.partition in self.unresolved:
                 return True  # the fate of an expired batch is unknown
-        first = e.inflight[0].base_seq if e.inflight else None
+        first = entry.inflight[0].base_seq if entry.inflight else None
         # retrying: only the lowest sequence in flight may go (one in flight, in order)
         return first is not None and batch.base_seq is not None and batch.base_seq != first
 
     def assign(self, batch) -> None:
         """At the first drain: producer id, epoch and base sequence (a retry keeps them)."""
-        e = self.entry(batch.partition)
-        if e.epoch != self.epoch and not e.inflight:
-            e.rewrite(self.epoch)  # maybeUpdateProducerIdAndEpoch: a partition catches up with a bump
+        entry = self.entry(batch.partition)
+        if entry.epoch != self.epoch and not entry.inflight:
+            entry.rewrite(self.epoch)  # maybeUpdateProducerIdAndEpoch: a partition catches up with a bump
         batch.producer_id = self.producer_id
         batch.producer_epoch = self.epoch
-        batch.base_seq = e.next_seq
-        e.next_seq += batch.count
-        e.add(batch)
+        batch.base_seq = entry.next_seq
+        entry.next_seq += batch.count
+        entry.add(batch)
 
     # -- outcomes ------------------------------------------------------------------------
     def completed(self, batch) -> None:
         """handleCompletedBatch (also for a late success after expiry)."""
-        e = self.entry(batch.partition)
-        e.last_acked = max(e.last_acked, batch.base_seq + batch.count - 1)
-        e.remove(batch)
+        entry = self.entry(batch.partition)
+        entry.last_acked = max(entry.last_acked, batch.base_seq + batch.count - 1)
+        entry.remove(batch)
 
     def failed(self, batch, out_of_order: bool, adjust: bool) -> None:
         """handleFailedBatch: a failed batch's sequence cannot be reused, so the partition restarts."""
@@ -116,12 +116,12 @@ class IdempotenceManager:
     def can_retry(self, err, batch) -> bool:
         """TransactionManager.canRetry for the idempotent producer."""
         if err == P.OUT_OF_ORDER_SEQUENCE_NUMBER:
-            p = batch.partition
-            unresolved = p in self.unresolved
-            if not unresolved and (batch.seq_reset or not self._is_next(p, batch.base_seq)):
+            partition = batch.partition
+            unresolved = partition in self.unresolved
+            if not unresolved and (batch.seq_reset or not self._is_next(partition, batch.base_seq)):
                 return True  # an earlier batch failed first: this one just waits its turn
-            if not unresolved or self.unresolved[p] == batch.base_seq:
-                self.request_bump(p)  # a real gap right after the last acknowledged batch
+            if not unresolved or self.unresolved[partition] == batch.base_seq:
+                self.request_bump(partition)  # a real gap right after the last acknowledged batch
             return True
         return err in P.RETRIABLE
 
@@ -132,23 +132,23 @@ class IdempotenceManager:
             nxt = batch.base_seq + batch.count
             self.unresolved[batch.partition] = max(self.unresolved.get(batch.partition, nxt), nxt)
 
-    def _is_next(self, p: int, seq: int) -> bool:
-        return seq - self.entry(p).last_acked == 1
+    def _is_next(self, partition: int, seq: int) -> bool:
+        return seq - self.entry(partition).last_acked == 1
 
     # -- the sender loop's first steps ------------------------------------------------------
     def maybe_resolve(self) -> None:
         """maybeResolveSequences: once nothing is in flight, a gap means a bump."""
-        for p in list(self.unresolved):
-            e = self.entry(p)
-            if e.inflight:
+        for partition in list(self.unresolved):
+            entry = self.entry(partition)
+            if entry.inflight:
                 continue
-            if not self._is_next(p, e.next_seq):
-                self.request_bump(p)  # every batch since the expired one expired too
-            del self.unresolved[p]
+            if not self._is_next(partition, entry.next_seq):
+                self.request_bump(partition)  # every batch since the expired one expired too
+            del self.unresolved[partition]
 
-    def request_bump(self, p: int) -> None:
+    def request_bump(self, partition: int) -> None:
         self.bump_required = True
-        self.to_rewrite[p] = None
+        self.to_rewrite[partition] = None
 
     def bump_if_needed(self) -> bool:
         """bumpIdempotentEpochAndResetIdIfNeeded: epoch + 1, the triggering partitions restart at 0."""
@@ -156,9 +156,9 @@ class IdempotenceManager:
             return False
         self.epoch += 1
         self.epoch_bumps += 1
-        for p in self.to_rewrite:
-            self.entry(p).rewrite(self.epoch)
-            self.unresolved.pop(p, None)
+        for partition in self.to_rewrite:
+            self.entry(partition).rewrite(self.epoch)
+            self.unresolved.pop(partition, None)
         self.to_rewrite.clear()
         self.bump_required = False
         return True

@@ -28,19 +28,19 @@ def keyed_change_in(acc, times: np.ndarray, parts: np.ndarray) -> float:
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     best = math.inf
     full_at = acc.capacity - (1 if acc.exact_fit else 0)
-    for u, p in enumerate(uniq.tolist()):
-        room = acc.room(p)
-        first = float(times[order[starts[u]]])
+    for group, partition in enumerate(uniq.tolist()):
+        room = acc.room(partition)
+        first = float(times[order[starts[group]]])
         if room:
             need = room - (1 if acc.exact_fit else 0)  # fills (exact fit) or overflows the open batch
-        elif acc.deques[p]:
+        elif acc.deques[partition]:
             best = min(best, first)  # opening a second batch makes the first one ready
             continue
         else:
             need = full_at  # a first batch: it lingers, or fills before that
             best = min(best, first + acc.linger)
-        if need < counts[u]:
-            best = min(best, float(times[order[starts[u] + need]]))
+        if need < counts[group]:
+            best = min(best, float(times[order[starts[group] + need]]))
     return best
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 def reorderings(final_logs: dict) -> list[int]:
     """Out-of-order batches per partition, from {partition: [(base offset, ids), ...]} in offset order."""
     out = [0] * (max(final_logs, default=-1) + 1)
-    for p, chunks in final_logs.items():
+    for partition, chunks in final_logs.items():
         seen: set[int] = set()  # first id of every batch met so far
         highest = -1
         for _base, ids in chunks:
@@ -24,6 +24,6 @@ def reorderings(final_logs: dict) -> list[int]:
                 continue  # another copy of a batch already counted
             seen.add(first)
             if first < highest:
-                out[p] += 1
+                out[partition] += 1
             highest = max(highest, ids[-1].stop - 1)
     return out

@@ -12,34 +12,34 @@ from __future__ import annotations
 import numpy as np
 
 SEED = 0x9747B28C
-M = 0x5BD1E995
+MULTIPLIER = 0x5BD1E995
 MASK = 0xFFFFFFFF
 
 
 def murmur2(data: bytes) -> int:
     """Kafka's Utils.murmur2 (a signed 32-bit result, as Java returns it)."""
     length = len(data)
-    h = (SEED ^ length) & MASK
-    for i in range(0, length - length % 4, 4):
-        k = int.from_bytes(data[i:i + 4], "little")
-        k = (k * M) & MASK
-        k ^= k >> 24
-        k = (k * M) & MASK
-        h = (h * M) & MASK
-        h ^= k
+    digest = (SEED ^ length) & MASK
+    for pos in range(0, length - length % 4, 4):
+        word = int.from_bytes(data[pos:pos + 4], "little")
+        word = (word * MULTIPLIER) & MASK
+        word ^= word >> 24
+        word = (word * MULTIPLIER) & MASK
+        digest = (digest * MULTIPLIER) & MASK
+        digest ^= word
     tail = length % 4
     base = length - tail
     if tail == 3:
-        h ^= data[base + 2] << 16
+        digest ^= data[base + 2] << 16
     if tail >= 2:
-        h ^= data[base + 1] << 8
+        digest ^= data[base + 1] << 8
     if tail >= 1:
-        h ^= data[base]
-        h = (h * M) & MASK
-    h ^= h >> 13
-    h = (h * M) & MASK
-    h ^= h >> 15
-    return h - (1 << 32) if h & 0x80000000 else h
+        digest ^= data[base]
+        digest = (digest * MULTIPLIER) & MASK
+    digest ^= digest >> 13
+    digest = (digest * MULTIPLIER) & MASK
+    digest ^= digest >> 15
+    return digest - (1 << 32) if digest & 0x80000000 else digest
 
 
 def partition_for_key(key: bytes, partitions: int) -> int:
@@ -48,33 +48,33 @@ def partition_for_key(key: bytes, partitions: int) -> int:
 
 
 def _murmur2_rows(data: np.ndarray) -> np.ndarray:
-    """murmur2 of every row of a (n, length) uint8 array, as unsigned 32-bit values."""
-    n, length = data.shape
-    m = np.uint64(M)
+    """murmur2 of every row of a (rows, length) uint8 array, as unsigned 32-bit values."""
+    rows, length = data.shape
+    multiplier = np.uint64(MULTIPLIER)
     mask = np.uint64(MASK)
-    h = np.full(n, (SEED ^ length) & MASK, np.uint64)
+    digest = np.full(rows, (SEED ^ length) & MASK, np.uint64)
     words = data[:, :length - length % 4].astype(np.uint64)
-    for i in range(0, words.shape[1], 4):
-        k = words[:, i] | (words[:, i + 1] << np.uint64(8)) | (words[:, i + 2] << np.uint64(16)) \
-            | (words[:, i + 3] << np.uint64(24))
-        k = (k * m) & mask
-        k ^= k >> np.uint64(24)
-        k = (k * m) & mask
-        h = (h * m) & mask
-        h ^= k
+    for pos in range(0, words.shape[1], 4):
+        word = words[:, pos] | (words[:, pos + 1] << np.uint64(8)) | (words[:, pos + 2] << np.uint64(16)) \
+            | (words[:, pos + 3] << np.uint64(24))
+        word = (word * multiplier) & mask
+        word ^= word >> np.uint64(24)
+        word = (word * multiplier) & mask
+        digest = (digest * multiplier) & mask
+        digest ^= word
     tail = length % 4
     base = length - tail
     if tail == 3:
-        h ^= data[:, base + 2].astype(np.uint64) << np.uint64(16)
+        digest ^= data[:, base + 2].astype(np.uint64) << np.uint64(16)
     if tail >= 2:
-        h ^= data[:, base + 1].astype(np.uint64) << np.uint64(8)
+        digest ^= data[:, base + 1].astype(np.uint64) << np.uint64(8)
     if tail >= 1:
-        h ^= data[:, base].astype(np.uint64)
-        h = (h * m) & mask
-    h ^= h >> np.uint64(13)
-    h = (h * m) & mask
-    h ^= h >> np.uint64(15)
-    return h
+        digest ^= data[:, base].astype(np.uint64)
+        digest = (digest * multiplier) & mask
+    digest ^= digest >> np.uint64(13)
+    digest = (digest * multiplier) & mask
+    digest ^= digest >> np.uint64(15)
+    return digest
 
 
 def key_partitions(keys: int, partitions: int) -> np.ndarray:
@@ -86,10 +86,10 @@ def key_partitions(keys: int, partitions: int) -> np.ndarray:
         hi = min(keys, 10 ** digits)
         numbers = np.arange(lo, hi, dtype=np.int64)
         text = np.empty((hi - lo, digits), np.uint8)
-        for d in range(digits):  # most significant digit first
-            text[:, d] = ord("0") + (numbers // 10 ** (digits - 1 - d)) % 10
-        h = _murmur2_rows(text)
-        out[lo:hi] = ((h & np.uint64(0x7FFFFFFF)) % np.uint64(partitions)).astype(np.int64)
+        for digit in range(digits):  # most significant digit first
+            text[:, digit] = ord("0") + (numbers // 10 ** (digits - 1 - digit)) % 10
+        hashes = _murmur2_rows(text)
+        out[lo:hi] = ((hashes & np.uint64(0x7FFFFFFF)) % np.uint64(partitions)).astype(np.int64)
         lo = hi
         digits += 1
     return out
@@ -135,7 +135,7 @@ class StickyPartitioner:
         """Records until the partitioner must move on (2 x batch.size bytes)."""
         return max(1, -(-(2 * self.batch_size - self.produced) // self.record_bytes))
 
-    def appended(self, k: int, batch_full: bool) -> None:
-        self.produced += k * self.record_bytes
+    def appended(self, count: int, batch_full: bool) -> None:
+        self.produced += count * self.record_bytes
         if self.produced >= 2 * self.batch_size or (self.produced >= self.batch_size and batch_full):
             self.switch()

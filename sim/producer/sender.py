@@ -93,9 +93,9 @@ class Sender:
         md = self.metadata
         if self._by_node_version != md.version:
             by_node: dict[int, list[int]] = {}
-            for p, leader in enumerate(md.leaders):
+            for partition, leader in enumerate(md.leaders):
                 if leader is not None:
-                    by_node.setdefault(leader, []).append(p)
+                    by_node.setdefault(leader, []).append(partition)
             self._by_node, self._by_node_version = by_node, md.version
         return self._by_node
 
@@ -104,12 +104,12 @@ class Sender:
         leaders = self.metadata.leaders
         by_node: dict[int, list[int]] = {}
         missing = False
-        for p in self.acc.queued_partitions():
-            leader = leaders[p]
+        for partition in self.acc.queued_partitions():
+            leader = leaders[partition]
             if leader is None:
                 missing = True
             else:
-                by_node.setdefault(leader, []).append(p)
+                by_node.setdefault(leader, []).append(partition)
         if missing:
             self.metadata.request_update()
         return by_node
@@ -130,10 +130,10 @@ class Sender:
                     break
                 self._send(node, batches, now)
 
-    def _drainable(self, p: int, now: float) -> bool:
+    def _drainable(self, partition: int, now: float) -> bool:
         """Could p's head batch go into a request now (whatever linger says)?"""
-        dq = self.acc.deques[p]
-        return bool(dq) and p not in self.muted and not self.acc.backing_off(p, now) \
+        dq = self.acc.deques[partition]
+        return bool(dq) and partition not in self.muted and not self.acc.backing_off(partition, now) \
             and (self.idem is None or not self.idem.should_stop_drain(dq[0]))
 
     def _drain(self, node: int, parts: list[int], queued: list[int], now: float) -> list[ProducerBatch]:
@@ -144,38 +144,39 @@ class Sender:
         acc = self.acc
         out: list[ProducerBatch] = []
         size = 0
-        n = len(parts)
-        start = self.drain_index[node] % n
+        count = len(parts)
+        start = self.drain_index[node] % count
         # Only partitions with a queued batch can give one: walking just those, in the same cyclic
         # order from `start`, drains exactly what walking every partition of the node would.
-        positions = [bisect_left(parts, p) for p in queued]
-        k = bisect_left(positions, start)
-        for j in positions[k:] + positions[:k]:
-            p = parts[j]
-            self.drain_index[node] = j
-            dq = acc.deques[p]
-            if p in self.muted or not dq or acc.backing_off(p, now):
+        positions = [bisect_left(parts, partition) for partition in queued]
+        first = bisect_left(positions, start)
+        for pos in positions[first:] + positions[:first]:
+            partition = parts[pos]
+            self.drain_index[node] = pos
+            dq = acc.deques[partition]
+            if partition in self.muted or not dq or acc.backing_off(partition, now):
                 continue
             nbytes = batch_bytes(dq[0].count, self.message_bytes)
             if out and size + nbytes > self.settings.max_request_size:
                 break
             if self.idem is not None and self.idem.should_stop_drain(dq[0]):
                 break
-            batch = acc.pop_head(p)
+            batch = acc.pop_head(partition)
             if self.idem is not None and batch.base_seq is None:
                 self.idem.assign(batch)  # producer id, epoch and sequence stamped at the first drain
             if self.max_in_flight == 1:
-                self.muted.add(p)  # guaranteeMessageOrder: nothing more for p until the response
+                self.muted.add(partition)  # guaranteeMessageOrder: nothing more for `partition` until the response
             out.append(batch)
             size += nbytes
         else:
-            self.drain_index[node] = (start + n - 1) % n  # a full cycle ends just before where it began
+            self.drain_index[node] = (start + count - 1) % count  # a full cycle ends just before where it began
         return out
 
     def _send(self, node: int, batches: list[ProducerBatch], now: float) -> None:
         producer = self.producer
         self.rid += 1
-        req = P.ProduceRequest(self.rid, producer.node, self.conn[node], node, [P.WireBatch(b) for b in batches],
+        req = P.ProduceRequest(self.rid, producer.node, self.conn[node], node,
+                               [P.WireBatch(batch) for batch in batches],
                                self.acks, self.request_timeout, now, self, self.conn_seq[node])
         self.conn_seq[node] += 1
         broker = producer.brokers[node]
@@ -183,17 +184,17 @@ class Sender:
         counters = self.counters
         counters.requests += 1
         counters.batches_sent += len(batches)
-        counters.records_sent += sum(b.count for b in batches)
+        counters.records_sent += sum(batch.count for batch in batches)
         if self.acks == "0":  # no response: the batch succeeds once written to the socket
-            nbytes = sum(batch_bytes(b.count, self.message_bytes) for b in batches)
+            nbytes = sum(batch_bytes(batch.count, self.message_bytes) for batch in batches)
             self.tcp_unacked[node].append((now, nbytes))
             self.tcp_bytes[node] += nbytes
             req.tcp_ack = True
-            for b in batches:
-                self._succeed(b, now)
+            for batch in batches:
+                self._succeed(batch, now)
             return
-        for b in batches:
-            b.state = IN_FLIGHT
+        for batch in batches:
+            batch.state = IN_FLIGHT
         self.inflight[node].append(req)
 
     # -- responses -------------------------------------------------------------------
@@ -229,11 +230,11 @@ class Sender:
             return False
         deques = acc.deques
         for wire in req.batches:
-            p = wire.batch.partition
-            dq = deques[p]
+            partition = wire.batch.partition
+            dq = deques[partition]
             if dq and dq[0].attempts > 0:
                 return False  # a retry may have waited for this batch's sequence
-            if idem is not None and idem.entry(p).epoch != idem.epoch:
+            if idem is not None and idem.entry(partition).epoch != idem.epoch:
                 return False  # batches of the new epoch waited for the old ones
         return True
 
@@ -411,44 +412,44 @@ class Sender:
 
     def _next_wakeup(self, now: float) -> float:
         acc = self.acc
-        t = acc.next_change(now)
-        t = min(t, acc.next_deadline(), acc.blocked_deadline())
+        wake_at = acc.next_change(now)
+        wake_at = min(wake_at, acc.next_deadline(), acc.blocked_deadline())
         leaders = self.metadata.leaders
         idem = self.idem
         deques = acc.deques
-        for p in acc.queued_partitions():
-            dq = deques[p]
-            if p not in self.muted and (idem is None or not idem.should_stop_drain(dq[0])):
-                leader = leaders[p]
+        for partition in acc.queued_partitions():
+            dq = deques[partition]
+            if partition not in self.muted and (idem is None or not idem.should_stop_drain(dq[0])):
+                leader = leaders[partition]
                 if leader is None:
                     continue
                 link = self.link[leader]
                 if link == CONNECTED and len(self.inflight[leader]) < self.max_in_flight and self._writable(leader):
-                    ready = acc.head_ready_at(p, now)
+                    ready = acc.head_ready_at(partition, now)
                     if ready > now or not self.stalled[leader]:
-                        t = min(t, ready)
+                        wake_at = min(wake_at, ready)
                 elif link == DISCONNECTED:
-                    t = min(t, max(acc.head_ready_at(p, now), self.reconnect_at[leader]))
+                    wake_at = min(wake_at, max(acc.head_ready_at(partition, now), self.reconnect_at[leader]))
         for node, link in enumerate(self.link):
             if link == CONNECTING:
-                t = min(t, self.connect_deadline[node], self.syn_next[node])
+                wake_at = min(wake_at, self.connect_deadline[node], self.syn_next[node])
         for unacked in self.tcp_unacked:
             if unacked:
-                t = min(t, unacked[0][0] + self.request_timeout)
+                wake_at = min(wake_at, unacked[0][0] + self.request_timeout)
         for reqs in self.inflight:
             if reqs:
-                t = min(t, reqs[0].sent_at + self.request_timeout)
+                wake_at = min(wake_at, reqs[0].sent_at + self.request_timeout)
                 for req in reqs:
                     first = req.first_deadline  # the earliest delivery deadline of its batches (fixed)
-                    if first >= t:
+                    if first >= wake_at:
                         continue
                     if first > now:
-                        t = first  # (a batch already completed elsewhere only makes this wake early)
+                        wake_at = first  # (a batch already completed elsewhere only makes this wake early)
                         continue
                     for wire in req.batches:
                         if wire.batch.state != DONE:
-                            t = min(t, wire.batch.deadline)
-        return t
+                            wake_at = min(wake_at, wire.batch.deadline)
+        return wake_at
 
     # -- crash ---------------------------------------------------------------------------
     def abort(self) -> list[ProducerBatch]:

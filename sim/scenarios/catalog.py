@@ -33,8 +33,8 @@ class NamedScenario:
 
 
 def _steady(start: float, stop: float, step: float) -> tuple:
-    n = int(round((stop - start) / step))
-    return tuple(round(start + step * i, 6) for i in range(n))
+    steps = int(round((stop - start) / step))
+    return tuple(round(start + step * i, 6) for i in range(steps))
 
 
 RF3 = {"cluster.brokers": 3, "topic.partitions": 1, "topic.replication.factor": 3}
@@ -43,8 +43,8 @@ CONSTANT_1MS = {"network.latency.distribution": "constant", "network.latency.ms"
 CATALOG: dict[str, NamedScenario] = {}
 
 
-def _add(s: NamedScenario) -> None:
-    CATALOG[s.name] = s
+def _add(scenario: NamedScenario) -> None:
+    CATALOG[scenario.name] = scenario
 
 
 _add(NamedScenario(

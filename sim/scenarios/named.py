@@ -27,21 +27,21 @@ def lookup(name: str) -> NamedScenario:
     return CATALOG[name]
 
 
-def variant_config(s: NamedScenario, which: str, sets=(), seed=None):
-    variant = s.unsafe if which == "unsafe" else s.safe
-    overrides = {**s.base, **variant.overrides}
+def variant_config(scenario: NamedScenario, which: str, sets=(), seed=None):
+    variant = scenario.unsafe if which == "unsafe" else scenario.safe
+    overrides = {**scenario.base, **variant.overrides}
     return load_config(None, sets=sets, overrides=overrides, seed=seed)
 
 
 def run_named(name: str, sets=(), seed=None, period: float | None = None) -> list[NamedRun]:
-    s = lookup(name)
+    scenario = lookup(name)
     runs = []
-    for which, variant in (("unsafe", s.unsafe), ("safe", s.safe)):
-        cfg = variant_config(s, which, sets, seed)
+    for which, variant in (("unsafe", scenario.unsafe), ("safe", scenario.safe)):
+        cfg = variant_config(scenario, which, sets, seed)
         arrivals = None
-        if s.sends is not None:
-            arrivals = ArrivalStream.from_times(s.sends, end=cfg.seconds("workload.duration"))
-        result, timeline = run_with_timeline(cfg, s.partition, period, arrivals)
+        if scenario.sends is not None:
+            arrivals = ArrivalStream.from_times(scenario.sends, end=cfg.seconds("workload.duration"))
+        result, timeline = run_with_timeline(cfg, scenario.partition, period, arrivals)
         runs.append(NamedRun(f"{which}: {variant.label}", result, timeline))
     return runs
 
@@ -70,11 +70,11 @@ def side_by_side(runs: list[NamedRun]) -> str:
 
 
 def report(name: str, runs: list[NamedRun]) -> str:
-    s = CATALOG[name]
-    out = [f"scenario {s.name}: {s.title}", f"source: {s.source}", "", side_by_side(runs)]
-    for r in runs:
-        out.append(r.timeline.to_text(f"--- {r.label} ---"))
-    out.append("what to notice: " + s.notice)
+    scenario = CATALOG[name]
+    out = [f"scenario {scenario.name}: {scenario.title}", f"source: {scenario.source}", "", side_by_side(runs)]
+    for run in runs:
+        out.append(run.timeline.to_text(f"--- {run.label} ---"))
+    out.append("what to notice: " + scenario.notice)
     return "\n".join(out) + "\n"
 
 
