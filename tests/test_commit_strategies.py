@@ -90,6 +90,18 @@ def test_an_error_while_idle_hits_the_next_record():
     assert never == [0]
 
 
+def test_two_errors_at_the_same_moment_close_the_consumer_once_and_it_starts_again():
+    # Found by the long property profile: the second error's interrupt landed in the application's close
+    # and killed it silently, so the consumer never came back and the run never drained. Now the second
+    # error goes to the next record, which belongs to a consumer already closing: it closes once, a new
+    # one starts, and the outcome is exactly that of a single error.
+    single, _c, never_single, twice_single = run_error("async+sync")
+    double, _c, never, twice = run_error("async+sync", faults=[{"at": 0.7975, "action": "consumer_error"},
+                                                               {"at": 0.7975, "action": "consumer_error"}])
+    assert double["drained"] and double["consumer"]["closed_on_error"] == 1
+    assert (never, twice) == (never_single, twice_single) and double.outcomes == single.outcomes
+
+
 def test_an_error_in_a_worker_closes_the_consumer():
     # hand-off to one worker: the poll loop took 0..49 (the worker runs them) and waits for the next
     # fifty. The worker's error stops the application; commitSync of the positions skips what was

@@ -156,6 +156,7 @@ class Thread:
         self.env = consumer.env
         self.work: Work | None = None
         self.proc = None  # the SimPy process this thread runs in
+        self.interrupting = False  # an interrupt is on its way and not yet handled
 
     def run(self, work: Work):
         """Process the work; raises ProcessingError under the close policy."""
@@ -174,6 +175,7 @@ class Thread:
                 yield env.timeout(max(0.0, float(work.start + work.ends[-1]) - env.now))
                 break
             except simpy.Interrupt as interrupt:
+                self.interrupting = False
                 cause = interrupt.cause
                 if cause != ERROR and not (isinstance(cause, tuple) and cause[0] == STALL):
                     raise
@@ -222,9 +224,12 @@ class Thread:
             self.work = None
 
     def hit(self, cause=ERROR) -> bool:
-        """A processing error (or a stall) while this thread is processing: interrupt it."""
-        if self.work is None or self.proc is None or not self.proc.is_alive:
+        """A processing error (or a stall) while this thread is processing: interrupt it. A second one
+        before the first is handled is refused (the caller gives it to the next record), so an error
+        that ends the work never leaves an interrupt behind to land in the application's close."""
+        if self.work is None or self.proc is None or not self.proc.is_alive or self.interrupting:
             return False
+        self.interrupting = True
         self.proc.interrupt(cause)
         return True
 
