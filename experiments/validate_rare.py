@@ -14,31 +14,30 @@ from sim.experiment.estimate import estimate
 
 SAFE = {"faults": [], "topic.partitions": 3, "topic.replication.factor": 3, "topic.min.insync.replicas": 2,
         "producer.acks": "all", "workload.rate": 200, "workload.duration": 60}
+OUTAGE_50S = {"faults": [], "workload.rate": 300, "workload.duration": 10,
+              "chaos.cluster.power_outage.mtbf": "50s", "chaos.cluster.power_outage.duration": "5s"}
+OUTAGE_2000S = {"faults": [], "workload.rate": 50, "workload.duration": 300,
+                "chaos.cluster.power_outage.mtbf": "2000s", "chaos.cluster.power_outage.duration": "5s"}
 ACKS1 = {"faults": [], "producer.acks": "1", "topic.partitions": 3, "workload.rate": 200, "workload.duration": 100,
          "broker.replica.fetch.min.bytes": 10**9, "chaos.broker.crash.mtbf": "3000s",
          "chaos.broker.crash.duration": "10s"}
 CASES = [
     # (name, overrides, method, options): agreement where crude reaches (short runs, frequent outages)
-    ("outage every 50 s, 10 s runs: crude", {"faults": [], "workload.rate": 300, "workload.duration": 10,
-     "chaos.cluster.power_outage.mtbf": "50s", "chaos.cluster.power_outage.duration": "5s"}, "crude",
+    ("outage every 50 s, 10 s runs: crude", OUTAGE_50S, "crude",
      {"replications": 200}),
-    ("outage every 50 s, 10 s runs: is", {"faults": [], "workload.rate": 300, "workload.duration": 10,
-     "chaos.cluster.power_outage.mtbf": "50s", "chaos.cluster.power_outage.duration": "5s"}, "is",
+    ("outage every 50 s, 10 s runs: is", OUTAGE_50S, "is",
      {"replications": 60}),
-    ("outage every 2,000 s, 300 s runs: crude", {"faults": [], "workload.rate": 50, "workload.duration": 300,
-     "chaos.cluster.power_outage.mtbf": "2000s", "chaos.cluster.power_outage.duration": "5s"}, "crude",
+    ("outage every 2,000 s, 300 s runs: crude", OUTAGE_2000S, "crude",
      {"replications": 150}),
-    ("outage every 2,000 s, 300 s runs: is", {"faults": [], "workload.rate": 50, "workload.duration": 300,
-     "chaos.cluster.power_outage.mtbf": "2000s", "chaos.cluster.power_outage.duration": "5s"}, "is",
+    ("outage every 2,000 s, 300 s runs: is", OUTAGE_2000S, "is",
      {"replications": 40}),
-    ("outage every 2,000 s: conditional (windows)", {"faults": [], "workload.rate": 50, "workload.duration": 300,
-     "chaos.cluster.power_outage.mtbf": "2000s", "chaos.cluster.power_outage.duration": "5s"}, "conditional",
+    ("outage every 2,000 s: conditional (windows)", OUTAGE_2000S, "conditional",
      {"replications": 24}),
     # a second kind of fault and loss: acks=1, leader crashes, followers fetching every 500 ms
     # (theory: a crash loses rate x 0.25 s, so per message lambda_broker x 0.25 s = 8.3e-05)
-    ("acks=1 crash every 3,000 s per broker, 100 s runs: crude", {**ACKS1}, "crude", {"replications": 120}),
-    ("acks=1 crash every 3,000 s per broker, 100 s runs: is", {**ACKS1}, "is", {"replications": 40}),
-    ("acks=1 crash every 3,000 s per broker: conditional (windows)", {**ACKS1}, "conditional",
+    ("acks=1 crash every 3,000 s per broker, 100 s runs: crude", ACKS1, "crude", {"replications": 120}),
+    ("acks=1 crash every 3,000 s per broker, 100 s runs: is", ACKS1, "is", {"replications": 40}),
+    ("acks=1 crash every 3,000 s per broker: conditional (windows)", ACKS1, "conditional",
      {"replications": 24}),
     # targets at real rates
     ("safe, datacenter preset", {**SAFE, "chaos.preset": "datacenter"}, "auto", {"rel_error": 0.2}),

@@ -81,10 +81,13 @@ def estimate(cfg, replications: int | None = None, rel_error: float | None = Non
         plan.bar.close()
     if method == "crude":
         from .. import stats
+        from ..rare.processes import YEAR_S
+        from ..rare.weighted import year_probability
         horizon = cfg.seconds("workload.duration")
-        summary["p_year_any_silent_loss"] = _crude_year(summary["p_any_silent_loss"], horizon)
+        summary["p_year_any_silent_loss"] = year_probability(summary["p_any_silent_loss"], horizon, YEAR_S)
         missing = sum(1 for row in plan.rows if float(row["acked_missing"]) > 0)
-        summary["p_year_any_acked_missing"] = _crude_year(stats.proportion(missing, len(plan.rows)), horizon)
+        summary["p_year_any_acked_missing"] = year_probability(stats.proportion(missing, len(plan.rows)), horizon,
+                                                               YEAR_S)
     summary["method"] = method
     summary["method_reason"] = reason
     summary["stopped_because"] = plan.reason
@@ -94,15 +97,6 @@ def estimate(cfg, replications: int | None = None, rel_error: float | None = Non
         if "relative_half_width" not in rate:
             rate["relative_half_width"] = (rate["hi"] - rate["lo"]) / 2 / rate["rate"] if rate["rate"] else None
     return Estimate(summary, plan.rows)
-
-
-def _crude_year(probability: dict, horizon: float) -> dict:
-    """P(a year loses anything) from P(a run loses anything), a year being independent runs back to back."""
-    from ..rare.processes import YEAR_S
-    from ..rare.weighted import per_year
-    lo, hi = probability["clopper_pearson"]
-    return {"p": per_year(probability["p"], horizon, YEAR_S), "lo": per_year(lo, horizon, YEAR_S),
-            "hi": per_year(hi, horizon, YEAR_S), "upper_bound_only": probability["runs_with_event"] == 0}
 
 
 class _Plan:

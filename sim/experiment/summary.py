@@ -27,14 +27,18 @@ def summarize(rows: list[dict], conf: float = 0.95) -> dict:
     out["p_any_loss"] = stats.proportion(any_loss, len(rows), conf)
     p99 = [float(r["ack_p99_ms"]) for r in rows if r["ack_p99_ms"] not in (None, "", "None")]
     out["ack_p99_ms"] = float(np.mean(p99)) if p99 else math.nan
-    stage_totals = {s: sum(float(r.get(f"silent_{s}", 0) or 0) for r in rows) for s in ("producer", "broker",
-                                                                                         "consumer")}
-    out["silent_by_stage"] = stage_totals
+    out.update(run_totals(rows))
     out["by_stage"] = {stage: {cls: int(sum(float(r.get(f"{cls}_{stage}", 0) or 0) for r in rows)) for cls in classes}
                        for stage, classes in STAGE_OUTCOMES}
-    out["wall_s"] = float(sum(float(r["wall_s"]) for r in rows))
-    out["undrained_runs"] = sum(1 for r in rows if int(float(r["drained"])) == 0)
     return out
+
+
+def run_totals(rows: list[dict]) -> dict:
+    """What the rows add up to whatever the method: silent losses by stage, wall time, undrained runs."""
+    return {"silent_by_stage": {s: sum(float(r.get(f"silent_{s}", 0) or 0) for r in rows)
+                                for s in ("producer", "broker", "consumer")},
+            "wall_s": float(sum(float(r["wall_s"]) for r in rows)),
+            "undrained_runs": sum(1 for r in rows if int(float(r["drained"])) == 0)}
 
 
 def fmt_rate(rate: dict) -> str:

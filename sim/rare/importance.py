@@ -14,9 +14,9 @@ import math
 
 import numpy as np
 
-from ..experiment.summary import RATES
+from ..experiment.summary import RATES, run_totals
 from .processes import YEAR_S, FaultProcess
-from .weighted import effective_sample_size, per_year, weighted_probability, weighted_rate
+from .weighted import effective_sample_size, weighted_probability, weighted_rate, year_probability
 
 
 def balanced_bias(processes: list[FaultProcess], horizon: float, faults_per_run: float = 1.0) -> dict[str, float]:
@@ -48,11 +48,8 @@ def summarize_weighted(rows: list[dict], processes: list[FaultProcess], bias: di
     p99 = [(w, float(r["ack_p99_ms"])) for w, r in zip(weights, rows, strict=True)
            if r["ack_p99_ms"] not in (None, "", "None")]
     out["ack_p99_ms"] = sum(w * v for w, v in p99) / sum(w for w, _ in p99) if p99 else math.nan
-    out["silent_by_stage"] = {s: sum(float(r.get(f"silent_{s}", 0) or 0) for r in rows)
-                              for s in ("producer", "broker", "consumer")}
+    out.update(run_totals(rows))
     out["by_stage"] = {}
-    out["wall_s"] = float(sum(float(r["wall_s"]) for r in rows))
-    out["undrained_runs"] = sum(1 for r in rows if int(float(r["drained"])) == 0)
     hits = [float(r[metric]) * w for w, r in zip(weights, rows, strict=True)]
     losing = [h for h in hits if h > 0]
     ess = effective_sample_size(weights)
@@ -66,16 +63,11 @@ def summarize_weighted(rows: list[dict], processes: list[FaultProcess], bias: di
         warnings.append(f"effective sample size {ess:.1f} of {len(rows)} runs: the weights degenerate")
     out["p_any_acked_missing"] = weighted_probability([float(r["acked_missing"]) > 0 for r in rows], weights, worst,
                                                       conf)
-    p_year = {name: _year(out[name], horizon) for name in ("p_any_silent_loss", "p_any_loss", "p_any_acked_missing")}
+    p_year = {name: year_probability(out[name], horizon, YEAR_S)
+              for name in ("p_any_silent_loss", "p_any_loss", "p_any_acked_missing")}
     out.update({"bias": dict(bias), "effective_sample_size": ess,
                 "losing_runs_effective": effective_sample_size([h for h in hits if h > 0]) if losing else 0.0,
                 "p_year_any_silent_loss": p_year["p_any_silent_loss"], "p_year_any_loss": p_year["p_any_loss"],
                 "p_year_any_acked_missing": p_year["p_any_acked_missing"],
                 "warnings": warnings})
     return out
-
-
-def _year(probability: dict, horizon: float) -> dict:
-    lo, hi = probability["interval"]
-    return {"p": per_year(probability["p"], horizon, YEAR_S), "lo": per_year(lo, horizon, YEAR_S),
-            "hi": per_year(hi, horizon, YEAR_S), "upper_bound_only": probability["runs_with_event"] == 0}

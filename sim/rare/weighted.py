@@ -74,6 +74,14 @@ def per_year(p_run: float, horizon_s: float, year_s: float) -> float:
     return -math.expm1(year_s / horizon_s * math.log1p(-p_run))
 
 
+def year_probability(probability: dict, horizon_s: float, year_s: float) -> dict:
+    """P(a year loses anything), with its interval, from P(a run loses anything) (a proportion dict with
+    "p", "clopper_pearson" and "runs_with_event", as stats.proportion and weighted_probability give)."""
+    lo, hi = probability["clopper_pearson"]
+    return {"p": per_year(probability["p"], horizon_s, year_s), "lo": per_year(lo, horizon_s, year_s),
+            "hi": per_year(hi, horizon_s, year_s), "upper_bound_only": probability["runs_with_event"] == 0}
+
+
 def effective_sample_size(weights) -> float:
     """Kish's effective sample size: (sum w)^2 / sum w^2."""
     weight = np.asarray(weights, dtype=float)

@@ -38,7 +38,7 @@ import numpy as np
 
 from .. import stats
 from ..experiment.replicate import replication_row
-from ..experiment.summary import RATES
+from ..experiment.summary import RATES, run_totals
 from ..faults.kinds import CHAOS_KINDS
 from ..run import run_once
 from .processes import YEAR_S, FaultProcess
@@ -123,11 +123,8 @@ def combine(rows: list[dict], processes: list[FaultProcess], rate: float, metric
                                             conf)
     out["ack_p99_ms"] = float(np.mean([float(r["ack_p99_ms"]) for r in baseline
                                        if r["ack_p99_ms"] not in (None, "", "None")] or [math.nan]))
-    out["silent_by_stage"] = {s: sum(float(r.get(f"silent_{s}", 0) or 0) for r in rows)
-                              for s in ("producer", "broker", "consumer")}
+    out.update(run_totals(rows))
     out["by_stage"] = {}
-    out["wall_s"] = float(sum(float(r["wall_s"]) for r in rows))
-    out["undrained_runs"] = sum(1 for r in rows if int(float(r["drained"])) == 0)
     window_s = [float(r["window_s"]) for r in rows]
     total_rate = sum(p.rate for p in processes)
     out["windows"] = {BASELINE: len(baseline), **{p.key: len(by_kind[p.key]) for p in kinds}}
@@ -151,10 +148,11 @@ def _combined_rate(name: str, baseline: list[dict], by_kind: dict, kinds: list[F
     point, bound, second_moment, events = fault_free, 0.0, 0.0, int(base.events) if base else 0
     for process in kinds:
         group = by_kind[process.key]
-        excess = np.array([float(r[name]) - fault_free * float(r["sent"]) for r in group])
-        events += int(sum(float(r[name]) for r in group))
+        losses = np.array([float(r[name]) for r in group])
+        excess = losses - fault_free * np.array([float(r["sent"]) for r in group])
+        events += int(losses.sum())
         scale = process.rate / rate
-        if not np.any(np.array([float(r[name]) for r in group]) > 0):  # none seen: one message per losing window
+        if not np.any(losses > 0):  # none seen: one message per losing window
             bound += scale * stats.zero_event_upper(len(group))
             continue
         point += scale * float(excess.mean())
