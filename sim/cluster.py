@@ -65,10 +65,13 @@ class Cluster:
         self.faults = FaultInjector(self, sorted(scripted + chaos, key=lambda f: f.at), self.end)
 
     def notify_disconnect(self, broker) -> None:
-        """A broker process died: the kernel resets its client connections."""
+        """A broker process died: the kernel resets its connections -- clients' and other brokers' fetchers'."""
         self.network.send(broker.node, PRODUCER_NODE, self.producer, ConnectionReset(broker.id))
         for app in self.consumer.members:
             self.network.send(broker.node, app.node, app, ConnectionReset(broker.id))
+        for peer in self.brokers:
+            if peer is not broker:
+                self.network.send(broker.node, peer.node, peer, ConnectionReset(broker.id))
 
     # -- views used by the drain and the final accounting --------------------------------------
     def leader_log(self, partition: int):

@@ -288,14 +288,16 @@ class FetchResponse(Message):
 
 # -- brokers and the controller -----------------------------------------------------------------------------
 class BrokerHeartbeat(Message):
-    __slots__ = ("broker", "incarnation", "metadata_version", "clean")
+    __slots__ = ("broker", "incarnation", "metadata_version", "clean", "want_shutdown")
     handler = "on_heartbeat"
 
-    def __init__(self, broker: int, incarnation: int, metadata_version: int, clean: bool):
+    def __init__(self, broker: int, incarnation: int, metadata_version: int, clean: bool,
+                 want_shutdown: bool = False):
         self.broker = broker
         self.incarnation = incarnation  # the broker epoch: its registration count
         self.metadata_version = metadata_version  # the newest metadata it applied
         self.clean = clean  # how its process last stopped (KIP-966: unclean ones leave ISR and ELR)
+        self.want_shutdown = want_shutdown  # in controlled shutdown (BrokerHeartbeatRequest.WantShutDown)
 
 
 class MetadataUpdate(Message):

@@ -119,3 +119,31 @@ def test_with_elr_and_quick_restarts_a_whole_cluster_power_loss_ends_with_the_la
     assert 1.3 <= lkl[0] < 2.0
     st = c.controller.parts[0]
     assert st.leader == lkl[3] and st.leader in st.isr
+
+
+def test_a_heartbeat_during_a_controlled_shutdown_does_not_unfence_the_broker():
+    # Heartbeats go every 2 s from 0 s: the one sent at 10 s arrives after the shutdown request.
+    faults = [{"at": 10.0, "action": "shutdown", "target": "broker:0", "duration": 0.5}]
+    c = cluster(SENDS, producer__linger__ms=0, topic__replication__factor=3, broker__model__startup__ms=50,
+                workload__duration=20, faults=faults)
+    c.env.run(until=10.1)
+    assert c.controller.fenced[0] and not c.brokers[0].up
+    c.env.run(until=10.6)
+    # back at 10.55 s, it registers at once (a still unfenced old session would make it wait until 19 s)
+    (registered,) = [e for e in c.trace.of("registered") if e[2] == 0]
+    assert registered[0] == pytest.approx(10.55 + MS, abs=MS / 10) and not c.controller.fenced[0]
+
+
+def test_a_fetch_to_a_leader_whose_process_died_fails_at_once_and_is_sent_again_after_the_backoff():
+    faults = [{"at": 2.0, "action": "crash", "target": "broker:0"}]
+    c = cluster(SENDS, producer__linger__ms=0, topic__replication__factor=3, workload__duration=20,
+                faults=faults)
+    c.env.run(until=2.0005)
+    fetcher = c.brokers[1].follower.fetchers[0]
+    assert fetcher.outstanding is not None  # parked at the leader, which dies with it
+    sent = c.brokers[1].counters.replica_fetches
+    c.env.run(until=2.5)
+    assert fetcher.outstanding is None  # the reset reached broker 1 at 2.001 s
+    c.env.run(until=3.0015)  # replica.fetch.backoff.ms (1 s) after the reset: a new fetch, in a new session
+    assert c.brokers[1].counters.replica_fetches == sent + 1 and fetcher.full_next is False
+    assert fetcher.outstanding is not None

@@ -351,7 +351,7 @@ def test_processed_twice_even_when_gone_from_the_log_is_duplicated():
     assert cls_of(out, 0) == "duplicated"
     only(out, "duplicated", "dup_redelivery", "consumer")
     assert out.acked_missing_from_log == {"total": 1, "processed_before_loss": 1, "never_written": 0,
-                                          "by_cause": {"other": 1}}
+                                          "by_cause": {"diverged": 1}}
 
 
 def test_acked_above_commit_unprocessed_is_unconsumed_not_lost():
@@ -376,7 +376,7 @@ def test_acked_processed_once_then_lost_from_log_is_delivered():
     assert cls_of(out, 0) == "delivered"
     assert out.counts["lost_acked"] == 0
     assert out.acked_missing_from_log == {"total": 1, "processed_before_loss": 1, "never_written": 0,
-                                          "by_cause": {"other": 1}}
+                                          "by_cause": {"diverged": 1}}
 
 
 @pytest.mark.parametrize("seen, cls", [(True, "failed_visible"), (False, "failed_silent")])
@@ -744,7 +744,7 @@ def test_property_classes_add_up_and_match_the_rules(msgs, batch_sizes, data):
         in_stages = sum(out.by_stage[s].get(cls, 0) for s in STAGES)
         assert in_stages == (0 if cls == "delivered" else out.counts[cls])
     assert stage_total(out) == n - out.counts["delivered"]
-    by_cause = {k: v for k, v in (("other", missing - never_written), ("never_written", never_written)) if v}
+    by_cause = {k: v for k, v in (("diverged", missing - never_written), ("never_written", never_written)) if v}
     assert out.acked_missing_from_log == {
         "total": missing, "processed_before_loss": phantom, "never_written": never_written, "by_cause": by_cause}
     assert out.dup_in_log == sum(1 for msg in msgs if msg[3] >= 2)

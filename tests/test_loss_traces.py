@@ -146,6 +146,53 @@ def test_s2_both_replicas_lose_power_and_the_logs_diverge_without_leader_epochs(
     assert r.outcomes["lost_acked"] == 1 and r["acked_missing_from_log"]["by_cause"] == {"power_loss": 1}
 
 
+# -- S3: the first try at KIP-320, a follower fetching unfenced in a stale epoch ---------------------
+# RF 3, acks=all, min.insync.replicas 2, no retries. Broker 2 hears of every leader change 5 s late (from
+# 8 s). Broker 1 is cut off from the brokers from 9.7 s to 10.1 s, so the first request of a burst sent at
+# 9.75 s (15 records, offsets 1900-1914) reaches brokers 0 and 2 only. Broker 0 shuts down at 10 s: broker
+# 1 leads epoch 1 and writes other records there, acknowledged once broker 0 is back in the ISR. Broker 1
+# shuts down at 12 s: broker 0 leads epoch 2, and broker 2 -- to which broker 0 still leads epoch 0 --
+# fetches from it again. Broker 0 shuts down at 15 s.
+def s3(fencing: bool):
+    from sim.scenarios.catalog import CATALOG
+    cfg = scenario_config("kip320-unfenced-fetch", broker__model__replica__fetch__fencing=fencing)
+    return cfg, list(CATALOG["kip320-unfenced-fetch"].sends)
+
+
+def epoch_at(log, offset):
+    """The leader epoch of the record at `offset` in a replica's log."""
+    return max(epoch for epoch, start in log.epochs if start <= offset)
+
+
+@pytest.mark.parametrize("fencing", [False, True])
+def test_s3_a_follower_that_missed_two_leader_changes_fetches_on(fencing):
+    cfg, sends = s3(fencing)
+    c = Cluster(cfg, arrivals=ArrivalStream.from_times(sends))
+    c.env.run(until=10.0)
+    assert replicas(c) == [(1915, 1900), (1900, 1899), (1915, 1900)]  # the burst's first request: not on 1
+    c.env.run(until=11.6)
+    st = c.controller.parts[0]
+    assert (st.leader, st.leader_epoch, st.isr) == (1, 1, (0, 1))  # broker 2 still fetches from broker 0
+    logs = [b.logs[0] for b in c.brokers]
+    assert [epoch_at(log, 1900) for log in logs] == [1, 1, 0]  # broker 0 truncated and took broker 1's
+    assert logs[1].hw > 1915  # broker 1's records at 1900-1914 are committed
+    c.env.run(until=12.5)
+    assert (st.leader, st.leader_epoch) == (0, 2) and c.brokers[2].follower.followed_epoch[0] == 0
+    if fencing:  # FENCED_LEADER_EPOCH: broker 2 gets nothing and stays out of the ISR
+        assert st.isr == (0,) and logs[2].leo == 1915
+    else:  # served from its own log end, past its epoch-0 records at 1900-1914: caught up, in the ISR
+        assert st.isr == (0, 2) and logs[2].leo == logs[0].leo and epoch_at(logs[2], 1900) == 0
+    c.env.run(until=20.01)
+    assert (st.leader, st.leader_epoch) == ((None, 3) if fencing else (2, 3))
+    r = RunResult.from_cluster(simulate(cfg, arrivals=ArrivalStream.from_times(sends)), 0.0)
+    if fencing:
+        assert r.outcomes["lost_acked"] == 0 and r["brokers"]["diverged_records"] == 0
+    else:  # brokers 0 and 1 keep the acknowledged records at 1900-1914, where the leader has the burst's
+        assert r.outcomes["lost_acked"] == 15
+        assert r["acked_missing_from_log"]["by_cause"] == {"diverged": 15}
+        assert r["brokers"]["diverged_records"] == 30
+
+
 # -- S5: KIP-903, a stale AlterPartition adds a broker that came back with an empty disk -------------
 # RF 2, broker 0 leads. Broker 1 is cut off from it from 1 s to 3 s and leaves the ISR (2.001 s); it
 # catches up right after 3 s and broker 0 asks to add it back, over a controller link slowed by 2 s.

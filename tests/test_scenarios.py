@@ -50,6 +50,7 @@ EXPECTED = {  # scenario -> (lost_acked on the unsafe side, phantom reads there,
     "jepsen-2013": (None, 0, "unclean_election"),
     "kip101-hw-truncation": (1, 0, "truncation"),
     "kip101-divergence": (1, 0, "power_loss"),  # both sides: the divergence is what differs
+    "kip320-unfenced-fetch": (15, 0, "diverged"),  # brokers 0 and 1 keep them, at offsets where 2 has others
     "kip903-stale-broker-epoch": (None, 0, "disk_failure"),
     "last-replica-standing": (29, 0, "power_loss"),
     "unclean-wrong-replica": (49, 0, "unclean_election"),
@@ -161,7 +162,7 @@ def _elections(result, partition=0):
 
 
 @pytest.mark.parametrize("name", ["last-replica-standing", "kip903-stale-broker-epoch", "kip101-divergence",
-                                  "correlated-power-outage"])
+                                  "kip320-unfenced-fetch", "correlated-power-outage"])
 def test_the_scenario_picture_labels_every_fault_election_and_loss(runs, name):
     from matplotlib.lines import Line2D
     from plotcheck import problems

@@ -157,6 +157,10 @@ class Broker(BrokerLifecycle):
         if conn is not None and (message.conn is None or conn.gen == message.conn):
             del self.conns[message.src]  # requests not yet read are gone with the socket
 
+    def on_connection_reset(self, reset: P.ConnectionReset) -> None:
+        """Another broker's process died: a fetch this broker had on the wire to it failed."""
+        self.follower.on_connection_reset(reset.broker)
+
     def on_alter_partition_response(self, response: P.AlterPartitionResponse) -> None:
         leader = self.leading.get(response.partition)
         if leader is not None:
@@ -256,7 +260,8 @@ class Broker(BrokerLifecycle):
         while self._alive(inc):
             if not self.paused:
                 self.network.send(self.node, controller.node, controller,
-                                  P.BrokerHeartbeat(self.id, inc, self.meta_version, self.clean_shutdown))
+                                  P.BrokerHeartbeat(self.id, inc, self.meta_version, self.clean_shutdown,
+                                                    self.shutting_down))
             yield self.env.timeout(self.settings.broker.broker_heartbeat_interval)
 
 

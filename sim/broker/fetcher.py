@@ -150,6 +150,16 @@ class ReplicaFetcher:
         else:
             self._pump()
 
+    def on_disconnect(self) -> None:
+        """The leader's process died with our fetch on the wire: it failed at once (NetworkClient sees
+        the reset); the next fetch, after replica.fetch.backoff.ms, starts a new session."""
+        if self.outstanding is None or not self._alive():
+            return
+        self.outstanding = None
+        self.full_next = True
+        self.wait_until = self.env.now + self.broker.settings.broker.replica_fetch_backoff
+        self._soon()
+
     def _check_timeout(self) -> None:
         if self.outstanding is None or not self._alive():
             return

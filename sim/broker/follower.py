@@ -7,6 +7,11 @@ reported by the leader (KIP-101/279/320) or an offset out of range (an unclean e
 leader that truncated) makes the follower truncate and fetch again. Before KIP-101 (Kafka < 0.11,
 broker.model.truncation = high-watermark) a replica that starts following a new leader epoch
 truncates to its own HW first.
+
+Before KIP-320 (Kafka < 2.1, broker.model.replica.fetch.fencing = false) a follower checks for a
+divergence once per leader epoch, when it starts following it (OffsetsForLeaderEpoch, KIP-101/279):
+its fetches name the epoch of its last record only until the leader's first data answer in that
+epoch, and then name none -- a follower that missed a leader change fetches on unchecked.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class Follower:
         self.broker = broker
         self.env = broker.env
         self.hw_truncation = broker.settings.broker.model_truncation == "high-watermark"
+        self.fencing = bool(broker.settings.broker.model_replica_fetch_fencing)
         self.sessions_started = 0  # ids for this broker's fetch sessions, unique across restarts
         self.reset()
 
@@ -31,6 +37,7 @@ class Follower:
         self.fetchers: dict[int, ReplicaFetcher] = {}
         self.following: dict[int, int] = {}  # partition -> leader it fetches from
         self.followed_epoch: dict[int, int] = {}  # partition -> leader epoch it last followed
+        self.truncating: set[int] = set()  # before KIP-320: new epochs whose divergence check is still to do
 
     def stop(self) -> None:
         for fetcher in self.fetchers.values():
@@ -49,6 +56,8 @@ class Follower:
         if self.hw_truncation and self.followed_epoch.get(partition) != leader_epoch:
             # before KIP-101 (Kafka < 0.11) a new follower truncated its log to its own HW
             self._truncate(partition, self.broker.logs[partition].hw, GONE_TRUNCATED)
+        if not self.fencing and self.followed_epoch.get(partition) != leader_epoch:
+            self.truncating.add(partition)
         self.followed_epoch[partition] = leader_epoch
         fetcher = self.fetchers.get(leader)
         if fetcher is None or not fetcher.running:
@@ -64,10 +73,17 @@ class Follower:
             if not fetcher.running:
                 del self.fetchers[leader]
 
+    def on_connection_reset(self, leader: int) -> None:
+        fetcher = self.fetchers.get(leader)
+        if fetcher is not None:
+            fetcher.on_disconnect()
+
     def fetch_epoch(self, partition: int) -> int:
-        """The epoch of p's last record as a fetch names it (before KIP-320 a fetch named none, so the
-        leader could not spot a divergence)."""
-        return -1 if self.hw_truncation else self.broker.logs[partition].latest_epoch
+        """The epoch of the partition's last record as a fetch names it: -1 = none, so the leader cannot
+        spot a divergence (before KIP-101 always; before KIP-320 once the new epoch's check is done)."""
+        if self.hw_truncation or not (self.fencing or partition in self.truncating):
+            return -1
+        return self.broker.logs[partition].latest_epoch
 
     # -- answers -----------------------------------------------------------------------------
     def apply_fetch_response(self, fetcher: ReplicaFetcher, resp: dict) -> tuple[bool, float]:
@@ -91,6 +107,9 @@ class Follower:
                 # the leader's log ends before ours (an unclean election, or an old-style truncation)
                 self._truncate(partition, result.leo, self._truncation_cause(partition))
             else:
+                sent = fetcher.sent.get(partition)
+                if partition in self.truncating and sent is not None and sent.last_epoch >= 0:
+                    self.truncating.discard(partition)  # the leader found no divergence: this epoch's check is done
                 for batch in result.batches:
                     if batch.base == log.leo:
                         if batch.gone:  # written again after a replica lost it: that loss is repaired

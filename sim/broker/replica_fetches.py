@@ -10,6 +10,10 @@ request names (changed) and those with news since the session's last fetch. Ever
 partition of the session was caught up at its last fetch and nothing has happened to it since,
 so the fetch only moves its "last fetched" time, which is applied lazily
 (PartitionLeader.replay_clean_fetch) when someone looks.
+
+Fencing (KIP-320, Kafka 2.1+): a fetch in another leader epoch than the leader's is refused
+(FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH). With broker.model.replica.fetch.fencing = false
+(before 2.1) the leader serves any follower of the partition, whatever epoch it follows.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class ReplicaFetchHandler:
         self.broker = broker
         self.env = broker.env
         self.settings = broker.settings.broker
+        self.fencing = bool(self.settings.model_replica_fetch_fencing)
         self.reset()
 
     def reset(self) -> None:
@@ -63,7 +68,8 @@ class ReplicaFetchHandler:
         for partition in session.take_pending():
             offset, last_epoch, epoch = parts[partition]
             leader = leading.get(partition)
-            if leader is None or epoch != leader.epoch or leader.log.divergence(offset, last_epoch) is not None:
+            if leader is None or (self.fencing and epoch != leader.epoch) or \
+                    leader.log.divergence(offset, last_epoch) is not None:
                 ready = True  # an error or a divergence is answered at once
                 continue
             if previous is not None and partition not in fresh:
@@ -187,9 +193,9 @@ class ReplicaFetchHandler:
                 leader = broker.leading.get(partition)
                 if leader is None:
                     resp[partition] = P.PartitionError(P.NOT_LEADER_OR_FOLLOWER)
-                elif epoch < leader.epoch:
+                elif self.fencing and epoch < leader.epoch:
                     resp[partition] = P.PartitionError(P.FENCED_LEADER_EPOCH)
-                elif epoch > leader.epoch:
+                elif self.fencing and epoch > leader.epoch:
                     resp[partition] = P.PartitionError(P.UNKNOWN_LEADER_EPOCH)
                 else:
                     log = leader.log

@@ -165,6 +165,13 @@ _ALL = [
     _enum("broker.model.truncation", "leader-epoch", ("leader-epoch", "high-watermark"),
           "How a replica that becomes a follower truncates: by leader epoch (KIP-101/279/320, Kafka 0.11+) or "
           "to its own HW (before 0.11, the rule behind KIP-101's loss traces).", origin=MODEL),
+    _bool("broker.model.replica.fetch.fencing", True,
+          "A follower's fetch names the leader epoch it follows and the epoch of its last record (KIP-320, Kafka "
+          "2.1+): the leader refuses a fetch in another epoch and checks every fetch for divergence. false = "
+          "before 2.1: a fetch names neither, the leader serves any follower of the partition whatever epoch it "
+          "believes in, and the follower looks for a divergence only once, when it starts following a new "
+          "epoch (OffsetsForLeaderEpoch, KIP-101/279) -- the hole behind KIP-320's first-try trace.",
+          origin=MODEL),
     _enum("broker.model.isr.write", "alter-partition", ("alter-partition", "zookeeper"),
           "How a leader changes the ISR: AlterPartition to the controller, answered asynchronously (KIP-497, Kafka "
           "2.7+); zookeeper = before 2.7, a synchronous ZooKeeper write under the partition's lock: a leader cut "

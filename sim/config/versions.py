@@ -5,8 +5,8 @@ defaults are Kafka 4.0's). A value the user gives wins over the profile's; `kafk
 values came from it. Sources: KafkaConfig / ProducerConfig / ConsumerConfig at each tag, and the KIPs
 named below.
 
-- before 2.1: producer `retries` 0 (KIP-91 made it Integer.MAX_VALUE with delivery.timeout.ms) and no
-  consumer position validation (KIP-320 is 2.1);
+- before 2.1: producer `retries` 0 (KIP-91 made it Integer.MAX_VALUE with delivery.timeout.ms), no
+  consumer position validation and no fenced replica fetches (both KIP-320, 2.1);
 - before 2.5: replica.lag.time.max.ms 10 s and the ZooKeeper session 6 s (KIP-537 made them 30 s, 18 s);
 - before 2.7: a leader writes ISR changes to ZooKeeper itself, holding the partition's lock (AlterIsr,
   KIP-497, is 2.7);
@@ -41,7 +41,8 @@ PROFILES: dict[str, dict[str, object]] = {
             "broker.replica.lag.time.max.ms": 10000,
             "broker.model.isr.write": "zookeeper",
             "producer.retries": 0,
-            "consumer.model.offset.validation": False},
+            "consumer.model.offset.validation": False,
+            "broker.model.replica.fetch.fencing": False},
     "2.8": dict(_ZOOKEEPER_2_5),
     "3.5": {"broker.model.hw.frozen.below.min.isr": False, "producer.linger.ms": 0},
     "3.9": {"producer.linger.ms": 0},

@@ -87,7 +87,7 @@ class Controller:
         elif incarnation < self.incarnation[broker]:
             return
         self.last_heartbeat[broker] = self.env.now
-        if self.fenced[broker]:
+        if self.fenced[broker] and not heartbeat.want_shutdown:  # a broker shutting down stays fenced
             self._unfence(broker)
         if heartbeat.metadata_version < self.version:
             self._send_snapshot(broker)

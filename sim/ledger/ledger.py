@@ -276,8 +276,8 @@ class Outcome:
             if hit.any():
                 by_cause[name] = int(np.count_nonzero(hit))
             left &= ~hit
-        if left.any():
-            by_cause["other"] = int(np.count_nonzero(left))
+        if left.any():  # no replica removed it: its copies are on replicas whose logs differ from the leader's there
+            by_cause["diverged"] = int(np.count_nonzero(left))
         if (missing & ~appended).any():
             by_cause["never_written"] = int(np.count_nonzero(missing & ~appended))
         self.acked_missing_from_log = {

@@ -64,8 +64,13 @@ def happenings(timeline) -> list[Happening]:
     cfg = timeline.cluster.cfg
     out: list[Happening] = []
     leader, pending = None, None
+    shutting_down = set()  # brokers between their controlled-shutdown request and their stop
     for _row, event in timeline.events:
         at, kind = event[0], event[1]
+        if kind == "shutdown":
+            shutting_down.add(event[2])
+        elif kind in ("stopped", "crash", "started"):
+            shutting_down.discard(event[2])
         if kind == "fault":
             out.append(Happening(at, "fault", fault_text(event, cfg)))
         elif kind in ELECTION_KINDS:
@@ -87,7 +92,8 @@ def happenings(timeline) -> list[Happening]:
         elif kind == "isr" and len(event) == 4:
             out.append(Happening(at, "isr", f"ISR = {{{', '.join(str(b) for b in event[3])}}}"))
         elif kind == "fenced":
-            out.append(Happening(at, "isr", f"the controller fences broker {event[2]} (no heartbeat)"))
+            why = "controlled shutdown" if event[2] in shutting_down else "no heartbeat"
+            out.append(Happening(at, "isr", f"the controller fences broker {event[2]} ({why})"))
         elif kind == "heal_all":
             out.append(Happening(at, "fault", "production ends: faults stop, every broker restarts, links heal"))
     return out

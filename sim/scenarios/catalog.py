@@ -128,6 +128,46 @@ _add(NamedScenario(
 ))
 
 _add(NamedScenario(
+    name="kip320-unfenced-fetch",
+    title="S3 KIP-320: a follower that missed two leader changes fetches on unchecked, joins the ISR, is elected",
+    notice="Broker 2 heard of no leader change: to it broker 0 still led epoch 0. Before KIP-320 (Kafka < 2.1) a "
+           "follower's fetch named no leader epoch, and a follower looked for a divergence only when it learned of "
+           "a new epoch -- so when broker 0 led again (epoch 2) it served broker 2 from broker 2's own log end, past "
+           "the offsets where broker 2 kept records that failed and the others hold records acknowledged in epoch "
+           "1. Broker 2 caught up, joined the ISR, and was the clean choice when broker 0 left: those acknowledged "
+           "records are gone, and the replicas disagree at their offsets for good. With KIP-320 broker 0 refuses a "
+           "fetch in a stale epoch (FENCED_LEADER_EPOCH): broker 2 stays out of the ISR and the partition waits "
+           "for broker 0 instead.",
+    source="KIP-320; hachikuji/kafka-specification Kip320FirstTry.tla (loss after fast leader changes)",
+    # 1 ms links, 200 sends a second plus a burst of 100 at 9.75 s; acks=all, min.insync.replicas=2, no retries
+    # (Kafka 2.0's default) so a failed request's records are not written again. Broker 2's link to the
+    # controller is 5 s slow from 8 s: it learns every change 5 s late. Broker 1 is cut off from the brokers
+    # from 9.7 s to 10.1 s, so the burst's first request reaches broker 0 (leader) and broker 2 only, and waits.
+    # Broker 0 shuts down at 10 s: broker 1 leads epoch 1 without those records, which fail; broker 0 is back
+    # at 10.55 s, truncates, follows broker 1; broker 2, fetching from broker 0, leaves the ISR at 11.5 s.
+    # Broker 1 shuts down at 12 s (back at 32 s): broker 0 leads epoch 2. Broker 0 shuts down at 15 s (back
+    # at 35 s): the controller elects broker 2 if it is in the ISR, which it learns at 20 s.
+    base={**RF3, **CONSTANT_1MS, "producer.linger.ms": 0, "producer.acks": "all", "producer.retries": 0,
+          "producer.enable.idempotence": False, "topic.min.insync.replicas": 2,
+          "broker.replica.lag.time.max.ms": 1000, "broker.model.startup.ms": 50, "workload.duration": 40,
+          "consumer.auto.offset.reset": "earliest",
+          "faults": [
+              {"at": 8.0, "action": "latency_spike", "target": "broker:2", "from": "controller", "extra_ms": 5000,
+               "duration": 20.0},
+              {"at": 9.7, "action": "isolate", "target": "broker:1", "from": "brokers", "duration": 0.4},
+              {"at": 10.0, "action": "shutdown", "target": "broker:0", "duration": 0.5},
+              {"at": 12.0, "action": "shutdown", "target": "broker:1", "duration": 20.0},
+              {"at": 15.0, "action": "shutdown", "target": "broker:0", "duration": 20.0},
+              {"at": 0.05, "action": "consumer_crash", "duration": 38},
+          ]},
+    unsafe=Variant("unfenced replica fetches (before KIP-320, Kafka < 2.1)",
+                   {"broker.model.replica.fetch.fencing": False}),
+    safe=Variant("fenced replica fetches (KIP-320)", {"broker.model.replica.fetch.fencing": True}),
+    sends=_steady(0.1, 9.6, 0.005) + (9.75,) * 100 + _steady(10.2, 18.0, 0.005),
+    contrast="divergence",  # the acknowledged records lost from the leader's log stay on the other two
+))
+
+_add(NamedScenario(
     name="last-replica-standing",
     title="S4 KIP-966: the last ISR member loses its page cache, is re-elected, and the others truncate to it",
     notice="With the ISR down to one broker the HW is frozen, so the two replicas cut off earlier still hold every "
