@@ -48,6 +48,10 @@ class DeadlineQueue:
             self._alarm.notify()
         return deadline
 
+    def live(self) -> int:
+        """Deadlines still to fire: neither fired nor cancelled."""
+        return sum(1 for _at, _seq, deadline in self._heap if not deadline.cancelled)
+
     def clear(self) -> None:
         for _at, _seq, deadline in self._heap:
             deadline.cancel()

@@ -358,7 +358,7 @@ class ConsumerFetchRequest(Message):
     """A FetchRequest from a consumer to one leader; a negative offset asks ListOffsets."""
 
     __slots__ = ("src", "parts", "max_partition_bytes", "max_bytes", "max_wait", "min_bytes", "message_bytes",
-                 "client", "consumer", "broker", "epoch", "done")
+                 "client", "consumer", "broker", "epoch", "done", "deadline")
     queued = True
     handler = "on_consumer_fetch"
     from_client = True
@@ -367,6 +367,7 @@ class ConsumerFetchRequest(Message):
     def __init__(self, src, parts, max_partition_bytes, max_bytes, max_wait, min_bytes, message_bytes, client,
                  consumer, broker, epoch):
         self.done = False
+        self.deadline = None  # its request.timeout.ms deadline in the consumer's DeadlineQueue
         self.src = src
         self.parts = parts  # {p: fetch offset (or LATEST / EARLIEST)}
         self.max_partition_bytes = max_partition_bytes  # max.partition.fetch.bytes
@@ -413,7 +414,7 @@ class EpochEndOffset(NamedTuple):
 class OffsetsForLeaderEpochRequest(Message):
     """A consumer asks the leader where the epoch of its last consumed record ends (KIP-320)."""
 
-    __slots__ = ("src", "parts", "client", "consumer", "broker", "done")
+    __slots__ = ("src", "parts", "client", "consumer", "broker", "done", "deadline")
     queued = True
     handler = "on_offsets_for_leader_epoch"
     from_client = True
@@ -426,6 +427,7 @@ class OffsetsForLeaderEpochRequest(Message):
         self.consumer = consumer
         self.broker = broker
         self.done = False
+        self.deadline = None  # its request.timeout.ms deadline in the consumer's DeadlineQueue
 
     def refused_to(self):
         return self.consumer

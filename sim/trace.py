@@ -56,7 +56,8 @@ _KINDS = (
                                                                          "ending at offset, that many records lost"),
     _kind("disk_lost", "broker partition offset records", "broker", "a disk failure removed the replica's records"),
     _kind("registered", "broker clean", "controller", "a broker registered (clean: its last stop was clean)"),
-    _kind("fenced", "broker", "controller", "the controller fenced a broker: its heartbeats stopped, or it asked for a controlled shutdown"),
+    _kind("fenced", "broker", "controller",
+          "the controller fenced a broker: its heartbeats stopped, or it asked for a controlled shutdown"),
     _kind("unfenced", "broker", "controller", "a fenced broker is back in service"),
     _kind("leader", "partition leader leader_epoch isr", "controller", "the partition's leader, epoch and ISR after "
                                                                       "an election (leader None: offline)"),

@@ -193,3 +193,15 @@ def test_the_sender_loop_shortcuts_change_no_result(monkeypatch, overrides):
         slow = result()
     assert fast["sent"] > 2_000 and fast["drained"]
     assert fast == slow
+
+
+def test_an_answered_consumer_request_leaves_no_timeout_waiting():
+    # Every fetch, group request and commit has a request.timeout.ms (30 s) deadline; one left in the
+    # queue after the answer woke the consumer's deadline process 30 s later, once per request.
+    from simtest import cluster
+
+    c = cluster([0.01 * i for i in range(1, 1500)], workload__duration=20)
+    c.env.run(until=15.0)
+    member = c.consumer.members[0].client
+    assert member.fetcher.assigned and c.ledger.n > 1000
+    assert member.deadlines.live() <= 4  # the fetch on the wire, a heartbeat, a commit: not hundreds

@@ -123,7 +123,7 @@ class Fetcher:
             self.fetching.add(broker_id)
             req = P.OffsetsForLeaderEpochRequest(consumer.node, parts, self, consumer, broker_id)
             consumer.network.send(consumer.node, consumer.brokers[broker_id].node, consumer.brokers[broker_id], req)
-            consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
+            req.deadline = consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
         for broker_id, parts in sorted(by_broker.items()):
             broker = consumer.brokers[broker_id]
             self.fetching.add(broker_id)
@@ -132,7 +132,13 @@ class Fetcher:
                                          settings.fetch_max_bytes, settings.fetch_max_wait, settings.fetch_min_bytes,
                                          self.message_bytes, self, consumer, broker_id, consumer.incarnation)
             consumer.network.send(consumer.node, broker.node, broker, req)
-            consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
+            req.deadline = consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
+
+    @staticmethod
+    def _finished(req) -> None:
+        """A request answered (or given up): its timeout will not be needed."""
+        req.done = True
+        req.deadline.cancel()
 
     def _timed_out(self, req) -> None:
         if self.c.alive and not req.done:
@@ -161,7 +167,7 @@ class Fetcher:
         consumer, req = self.c, response.request
         if not consumer.alive or req.done:
             return
-        req.done = True
+        self._finished(req)
         self.fetching.discard(req.broker)
         for partition, result in sorted(response.parts.items()):
             query = req.parts[partition]
@@ -189,7 +195,7 @@ class Fetcher:
         req, resp = response.request, response.parts
         if not self.c.alive or req.done:
             return
-        req.done = True
+        self._finished(req)
         self.fetching.discard(req.broker)
         for partition, result in sorted(resp.items()):
             if req.parts[partition] != self.fetch_pos[partition]:

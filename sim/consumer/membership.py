@@ -57,7 +57,7 @@ class Membership:
         self.next_auto_commit = self.env.now + settings.auto_commit_interval
         self.next_heartbeat = math.inf
         self.heartbeat_token = None
-        self.callbacks: dict[int, tuple] = {}  # token -> (broker, fn(result))
+        self.callbacks: dict[int, tuple] = {}  # token -> (broker, fn(result), its timeout's Deadline)
         self.async_in_flight = 0
         self.pending_async: list[dict] = []
         self.lookup_done = None
@@ -84,16 +84,18 @@ class Membership:
         token = consumer.token
         broker = consumer.brokers[broker_id]
         req = GROUP_REQUESTS[handler](consumer.node, broker_id, self, consumer, token, slot=consumer.slot, **fields)
-        self.callbacks[token] = (broker_id, fn)
         consumer.network.send(consumer.node, broker.node, self.group, req)
         deadline = self.env.now + (timeout or self.settings.request_timeout)
-        consumer.deadlines.add(deadline, self._finish, token, (TIMED_OUT, None))
+        timeout_deadline = consumer.deadlines.add(deadline, self._finish, token, (TIMED_OUT, None))
+        self.callbacks[token] = (broker_id, fn, timeout_deadline)
         return token
 
     def _finish(self, token: int, result) -> None:
         entry = self.callbacks.pop(token, None)
-        if entry is not None and self.c.alive:
-            entry[1](result)
+        if entry is not None:
+            entry[2].cancel()  # answered: its timeout will not be needed (a no-op once it fired)
+            if self.c.alive:
+                entry[1](result)
 
     def on_group_response(self, response: GroupResponse) -> None:
         self._finish(response.request.token, (response.error, response.value))
@@ -103,7 +105,7 @@ class Membership:
 
     def on_disconnect(self, broker_id: int) -> None:
         """The broker's process died: every request on that connection fails."""
-        for token in sorted(t for t, (b, _fn) in self.callbacks.items() if b == broker_id):
+        for token in sorted(t for t, (b, _fn, _deadline) in self.callbacks.items() if b == broker_id):
             self._finish(token, (DISCONNECTED, None))
         if self.coordinator == broker_id:
             self.coordinator_unknown()
@@ -121,7 +123,9 @@ class Membership:
         while not got and self.env.now < deadline:
             yield self.c.alarm.wait(deadline)
         if not got:
-            self.callbacks.pop(token, None)
+            entry = self.callbacks.pop(token, None)
+            if entry is not None:
+                entry[2].cancel()
             return (TIMED_OUT, None)
         return got[0]
 
