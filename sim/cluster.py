@@ -71,7 +71,7 @@ class Cluster:
             self.network.send(broker.node, app.node, app, ConnectionReset(broker.id))
         for peer in self.brokers:
             if peer is not broker:
-                self.network.send(broker.node, peer.node, peer, ConnectionReset(broker.id))
+                self.network.send(broker.node, peer.node, peer, ConnectionReset(broker.id, broker.incarnation))
 
     # -- views used by the drain and the final accounting --------------------------------------
     def leader_log(self, partition: int):

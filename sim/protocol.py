@@ -66,11 +66,12 @@ class ConnectionReset(Message):
     """A broker process died: its machine's kernel resets every client connection (NetworkClient sees
     the disconnect)."""
 
-    __slots__ = ("broker",)
+    __slots__ = ("broker", "incarnation")
     handler = "on_connection_reset"
 
-    def __init__(self, broker: int):
+    def __init__(self, broker: int, incarnation: int = 0):
         self.broker = broker
+        self.incarnation = incarnation  # the broker's incarnation after the death: connections to earlier ones died
 
 
 # -- clients and brokers: connections, metadata ------------------------------------------------------

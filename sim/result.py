@@ -33,6 +33,19 @@ def diverged_records(cluster) -> int:
     return total
 
 
+def _other_replicas(cluster):
+    """(base offset, ids) of every record on the other replicas of each partition that has a leader at the
+    end (without one, nothing is in the final log because nothing leads, not because replicas disagree)."""
+    for partition, replicas in enumerate(cluster.assignment):
+        leader = cluster.leader_log(partition)
+        if leader is None:
+            continue
+        for replica in replicas:
+            log = cluster.brokers[replica].logs[partition]
+            if log is not leader:
+                yield from log.chunks_below(log.leo)
+
+
 def _brokers_report(cluster) -> dict:
     """The controller's elections and the brokers' counters added up, and the replicas that diverged."""
     brokers = sum((broker.counters for broker in cluster.brokers), BrokerCounters()).report()
@@ -69,7 +82,7 @@ class RunResult:
             pos = cluster.consumer.position(partition)
             committed[partition] = max(cluster.coordinator.committed.get(partition, 0),
                                        pos if pos is not None and pos >= 0 else 0)
-        outcome = ledger.classify(final_logs, committed)
+        outcome = ledger.classify(final_logs, committed, _other_replicas(cluster))
         messages = ledger.n
         acked = ledger.p[:messages] == P_ACK
         lat = ledger.ack_dt[:messages][acked].astype(np.float64)

@@ -41,6 +41,7 @@ CHOICES = {
     "broker.model.isr.broker.epochs": [True, False],
     "broker.model.hw.frozen.below.min.isr": [True, False],
     "broker.model.truncation": ["leader-epoch", "high-watermark"],
+    "broker.model.replica.fetch.fencing": [True, False],
     "broker.model.isr.write": ["alter-partition", "zookeeper"],
     "broker.model.quick.restart.keeps.isr": [False, True],
     "broker.vm.dirty_expire_centisecs": [3000, 100],
@@ -145,6 +146,7 @@ def random_overrides(pick, *, safety: bool = False) -> dict:
         values.update({"producer.acks": "all", "topic.replication.factor": 3, "topic.min.insync.replicas": 2,
                        "topic.unclean.leader.election.enable": False, "cluster.brokers": max(3, brokers)})
         values["broker.model.truncation"] = "leader-epoch"  # truncating to the HW (before 0.11) loses committed data
+        values["broker.model.replica.fetch.fencing"] = True  # so do unfenced fetches (before 2.1; S3)
     return values
 
 

@@ -147,3 +147,23 @@ def test_a_fetch_to_a_leader_whose_process_died_fails_at_once_and_is_sent_again_
     c.env.run(until=3.0015)  # replica.fetch.backoff.ms (1 s) after the reset: a new fetch, in a new session
     assert c.brokers[1].counters.replica_fetches == sent + 1 and fetcher.full_next is False
     assert fetcher.outstanding is not None
+
+
+def test_a_late_connection_reset_leaves_a_fetch_to_the_restarted_leader_alone():
+    # Broker 0's links to the brokers are 3 s slow from 1.9 s; it crashes at 2.0 s, is back at 2.1 s
+    # (quick restart) and leads again once leader balancing moves the partition back (3.102 s). Its
+    # reset, sent at the crash, reaches the followers at 5.001 s, when their fetch on the wire goes to
+    # the new process: that fetch stands.
+    faults = [{"at": 1.9, "action": "latency_spike", "target": "broker:0", "from": "brokers", "extra_ms": 3000,
+               "duration": 8},
+              {"at": 2.0, "action": "crash", "target": "broker:0", "duration": 0.05}]
+    c = cluster(SENDS, topic__replication__factor=3, broker__model__quick__restart__keeps__isr=True,
+                broker__model__startup__ms=50, broker__leader__imbalance__check__interval__seconds=1,
+                workload__duration=12, faults=faults)
+    c.env.run(until=5.0)
+    assert c.controller.leader_of(0) == 0 and c.brokers[0].incarnation == 2
+    fetchers = [c.brokers[b].follower.fetchers[0] for b in (1, 2)]
+    outstanding = [f.outstanding for f in fetchers]
+    assert all(token is not None for token in outstanding) and all(f.sent_to == 2 for f in fetchers)
+    c.env.run(until=5.01)
+    assert [f.outstanding for f in fetchers] == outstanding

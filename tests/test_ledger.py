@@ -305,6 +305,20 @@ def test_all_seven_classes_in_one_ledger():
 # --------------------------------------------------------------------- order of the rules (first wins)
 
 
+def test_an_acked_record_missing_from_the_leader_but_held_by_another_replica_is_blamed_on_divergence():
+    led = Ledger()
+    kept, other = send(led), send(led)
+    for ids in (kept, other):
+        led.mark_appended(ids)
+        led.ack(ids, 0.01)
+    # the leader has `other` at offset 0; a follower still has `kept` there (never truncated)
+    out = led.classify({0: [(0, other)]}, {0: 0}, other_replicas=[(0, kept)])
+    assert cls_of(out, 0) == "lost_acked" and cls_of(out, 1) == "unconsumed"
+    assert out.acked_missing_from_log["by_cause"] == {"diverged": 1}
+    alone = led.classify({0: [(0, other)]}, {0: 0})  # no other replica holds it: no reason recorded
+    assert alone.acked_missing_from_log["by_cause"] == {"other": 1}
+
+
 @pytest.mark.parametrize("seen, cls", [(True, "failed_visible"), (False, "failed_silent")])
 def test_failed_and_reported_but_processed_once_is_delivered_false_failure(seen, cls):
     led = Ledger()
@@ -351,7 +365,7 @@ def test_processed_twice_even_when_gone_from_the_log_is_duplicated():
     assert cls_of(out, 0) == "duplicated"
     only(out, "duplicated", "dup_redelivery", "consumer")
     assert out.acked_missing_from_log == {"total": 1, "processed_before_loss": 1, "never_written": 0,
-                                          "by_cause": {"diverged": 1}}
+                                          "by_cause": {"other": 1}}
 
 
 def test_acked_above_commit_unprocessed_is_unconsumed_not_lost():
@@ -376,7 +390,7 @@ def test_acked_processed_once_then_lost_from_log_is_delivered():
     assert cls_of(out, 0) == "delivered"
     assert out.counts["lost_acked"] == 0
     assert out.acked_missing_from_log == {"total": 1, "processed_before_loss": 1, "never_written": 0,
-                                          "by_cause": {"diverged": 1}}
+                                          "by_cause": {"other": 1}}
 
 
 @pytest.mark.parametrize("seen, cls", [(True, "failed_visible"), (False, "failed_silent")])
@@ -744,7 +758,7 @@ def test_property_classes_add_up_and_match_the_rules(msgs, batch_sizes, data):
         in_stages = sum(out.by_stage[s].get(cls, 0) for s in STAGES)
         assert in_stages == (0 if cls == "delivered" else out.counts[cls])
     assert stage_total(out) == n - out.counts["delivered"]
-    by_cause = {k: v for k, v in (("diverged", missing - never_written), ("never_written", never_written)) if v}
+    by_cause = {k: v for k, v in (("other", missing - never_written), ("never_written", never_written)) if v}
     assert out.acked_missing_from_log == {
         "total": missing, "processed_before_loss": phantom, "never_written": never_written, "by_cause": by_cause}
     assert out.dup_in_log == sum(1 for msg in msgs if msg[3] >= 2)

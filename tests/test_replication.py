@@ -366,3 +366,24 @@ def test_the_leader_hw_waits_for_a_caught_up_follower_about_to_join_the_isr(fenc
     broker.env.now = 0.5 + 30.1  # past replica.lag.time.max.ms (30 s): no longer caught up, no longer waited for
     leader.maybe_advance_hw()
     assert log.hw == 15
+
+
+def test_before_kip_320_a_follower_checks_for_divergence_on_a_new_leader_or_a_missed_epoch():
+    # Partition.makeFollower with KAFKA-7164 (2.0.1): the same leader one epoch on needs no check; a new
+    # leader, or a jump past an epoch the follower never heard of, does. A check rides on the fetches
+    # (they name the epoch of the last record) until the leader answers (in Kafka, one
+    # OffsetsForLeaderEpoch round trip before fetching).
+    c = cluster([0.1, 0.2], broker__model__replica__fetch__fencing=False, topic__replication__factor=3,
+                workload__duration=5)
+    c.env.run(until=1.0)
+    follower = c.brokers[1].follower
+    log = c.brokers[1].logs[0]
+    assert follower.following[0] == 0 and follower.fetch_epoch(0) == -1  # checked at the start, done
+    follower.follow(0, 0, log.latest_epoch + 1)
+    assert follower.fetch_epoch(0) == -1
+    follower.follow(0, 0, log.latest_epoch + 3)
+    assert follower.fetch_epoch(0) == log.latest_epoch
+    c.env.run(until=2.0)  # broker 0, unfenced, answers the check (within a long-poll): done
+    assert follower.fetch_epoch(0) == -1
+    follower.follow(0, 2, log.latest_epoch + 4)
+    assert follower.fetch_epoch(0) == log.latest_epoch

@@ -159,7 +159,7 @@ class Broker(BrokerLifecycle):
 
     def on_connection_reset(self, reset: P.ConnectionReset) -> None:
         """Another broker's process died: a fetch this broker had on the wire to it failed."""
-        self.follower.on_connection_reset(reset.broker)
+        self.follower.on_connection_reset(reset.broker, reset.incarnation)
 
     def on_alter_partition_response(self, response: P.AlterPartitionResponse) -> None:
         leader = self.leading.get(response.partition)

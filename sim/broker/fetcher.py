@@ -39,6 +39,7 @@ class ReplicaFetcher:
         self.token = 0
         self.outstanding: int | None = None  # token of the fetch on the wire
         self.sent_at = -math.inf
+        self.sent_to = -1  # the leader's incarnation when the last fetch was sent
         self.wait_until = -math.inf  # error backoff, or the append path's fsync
         self.wake_scheduled = False
         self.running = True
@@ -100,6 +101,7 @@ class ReplicaFetcher:
         broker.counters.replica_fetches += 1
         self.sent_at = now
         leader = broker.peers[self.leader_id]
+        self.sent_to = leader.incarnation  # the leader process the fetch goes to
         broker.network.send(broker.node, leader.node, leader, self._request())
         self.timer.arm(now + REPLICA_SOCKET_TIMEOUT)
 
@@ -150,10 +152,11 @@ class ReplicaFetcher:
         else:
             self._pump()
 
-    def on_disconnect(self) -> None:
+    def on_disconnect(self, incarnation: int) -> None:
         """The leader's process died with our fetch on the wire: it failed at once (NetworkClient sees
-        the reset); the next fetch, after replica.fetch.backoff.ms, starts a new session."""
-        if self.outstanding is None or not self._alive():
+        the reset); the next fetch, after replica.fetch.backoff.ms, starts a new session. A late reset
+        (the leader has restarted since, incarnation) leaves a fetch to the new process alone."""
+        if self.outstanding is None or not self._alive() or self.sent_to >= incarnation:
             return
         self.outstanding = None
         self.full_next = True

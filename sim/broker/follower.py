@@ -9,9 +9,10 @@ broker.model.truncation = high-watermark) a replica that starts following a new 
 truncates to its own HW first.
 
 Before KIP-320 (Kafka < 2.1, broker.model.replica.fetch.fencing = false) a follower checks for a
-divergence once per leader epoch, when it starts following it (OffsetsForLeaderEpoch, KIP-101/279):
-its fetches name the epoch of its last record only until the leader's first data answer in that
-epoch, and then name none -- a follower that missed a leader change fetches on unchecked.
+divergence only when it learns of a new leader, or of an epoch more than one past its last
+(OffsetsForLeaderEpoch, KIP-101/279; Partition.makeFollower with KAFKA-7164, 2.0.1): its fetches name
+the epoch of its last record until the leader answers without a divergence, then none -- a
+follower that missed a leader change fetches on unchecked.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Follower:
         self.fetchers: dict[int, ReplicaFetcher] = {}
         self.following: dict[int, int] = {}  # partition -> leader it fetches from
         self.followed_epoch: dict[int, int] = {}  # partition -> leader epoch it last followed
-        self.truncating: set[int] = set()  # before KIP-320: new epochs whose divergence check is still to do
+        self.truncating: dict[int, int] = {}  # before KIP-320: partition -> new epoch whose divergence check is to do
 
     def stop(self) -> None:
         for fetcher in self.fetchers.values():
@@ -49,15 +50,19 @@ class Follower:
 
     # -- which leader, in which epoch -----------------------------------------------------------
     def follow(self, partition: int, leader, leader_epoch: int) -> None:
-        if self.following.get(partition) != leader:
+        previous = self.following.get(partition)
+        if previous != leader:
             self.unfollow(partition)
         if leader is None:
             return
-        if self.hw_truncation and self.followed_epoch.get(partition) != leader_epoch:
+        old_epoch = self.followed_epoch.get(partition)
+        if self.hw_truncation and old_epoch != leader_epoch:
             # before KIP-101 (Kafka < 0.11) a new follower truncated its log to its own HW
             self._truncate(partition, self.broker.logs[partition].hw, GONE_TRUNCATED)
-        if not self.fencing and self.followed_epoch.get(partition) != leader_epoch:
-            self.truncating.add(partition)
+        if not self.fencing and old_epoch != leader_epoch and \
+                (previous != leader or old_epoch is None or leader_epoch > old_epoch + 1):
+            # Partition.makeFollower (2.0.1+, KAFKA-7164): the same leader one epoch on missed nothing
+            self.truncating[partition] = leader_epoch
         self.followed_epoch[partition] = leader_epoch
         fetcher = self.fetchers.get(leader)
         if fetcher is None or not fetcher.running:
@@ -73,10 +78,10 @@ class Follower:
             if not fetcher.running:
                 del self.fetchers[leader]
 
-    def on_connection_reset(self, leader: int) -> None:
+    def on_connection_reset(self, leader: int, incarnation: int) -> None:
         fetcher = self.fetchers.get(leader)
         if fetcher is not None:
-            fetcher.on_disconnect()
+            fetcher.on_disconnect(incarnation)
 
     def fetch_epoch(self, partition: int) -> int:
         """The epoch of the partition's last record as a fetch names it: -1 = none, so the leader cannot
@@ -108,8 +113,8 @@ class Follower:
                 self._truncate(partition, result.leo, self._truncation_cause(partition))
             else:
                 sent = fetcher.sent.get(partition)
-                if partition in self.truncating and sent is not None and sent.last_epoch >= 0:
-                    self.truncating.discard(partition)  # the leader found no divergence: this epoch's check is done
+                if sent is not None and sent.last_epoch >= 0 and self.truncating.get(partition) == sent.leader_epoch:
+                    del self.truncating[partition]  # the leader found no divergence: this epoch's check is done
                 for batch in result.batches:
                     if batch.base == log.leo:
                         if batch.gone:  # written again after a replica lost it: that loss is repaired

@@ -164,7 +164,8 @@ _ALL = [
           "min.insync.replicas; false = the older rule (the HW follows whatever ISR there is).", origin=MODEL),
     _enum("broker.model.truncation", "leader-epoch", ("leader-epoch", "high-watermark"),
           "How a replica that becomes a follower truncates: by leader epoch (KIP-101/279/320, Kafka 0.11+) or "
-          "to its own HW (before 0.11, the rule behind KIP-101's loss traces).", origin=MODEL),
+          "to its own HW (before 0.11, the rule behind KIP-101's loss traces; such a cluster had no fetch fencing "
+          "either: set broker.model.replica.fetch.fencing = false too).", origin=MODEL),
     _bool("broker.model.replica.fetch.fencing", True,
           "A follower's fetch names the leader epoch it follows and the epoch of its last record (KIP-320, Kafka "
           "2.1+): the leader refuses a fetch in another epoch and checks every fetch for divergence. false = "

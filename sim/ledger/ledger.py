@@ -170,11 +170,13 @@ class Ledger:
         return again
 
     # -- end of run ---------------------------------------------------------------------
-    def classify(self, final_logs, committed) -> Outcome:
+    def classify(self, final_logs, committed, other_replicas=None) -> Outcome:
         """Outcome per message from the final logs (below each final HW) and committed offsets.
 
         final_logs: {partition: iterable of (base_offset, ids) for the records below the HW}
         committed: {partition: offset the consumer group has committed (or its final position)}
+        other_replicas: iterable of (base_offset, ids) of every record on the partitions' other replicas
+        (only to tell why an acknowledged record is missing: a replica still holds it)
         """
         messages = self.n
         copies = np.zeros(messages + 1, np.int32)
@@ -198,7 +200,21 @@ class Ledger:
         if view is not None:
             copies_in_log, below = view["w"], view["below"]
         behind_commit = (copies_in_log > 0) & (below == copies_in_log)  # the commit is past every copy
-        return Outcome(self, copies_in_log, behind_commit, view)
+        held = self._held(other_replicas or (), view is not None)
+        return Outcome(self, copies_in_log, behind_commit, view, held)
+
+    def _held(self, chunks, logical: bool) -> np.ndarray:
+        """Per message: does some other replica's log hold a copy?"""
+        messages = self.n
+        marks = np.zeros(messages + 1, np.int32)
+        for _base, ids in chunks:
+            for span in ids:
+                marks[span.start] += 1
+                marks[span.stop] -= 1
+        held = np.cumsum(marks)[:messages]
+        if logical:
+            held = self._logical(held, np.zeros(messages, np.int64))["w"]
+        return held > 0
 
     def _logical(self, copies: np.ndarray, below: np.ndarray) -> dict:
         """Per-attempt arrays folded into logical messages (the first sends, in id order)."""
@@ -221,8 +237,10 @@ class Ledger:
 class Outcome:
     """Classification of every message into exactly one class (design.md order)."""
 
-    def __init__(self, ledger: Ledger, copies: np.ndarray, behind_commit: np.ndarray, view: dict | None = None):
-        """view: logical-message arrays when the application re-sent some messages (Ledger._logical)."""
+    def __init__(self, ledger: Ledger, copies: np.ndarray, behind_commit: np.ndarray, view: dict | None = None,
+                 held: np.ndarray | None = None):
+        """view: logical-message arrays when the application re-sent some messages (Ledger._logical);
+        held: per message, whether a replica other than the leader still holds a copy."""
         if view is None:
             messages = ledger.n
             view = {"p": ledger.p[:messages], "c": ledger.processed[:messages], "appended": ledger.appended[:messages],
@@ -276,8 +294,13 @@ class Outcome:
             if hit.any():
                 by_cause[name] = int(np.count_nonzero(hit))
             left &= ~hit
-        if left.any():  # no replica removed it: its copies are on replicas whose logs differ from the leader's there
-            by_cause["diverged"] = int(np.count_nonzero(left))
+        if held is not None:  # no replica removed it, and another replica holds it where the leader has another
+            hit = left & held
+            if hit.any():
+                by_cause["diverged"] = int(np.count_nonzero(hit))
+            left &= ~hit
+        if left.any():
+            by_cause["other"] = int(np.count_nonzero(left))
         if (missing & ~appended).any():
             by_cause["never_written"] = int(np.count_nonzero(missing & ~appended))
         self.acked_missing_from_log = {
