@@ -86,8 +86,9 @@ def sweep_frame(results, settings: dict[int, dict]):
         for name in SWEEP_RATES:
             row.update({name if k == "rate" else f"{name}_{k}": estimate[name][k] for k in RATE_FIELDS})
         prob = estimate["p_any_silent_loss"]
-        row.update(p_any_silent_loss=prob["p"], p_any_silent_loss_lo=prob["clopper_pearson"][0],
-                   p_any_silent_loss_hi=prob["clopper_pearson"][1], ack_p99_ms=estimate["ack_p99_ms"])
+        lo, hi = prob.get("interval") or prob["clopper_pearson"]  # (results written before "interval" existed)
+        row.update(p_any_silent_loss=prob["p"], p_any_silent_loss_lo=lo, p_any_silent_loss_hi=hi,
+                   ack_p99_ms=estimate["ack_p99_ms"])
         row.update({f"silent_{stage}": int(v) for stage, v in estimate["silent_by_stage"].items()})
         rows.append(row)
     return pd.DataFrame(rows).set_index("point")

@@ -175,9 +175,11 @@ def ratio_rate(events, messages, conf: float = 0.95) -> Rate:
 
 
 def proportion(successes: int, trials: int, conf: float = 0.95) -> dict:
-    """P(a run loses anything): point estimate, Wilson and Clopper-Pearson, and the zero-event bound."""
+    """P(a run loses anything): point estimate, Wilson and Clopper-Pearson, and the zero-event bound;
+    "interval" is the one reported (Clopper-Pearson: exact, never too narrow)."""
+    exact = clopper_pearson(successes, trials, conf)
     out = {"runs": trials, "runs_with_event": successes, "p": successes / trials if trials else math.nan,
-           "wilson": wilson(successes, trials, conf), "clopper_pearson": clopper_pearson(successes, trials, conf)}
+           "wilson": wilson(successes, trials, conf), "clopper_pearson": exact, "interval": exact}
     if successes == 0:
         out["upper_bound"] = zero_event_upper(trials, conf)
     return out

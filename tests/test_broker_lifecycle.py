@@ -167,3 +167,16 @@ def test_a_late_connection_reset_leaves_a_fetch_to_the_restarted_leader_alone():
     assert all(token is not None for token in outstanding) and all(f.sent_to == 2 for f in fetchers)
     c.env.run(until=5.01)
     assert [f.outstanding for f in fetchers] == outstanding
+
+
+def test_after_a_pause_the_kernel_keeps_acknowledging_acks_0_requests():
+    # The kernel acknowledges a request's bytes on arrival, paused process or not; when the process resumes
+    # it serves what arrived meanwhile. It used to run the kernel's step again for those requests, saw them
+    # as out of sequence and stopped acknowledging the connection for good: with acks=0 the producer then
+    # timed its requests out (request.timeout.ms, 2 s here) and reconnected.
+    faults = [{"at": 1.0, "action": "pause", "target": "broker:0", "duration": 0.5}]
+    c = cluster([0.1 + 0.01 * i for i in range(500)], producer__acks="0", producer__linger__ms=0,
+                producer__request__timeout__ms=2000, workload__duration=8, faults=faults)
+    from sim.result import RunResult
+    r = RunResult.from_cluster(finish(c), 0.0)
+    assert r["producer"]["request_timeouts"] == 0 and r.outcomes["delivered"] == 500

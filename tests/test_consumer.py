@@ -309,3 +309,19 @@ def test_with_retry_backoff_0_and_no_broker_reachable_the_metadata_refresh_still
     c.env.run(until=1.4)
     assert c.env.now == 1.4
     assert c.producer.client.metadata.requests < 40
+
+
+def test_kip_320_a_position_awaiting_validation_is_not_committed():
+    # SubscriptionState.allConsumed takes valid positions only: from the moment the consumer's metadata
+    # names the new leader epoch (the unclean election of broker 1, about 11.03 s) until broker 1 has
+    # answered where epoch 0 ends, a commit leaves partition 0 out; then it commits the position moved back.
+    c = cluster(STEADY, faults=UNCLEAN_RF2, cluster__brokers=2, topic__replication__factor=2, producer__acks="1",
+                topic__unclean__leader__election__enable=True, broker__replica__lag__time__max__ms=1000, **BASE)
+    app = c.consumer.members[0].client
+    c.env.run(until=10.0)
+    assert app.fetcher.consumed() == {0: 390}
+    while app.metadata.epochs[0] == 0:
+        c.env.step()
+    assert 11.0 < c.env.now < 11.1 and app.fetcher.consumed() == {}
+    c.env.run(until=c.env.now + 0.1)
+    assert app.fetcher.consumed()[0] >= 90 and c.trace.of("log_truncation")

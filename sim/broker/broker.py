@@ -95,15 +95,20 @@ class Broker(BrokerLifecycle):
             conn = self.conns.get(message.src)  # the kernel acknowledges the bytes, whatever the process does
             if conn is None or conn.gen != message.conn or conn.kernel_acks(message):
                 self.network.send(self.node, message.src, message.client, P.TcpAck(self.id, message.conn))
+        self._serve(handler, message)
+
+    def _serve(self, handler, message) -> None:
+        """The process takes a message: refused while it is down (or not serving clients yet), held while it is
+        paused -- and then served without the kernel's part again, which happened on arrival."""
         if not self.up or (not self.serving and message.from_client):
             if self.host_up:
                 self._refuse(message)
             return
+        if self.paused:
+            self.deferred.append((self._serve, (handler, message)))
+            return
         if message.queued and self.request_queue.delay > 0:
             self.request_queue.taken(self.env.now)
-        if self.paused:
-            self.deferred.append((self.receive, (handler, message)))
-            return
         handler(message)
 
 

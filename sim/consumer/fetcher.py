@@ -67,8 +67,11 @@ class Fetcher:
         self.fetch_pos[partition] = None if reset == "none" else (LATEST if reset == "latest" else EARLIEST)
 
     def consumed(self) -> dict:
-        """Positions of the assigned partitions (what commitSync() / auto commit send)."""
-        return {p: self.positions[p] for p in self.assigned if self.positions[p] is not None}
+        """Positions of the assigned partitions (what commitSync() / auto commit send) -- but not those awaiting
+        validation after a leader change: SubscriptionState.allConsumed takes valid positions only."""
+        epochs = self.c.metadata.epochs
+        return {p: self.positions[p] for p in self.assigned
+                if self.positions[p] is not None and not self._needs_validation(p, epochs[p])}
 
     # -- poll ------------------------------------------------------------------------------------
     def take(self, limit: int):

@@ -57,14 +57,13 @@ def weighted_probability(hits, weights, fault_weight_max: float, conf: float = 0
     out = {"runs": runs, "runs_with_event": seen}
     if seen == 0:
         bound = min(1.0, fault_weight_max * stats.zero_event_upper(runs, conf)) if runs else 1.0
-        return {**out, "p": 0.0, "upper_bound": bound, "interval": (0.0, bound), "clopper_pearson": (0.0, bound),
-                "wilson": (0.0, bound)}
+        return {**out, "p": 0.0, "upper_bound": bound, "interval": (0.0, bound)}
     values = weight * hit
     probability = float(values.mean())
     se = float(values.std(ddof=1)) / math.sqrt(runs) if runs > 1 else math.inf
     quantile = stats.NormalDist().inv_cdf(0.5 + conf / 2.0)
     interval = (max(0.0, probability - quantile * se), min(1.0, probability + quantile * se))
-    return {**out, "p": probability, "interval": interval, "clopper_pearson": interval, "wilson": interval}
+    return {**out, "p": probability, "interval": interval}
 
 
 def per_year(p_run: float, horizon_s: float, year_s: float) -> float:
@@ -76,8 +75,8 @@ def per_year(p_run: float, horizon_s: float, year_s: float) -> float:
 
 def year_probability(probability: dict, horizon_s: float, year_s: float) -> dict:
     """P(a year loses anything), with its interval, from P(a run loses anything) (a proportion dict with
-    "p", "clopper_pearson" and "runs_with_event", as stats.proportion and weighted_probability give)."""
-    lo, hi = probability["clopper_pearson"]
+    "p", "interval" and "runs_with_event", as stats.proportion and weighted_probability give)."""
+    lo, hi = probability["interval"]
     return {"p": per_year(probability["p"], horizon_s, year_s), "lo": per_year(lo, horizon_s, year_s),
             "hi": per_year(hi, horizon_s, year_s), "upper_bound_only": probability["runs_with_event"] == 0}
 
