@@ -231,3 +231,18 @@ def test_fault_windows_are_the_same_whatever_the_number_of_workers():
     two = estimate(cfg, method="conditional", replications=10, jobs=2, metric="acked_missing", window=shape)
     assert one["windows"] == two["windows"] and one["acked_missing"] == two["acked_missing"]
     assert one["windows"]["cluster.power_outage"] >= 2 and one["windows"]["broker.crash"] >= 2
+
+
+def test_a_weighted_probability_names_its_interval_for_what_it_is():
+    # A weighted (importance-sampling) estimate has a normal interval, not a Clopper-Pearson or Wilson one;
+    # the per-year figure reads the interval it is given, whichever estimator made it.
+    from sim.rare.weighted import weighted_probability, year_probability
+    from sim.stats import proportion
+
+    weighted = weighted_probability([0, 1, 0, 1], [0.5, 0.25, 0.5, 0.25], fault_weight_max=0.5)
+    assert "clopper_pearson" not in weighted and "wilson" not in weighted
+    assert weighted["p"] == pytest.approx(0.125) and weighted["interval"][0] < 0.125 < weighted["interval"][1]
+    crude = proportion(3, 10)
+    assert crude["interval"] == crude["clopper_pearson"]
+    year = year_probability(weighted, horizon_s=3600.0, year_s=3600.0)  # a year of one run: the same figures
+    assert (year["p"], year["lo"], year["hi"]) == pytest.approx((0.125, *weighted["interval"]))
