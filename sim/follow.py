@@ -380,8 +380,15 @@ class MessageTracer:
                     ids = [journey.id, *journey.resent_as]
                     flags = int(np.bitwise_or.reduce(ledger.gone[ids]))
                     journey.gone = next((name.replace("_", " ") for flag, name in GONE_CAUSES if flags & flag),
-                                        "never written")
+                                        None) or self._not_removed(ids, index)
         return list(self.journeys.values())
+
+    def _not_removed(self, ids, index: int) -> str:
+        """Why an acknowledged message no replica removed is missing (the durability view's by_cause)."""
+        if not self.cluster.ledger.appended[ids].any():
+            return "never written"
+        held = self.outcome.held
+        return "diverged" if held is not None and held[index] else "other"
 
     def _durable_at(self, broker, written: float) -> tuple[float, str]:
         """When a write at `written` reaches the disk: Kafka's periodic flush or the OS write-back."""

@@ -266,3 +266,13 @@ def test_swimlane_of_a_crowded_scenario_still_has_no_overlapping_text():
     assert problems(fig) == []
     key = [t.get_text() for t in fig.axes[2].texts]
     assert len(key) >= 6 and any("loses power" in line for line in key)
+
+
+def test_a_lost_message_that_diverged_replicas_still_hold_says_so():
+    # S3: message 1975 was acknowledged at offset 1900 in epoch 1; broker 2, elected, holds another record
+    # there, brokers 0 and 1 still hold it. No replica removed it: not "never written" but "diverged".
+    from sim.api import follow_scenario
+
+    seen = follow_scenario("kip320-unfenced-fetch", ids=[1975])
+    (journey,) = seen.journeys
+    assert (journey.outcome, journey.cause, journey.gone) == ("lost_acked", "lost_storage", "diverged")

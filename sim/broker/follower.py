@@ -112,9 +112,8 @@ class Follower:
                 # the leader's log ends before ours (an unclean election, or an old-style truncation)
                 self._truncate(partition, result.leo, self._truncation_cause(partition))
             else:
-                sent = fetcher.sent.get(partition)
-                if sent is not None and sent.last_epoch >= 0 and self.truncating.get(partition) == sent.leader_epoch:
-                    del self.truncating[partition]  # the leader found no divergence: this epoch's check is done
+                if self.truncating:  # (only ever filled without fencing)
+                    self._check_done(fetcher, partition)
                 for batch in result.batches:
                     if batch.base == log.leo:
                         if batch.gone:  # written again after a replica lost it: that loss is repaired
@@ -125,6 +124,12 @@ class Follower:
                         break
                 log.follow_hw(result.hw)
         return backoff, blocked
+
+    def _check_done(self, fetcher: ReplicaFetcher, partition: int) -> None:
+        """A data answer: if the fetch it answers carried the due divergence check, the leader found none."""
+        sent = fetcher.sent.get(partition)
+        if sent is not None and sent.last_epoch >= 0 and self.truncating.get(partition) == sent.leader_epoch:
+            del self.truncating[partition]
 
     def _truncation_cause(self, partition: int) -> int:
         """For the accounting only: is the leader we truncate to the product of an unclean election?"""

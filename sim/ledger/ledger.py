@@ -250,6 +250,7 @@ class Outcome:
         producer, processed, appended = view["p"], view["c"], view["appended"]
         self.n = messages
         self.w = copies
+        self.held = held  # per message: another replica than the leader holds a copy (None: not known)
         skipped = (processed == 0) & behind_commit
         cls = np.full(messages, -1, np.int8)
 
