@@ -325,3 +325,29 @@ def test_kip_320_a_position_awaiting_validation_is_not_committed():
     assert 11.0 < c.env.now < 11.1 and app.fetcher.consumed() == {}
     c.env.run(until=c.env.now + 0.1)
     assert app.fetcher.consumed()[0] >= 90 and c.trace.of("log_truncation")
+
+
+def test_a_partition_without_a_leader_is_not_awaiting_validation_and_is_still_committed():
+    # RF 1: broker 0 is cut off at 5 s and fenced; partition 0 has no leader, in a new epoch. Kafka's
+    # consumer validates only against a known leader (maybeValidatePosition), so its position stays valid.
+    faults = [{"at": 5, "action": "isolate", "target": "broker:0", "duration": 50}]
+    c = cluster(STEADY, faults=faults, topic__partitions=3, topic__replication__factor=1, producer__acks="1",
+                workload__duration=70)
+    app = c.consumer.members[0].client
+    c.env.run(until=40.0)
+    assert app.metadata.leaders[0] is None and app.metadata.epochs[0] == 1
+    assert sorted(app.fetcher.consumed()) == [0, 1, 2]
+
+
+def test_a_refused_fetch_is_over_and_its_timeout_cannot_end_a_later_fetch():
+    # Every broker process is down from 0.5 s to 2.5 s: fetches are refused. A refused fetch used to keep its
+    # request.timeout.ms deadline, which 30 s later dropped the broker's newer fetch from the in-flight set.
+    faults = [{"at": 0.5, "action": "crash", "target": "all-brokers", "duration": 2.0}]
+    c = cluster([0.1 * i for i in range(1, 300)], topic__replication__factor=3, workload__duration=40,
+                faults=faults)
+    c.env.run(until=3.0)
+    app = c.consumer.members[0].client
+    assert app.deadlines.live() <= 4  # the refused fetches' timeouts are gone with them
+    c.env.run(until=35.0)
+    for broker, req in app.fetcher.fetching.items():
+        assert not req.done and req.broker == broker

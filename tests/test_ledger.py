@@ -305,6 +305,25 @@ def test_all_seven_classes_in_one_ledger():
 # --------------------------------------------------------------------- order of the rules (first wins)
 
 
+def test_why_a_re_sent_message_is_missing_folds_every_attempt():
+    # Message A (id 0) is re-sent as id 1 before message B (id 2) is sent. A's second attempt was acknowledged
+    # and then removed by a power loss; B was acknowledged and then truncated away. Per logical message (A,
+    # B), the causes are A's attempts' and B's -- not the flags of ids 0 and 1.
+    led = Ledger()
+    a = send(led)
+    led.mark_appended(a)
+    again = (led.resend(a, 0.1),)
+    b = send(led)
+    for ids in (again, b):
+        led.mark_appended(ids)
+        led.ack(ids, 0.2)
+    led.mark_gone(again, GONE_POWER_LOSS)
+    led.mark_gone(b, GONE_TRUNCATED)
+    out = led.classify({0: []}, {0: 0})
+    assert out.n == 2 and cls_of(out, 0) == cls_of(out, 1) == "lost_acked"
+    assert out.acked_missing_from_log["by_cause"] == {"power_loss": 1, "truncation": 1}
+
+
 def test_an_acked_record_missing_from_the_leader_but_held_by_another_replica_is_blamed_on_divergence():
     led = Ledger()
     kept, other = send(led), send(led)

@@ -111,7 +111,6 @@ class Broker(BrokerLifecycle):
             self.request_queue.taken(self.env.now)
         handler(message)
 
-
     def deliver(self, fn, args) -> None:
         """Entry point for this process's own timers: nothing runs while it is down or paused."""
         if not self.up:

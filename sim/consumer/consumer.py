@@ -120,7 +120,7 @@ class Consumer:
         partition, the first record not yet processed (the position when everything is)."""
         now, out = self.env.now, {}
         pending = self.processing.pending()
-        for partition, pos in self.fetcher.consumed().items():
+        for partition, pos in self.fetcher.consumed(unvalidated=True).items():  # its own map: not filtered
             firsts = [first for w in pending if (first := w.first_unfinished(partition, now)) is not None]
             out[partition] = min(firsts) if firsts else pos
         return out

@@ -32,7 +32,7 @@ class Fetcher:
         self.positions: list[int | None] = [None] * partitions
         self.fetch_pos: list[int | None] = [None] * partitions
         self.buffer: list[deque] = [deque() for _ in range(partitions)]
-        self.fetching: set[int] = set()  # brokers with a fetch outstanding
+        self.fetching: dict[int, object] = {}  # broker -> its outstanding fetch (or OffsetsForLeaderEpoch)
         # a broker whose connection failed is not asked again before reconnect.backoff.ms (ClusterConnectionStates)
         self.blocked_until: dict[int, float] = {}
         # KIP-320: the epoch of the last record consumed (-1: unknown, as after a reset or a committed offset),
@@ -66,12 +66,13 @@ class Fetcher:
         # "none": NoOffsetForPartitionException -- modelled as this partition never being read
         self.fetch_pos[partition] = None if reset == "none" else (LATEST if reset == "latest" else EARLIEST)
 
-    def consumed(self) -> dict:
+    def consumed(self, unvalidated: bool = False) -> dict:
         """Positions of the assigned partitions (what commitSync() / auto commit send) -- but not those awaiting
-        validation after a leader change: SubscriptionState.allConsumed takes valid positions only."""
-        epochs = self.c.metadata.epochs
-        return {p: self.positions[p] for p in self.assigned
-                if self.positions[p] is not None and not self._needs_validation(p, epochs[p])}
+        validation after a leader change: SubscriptionState.allConsumed takes valid positions only (a
+        partition without a leader is not awaiting validation). unvalidated: every position."""
+        leaders, epochs = self.c.metadata.leaders, self.c.metadata.epochs
+        return {p: self.positions[p] for p in self.assigned if self.positions[p] is not None and (
+            unvalidated or leaders[p] is None or not self._needs_validation(p, epochs[p]))}
 
     # -- poll ------------------------------------------------------------------------------------
     def take(self, limit: int):
@@ -123,17 +124,17 @@ class Fetcher:
             self.validated_epoch[partition] = epochs[partition]  # the position holds for the leader it is fetched from
             by_broker.setdefault(leader, {})[partition] = pos
         for broker_id, parts in sorted(to_validate.items()):
-            self.fetching.add(broker_id)
-            req = P.OffsetsForLeaderEpochRequest(consumer.node, parts, self, consumer, broker_id)
+            req = self.fetching[broker_id] = P.OffsetsForLeaderEpochRequest(consumer.node, parts, self, consumer,
+                                                                           broker_id)
             consumer.network.send(consumer.node, consumer.brokers[broker_id].node, consumer.brokers[broker_id], req)
             req.deadline = consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
         for broker_id, parts in sorted(by_broker.items()):
             broker = consumer.brokers[broker_id]
-            self.fetching.add(broker_id)
             settings = self.settings
-            req = P.ConsumerFetchRequest(consumer.node, parts, settings.max_partition_fetch_bytes,
-                                         settings.fetch_max_bytes, settings.fetch_max_wait, settings.fetch_min_bytes,
-                                         self.message_bytes, self, consumer, broker_id, consumer.incarnation)
+            req = self.fetching[broker_id] = P.ConsumerFetchRequest(
+                consumer.node, parts, settings.max_partition_fetch_bytes, settings.fetch_max_bytes,
+                settings.fetch_max_wait, settings.fetch_min_bytes, self.message_bytes, self, consumer, broker_id,
+                consumer.incarnation)
             consumer.network.send(consumer.node, broker.node, broker, req)
             req.deadline = consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
 
@@ -143,16 +144,23 @@ class Fetcher:
         req.done = True
         req.deadline.cancel()
 
+    def _forget(self, req) -> None:
+        if self.fetching.get(req.broker) is req:
+            del self.fetching[req.broker]
+
     def _timed_out(self, req) -> None:
         if self.c.alive and not req.done:
             req.done = True
-            self.fetching.discard(req.broker)
+            self._forget(req)
             self.c.metadata.request_update()
             self.c.wake()
 
     def on_disconnect(self, broker_id: int) -> None:
-        """The connection failed or was refused: no fetch to that broker for reconnect.backoff.ms."""
-        self.fetching.discard(broker_id)
+        """The connection failed or was refused: the request on it failed (its timeout is not needed), and
+        no fetch goes to that broker for reconnect.backoff.ms."""
+        req = self.fetching.pop(broker_id, None)
+        if req is not None and not req.done:
+            self._finished(req)
         backoff = max(self.settings.reconnect_backoff, MIN_WAIT)
         self.blocked_until[broker_id] = self.env.now + backoff
         call_at(self.env, backoff, lambda _event: self.c.wake())
@@ -171,7 +179,7 @@ class Fetcher:
         if not consumer.alive or req.done:
             return
         self._finished(req)
-        self.fetching.discard(req.broker)
+        self._forget(req)
         for partition, result in sorted(response.parts.items()):
             query = req.parts[partition]
             if partition not in self.assigned or self.positions[partition] != query.position:
@@ -199,7 +207,7 @@ class Fetcher:
         if not self.c.alive or req.done:
             return
         self._finished(req)
-        self.fetching.discard(req.broker)
+        self._forget(req)
         for partition, result in sorted(resp.items()):
             if req.parts[partition] != self.fetch_pos[partition]:
                 continue  # revoked, or the position moved meanwhile (reset): stale data

@@ -230,8 +230,11 @@ class Ledger:
         def total(values):
             return np.bincount(root, weights=values, minlength=messages)[first].astype(np.int64)
 
+        gone = np.zeros(messages, np.uint8)
+        np.bitwise_or.at(gone, root, self.gone[:messages])  # why any attempt's copies left a log
         return {"n": len(first), "w": total(copies), "below": total(below), "c": total(self.processed[:messages]),
-                "appended": total(self.appended[:messages]) > 0, "p": self.p[last], "fail": self.fail[last]}
+                "appended": total(self.appended[:messages]) > 0, "p": self.p[last], "fail": self.fail[last],
+                "gone": gone[first]}
 
 
 class Outcome:
@@ -287,7 +290,7 @@ class Outcome:
         dlv = cls == 1
         acked = producer == P_ACK
         missing = acked & (copies == 0)
-        gone = ledger.gone[:messages]
+        gone = view["gone"] if "gone" in view else ledger.gone[:messages]  # per logical message when re-sent
         by_cause = {}
         left = missing & appended
         for flag, name in GONE_CAUSES:
