@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import protocol as P
-from .ledger import CLASSES, FAIL_CAUSES, GONE_CAUSES, GONE_DISK, GONE_POWER_LOSS, GONE_TRUNCATED, GONE_UNCLEAN
+from .ledger import CLASSES, FAIL_CAUSES, GONE_DISK, GONE_POWER_LOSS, GONE_TRUNCATED, GONE_UNCLEAN
 from .plots.story import fault_text
 
 LANES = ("application", "accumulator", "sender")  # then one lane per broker, then these
@@ -377,18 +377,8 @@ class MessageTracer:
                 journey.outcome, journey.cause, journey.stage = self.outcome.explain(index)
                 journey.copies = int(self.outcome.w[index])
                 if journey.outcome == "lost_acked" and journey.cause == "lost_storage":
-                    ids = [journey.id, *journey.resent_as]
-                    flags = int(np.bitwise_or.reduce(ledger.gone[ids]))
-                    journey.gone = next((name.replace("_", " ") for flag, name in GONE_CAUSES if flags & flag),
-                                        None) or self._not_removed(ids, index)
+                    journey.gone = self.outcome.why_missing(index).replace("_", " ")
         return list(self.journeys.values())
-
-    def _not_removed(self, ids, index: int) -> str:
-        """Why an acknowledged message no replica removed is missing (the durability view's by_cause)."""
-        if not self.cluster.ledger.appended[ids].any():
-            return "never written"
-        held = self.outcome.held
-        return "diverged" if held is not None and held[index] else "other"
 
     def _durable_at(self, broker, written: float) -> tuple[float, str]:
         """When a write at `written` reaches the disk: Kafka's periodic flush or the OS write-back."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from .ledger import CLASSES, STAGES
+from .stats import interval_of
 
 RATE_FIELDS = ("rate", "lo", "hi", "upper_bound_only")
 SWEEP_RATES = ("silent_loss", "duplicated", "lost_acked", "acked_missing")
@@ -86,7 +87,7 @@ def sweep_frame(results, settings: dict[int, dict]):
         for name in SWEEP_RATES:
             row.update({name if k == "rate" else f"{name}_{k}": estimate[name][k] for k in RATE_FIELDS})
         prob = estimate["p_any_silent_loss"]
-        lo, hi = prob.get("interval") or prob["clopper_pearson"]  # (results written before "interval" existed)
+        lo, hi = interval_of(prob)
         row.update(p_any_silent_loss=prob["p"], p_any_silent_loss_lo=lo, p_any_silent_loss_hi=hi,
                    ack_p99_ms=estimate["ack_p99_ms"])
         row.update({f"silent_{stage}": int(v) for stage, v in estimate["silent_by_stage"].items()})

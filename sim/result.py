@@ -19,9 +19,8 @@ def _ms(seconds: float) -> float | None:
     return None if seconds is None or math.isnan(seconds) else round(seconds * 1000.0, 6)
 
 
-def diverged_records(cluster) -> int:
-    """Records, over every partition and replica, that differ from the leader's at the same offset."""
-    total = 0
+def _replicas_beside_leaders(cluster):
+    """(leader's log, another replica's log) of every partition that has a leader at the end."""
     for partition, replicas in enumerate(cluster.assignment):
         leader = cluster.leader_log(partition)
         if leader is None:
@@ -29,21 +28,19 @@ def diverged_records(cluster) -> int:
         for replica in replicas:
             log = cluster.brokers[replica].logs[partition]
             if log is not leader:
-                total += diverging_records(leader, log)
-    return total
+                yield leader, log
+
+
+def diverged_records(cluster) -> int:
+    """Records, over every partition and replica, that differ from the leader's at the same offset."""
+    return sum(diverging_records(leader, log) for leader, log in _replicas_beside_leaders(cluster))
 
 
 def _other_replicas(cluster):
     """(base offset, ids) of every record on the other replicas of each partition that has a leader at the
     end (without one, nothing is in the final log because nothing leads, not because replicas disagree)."""
-    for partition, replicas in enumerate(cluster.assignment):
-        leader = cluster.leader_log(partition)
-        if leader is None:
-            continue
-        for replica in replicas:
-            log = cluster.brokers[replica].logs[partition]
-            if log is not leader:
-                yield from log.chunks_below(log.leo)
+    for _leader, log in _replicas_beside_leaders(cluster):
+        yield from log.chunks_below(log.leo)
 
 
 def _brokers_report(cluster) -> dict:

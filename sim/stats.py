@@ -174,6 +174,12 @@ def ratio_rate(events, messages, conf: float = 0.95) -> Rate:
                 min(1.0, rate + quantile * std_err), False)
 
 
+def interval_of(probability: dict) -> tuple[float, float]:
+    """The reported interval of a proportion dict (stats.proportion, weighted_probability); results written
+    before "interval" existed have the Clopper-Pearson one only."""
+    return probability.get("interval") or probability["clopper_pearson"]
+
+
 def proportion(successes: int, trials: int, conf: float = 0.95) -> dict:
     """P(a run loses anything): point estimate, Wilson and Clopper-Pearson, and the zero-event bound;
     "interval" is the one reported (Clopper-Pearson: exact, never too narrow)."""

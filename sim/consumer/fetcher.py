@@ -124,42 +124,40 @@ class Fetcher:
             self.validated_epoch[partition] = epochs[partition]  # the position holds for the leader it is fetched from
             by_broker.setdefault(leader, {})[partition] = pos
         for broker_id, parts in sorted(to_validate.items()):
-            req = self.fetching[broker_id] = P.OffsetsForLeaderEpochRequest(consumer.node, parts, self, consumer,
-                                                                           broker_id)
-            consumer.network.send(consumer.node, consumer.brokers[broker_id].node, consumer.brokers[broker_id], req)
-            req.deadline = consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
+            self._send(broker_id, P.OffsetsForLeaderEpochRequest(consumer.node, parts, self, consumer, broker_id))
+        settings = self.settings
         for broker_id, parts in sorted(by_broker.items()):
-            broker = consumer.brokers[broker_id]
-            settings = self.settings
-            req = self.fetching[broker_id] = P.ConsumerFetchRequest(
+            self._send(broker_id, P.ConsumerFetchRequest(
                 consumer.node, parts, settings.max_partition_fetch_bytes, settings.fetch_max_bytes,
                 settings.fetch_max_wait, settings.fetch_min_bytes, self.message_bytes, self, consumer, broker_id,
-                consumer.incarnation)
-            consumer.network.send(consumer.node, broker.node, broker, req)
-            req.deadline = consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
+                consumer.incarnation))
 
-    @staticmethod
-    def _finished(req) -> None:
-        """A request answered (or given up): its timeout will not be needed."""
+    def _send(self, broker_id: int, req) -> None:
+        """A fetch or OffsetsForLeaderEpoch to a broker: outstanding until answered, refused, reset or timed out."""
+        consumer = self.c
+        self.fetching[broker_id] = req
+        broker = consumer.brokers[broker_id]
+        consumer.network.send(consumer.node, broker.node, broker, req)
+        req.deadline = consumer.deadlines.add(self.env.now + self.settings.request_timeout, self._timed_out, req)
+
+    def _finished(self, req) -> None:
+        """A request answered, refused, reset or timed out: no longer outstanding, its timeout not needed."""
         req.done = True
         req.deadline.cancel()
-
-    def _forget(self, req) -> None:
         if self.fetching.get(req.broker) is req:
             del self.fetching[req.broker]
 
     def _timed_out(self, req) -> None:
         if self.c.alive and not req.done:
-            req.done = True
-            self._forget(req)
+            self._finished(req)
             self.c.metadata.request_update()
             self.c.wake()
 
     def on_disconnect(self, broker_id: int) -> None:
         """The connection failed or was refused: the request on it failed (its timeout is not needed), and
         no fetch goes to that broker for reconnect.backoff.ms."""
-        req = self.fetching.pop(broker_id, None)
-        if req is not None and not req.done:
+        req = self.fetching.get(broker_id)
+        if req is not None:  # (an outstanding request is never done)
             self._finished(req)
         backoff = max(self.settings.reconnect_backoff, MIN_WAIT)
         self.blocked_until[broker_id] = self.env.now + backoff
@@ -179,7 +177,6 @@ class Fetcher:
         if not consumer.alive or req.done:
             return
         self._finished(req)
-        self._forget(req)
         for partition, result in sorted(response.parts.items()):
             query = req.parts[partition]
             if partition not in self.assigned or self.positions[partition] != query.position:
@@ -207,7 +204,6 @@ class Fetcher:
         if not self.c.alive or req.done:
             return
         self._finished(req)
-        self._forget(req)
         for partition, result in sorted(resp.items()):
             if req.parts[partition] != self.fetch_pos[partition]:
                 continue  # revoked, or the position moved meanwhile (reset): stale data

@@ -48,7 +48,7 @@ def fmt_rate(rate: dict) -> str:
 
 
 def fmt_prob(prob: dict) -> str:
-    lo, hi = prob.get("interval") or prob["clopper_pearson"]  # (results written before "interval" existed)
+    lo, hi = stats.interval_of(prob)
     if prob["runs_with_event"] == 0:
         return f"< {prob['upper_bound']:.3f} (0/{prob['runs']})"
     return f"{prob['p']:.3f} [{lo:.3f}, {hi:.3f}]"

@@ -196,27 +196,24 @@ class Ledger:
                     pos += cnt
         copies_in_log = np.cumsum(copies)[:messages]
         below = np.cumsum(skipped_mark)[:messages]
-        view = self._logical(copies_in_log, below) if self.resent else None
+        held = self._held(other_replicas or ())
+        view = self._logical(copies_in_log, below, held) if self.resent else None
         if view is not None:
-            copies_in_log, below = view["w"], view["below"]
+            copies_in_log, below, held = view["w"], view["below"], view["held"]
         behind_commit = (copies_in_log > 0) & (below == copies_in_log)  # the commit is past every copy
-        held = self._held(other_replicas or (), view is not None)
-        return Outcome(self, copies_in_log, behind_commit, view, held)
+        return Outcome(self, copies_in_log, behind_commit, view, held > 0)
 
-    def _held(self, chunks, logical: bool) -> np.ndarray:
-        """Per message: does some other replica's log hold a copy?"""
+    def _held(self, chunks) -> np.ndarray:
+        """Per attempt: how many copies the other replicas' logs hold."""
         messages = self.n
         marks = np.zeros(messages + 1, np.int32)
         for _base, ids in chunks:
             for span in ids:
                 marks[span.start] += 1
                 marks[span.stop] -= 1
-        held = np.cumsum(marks)[:messages]
-        if logical:
-            held = self._logical(held, np.zeros(messages, np.int64))["w"]
-        return held > 0
+        return np.cumsum(marks)[:messages]
 
-    def _logical(self, copies: np.ndarray, below: np.ndarray) -> dict:
+    def _logical(self, copies: np.ndarray, below: np.ndarray, held: np.ndarray) -> dict:
         """Per-attempt arrays folded into logical messages (the first sends, in id order)."""
         messages = self.n
         attempt = np.arange(messages)
@@ -234,26 +231,29 @@ class Ledger:
         np.bitwise_or.at(gone, root, self.gone[:messages])  # why any attempt's copies left a log
         return {"n": len(first), "w": total(copies), "below": total(below), "c": total(self.processed[:messages]),
                 "appended": total(self.appended[:messages]) > 0, "p": self.p[last], "fail": self.fail[last],
-                "gone": gone[first]}
+                "gone": gone[first], "held": total(held)}
+
+
+# why an acknowledged message is missing from the final log (acked_missing_from_log.by_cause), in this order
+MISSING_CAUSES = (*(name for _flag, name in GONE_CAUSES), "diverged", "other", "never_written")
 
 
 class Outcome:
     """Classification of every message into exactly one class (design.md order)."""
 
-    def __init__(self, ledger: Ledger, copies: np.ndarray, behind_commit: np.ndarray, view: dict | None = None,
-                 held: np.ndarray | None = None):
+    def __init__(self, ledger: Ledger, copies: np.ndarray, behind_commit: np.ndarray, view: dict | None,
+                 held: np.ndarray):
         """view: logical-message arrays when the application re-sent some messages (Ledger._logical);
         held: per message, whether a replica other than the leader still holds a copy."""
         if view is None:
             messages = ledger.n
             view = {"p": ledger.p[:messages], "c": ledger.processed[:messages], "appended": ledger.appended[:messages],
-                    "fail": ledger.fail[:messages]}
+                    "fail": ledger.fail[:messages], "gone": ledger.gone[:messages]}
         else:
             messages = view["n"]
         producer, processed, appended = view["p"], view["c"], view["appended"]
         self.n = messages
         self.w = copies
-        self.held = held  # per message: another replica than the leader holds a copy (None: not known)
         skipped = (processed == 0) & behind_commit
         cls = np.full(messages, -1, np.int8)
 
@@ -290,23 +290,20 @@ class Outcome:
         dlv = cls == 1
         acked = producer == P_ACK
         missing = acked & (copies == 0)
-        gone = view["gone"] if "gone" in view else ledger.gone[:messages]  # per logical message when re-sent
-        by_cause = {}
-        left = missing & appended
-        for flag, name in GONE_CAUSES:
-            hit = left & ((gone & flag) != 0)
-            if hit.any():
-                by_cause[name] = int(np.count_nonzero(hit))
-            left &= ~hit
-        if held is not None:  # no replica removed it, and another replica holds it where the leader has another
-            hit = left & held
-            if hit.any():
-                by_cause["diverged"] = int(np.count_nonzero(hit))
-            left &= ~hit
-        if left.any():
-            by_cause["other"] = int(np.count_nonzero(left))
-        if (missing & ~appended).any():
-            by_cause["never_written"] = int(np.count_nonzero(missing & ~appended))
+        gone = view["gone"]
+        why = self._why_missing = np.full(messages, -1, np.int8)  # MISSING_CAUSES index, -1: not missing
+
+        def blame(mask, name):
+            why[mask & (why < 0)] = MISSING_CAUSES.index(name)
+
+        written = missing & appended
+        for flag, name in GONE_CAUSES:  # the first removal, in this order
+            blame(written & ((gone & flag) != 0), name)
+        blame(written & held, "diverged")  # no replica removed it; another holds it where the leader has another
+        blame(written, "other")
+        blame(missing & ~appended, "never_written")
+        counts = np.bincount(why[why >= 0], minlength=len(MISSING_CAUSES))
+        by_cause = {name: int(counts[code]) for code, name in enumerate(MISSING_CAUSES) if counts[code]}
         self.acked_missing_from_log = {
             "total": int(np.count_nonzero(missing)),
             "processed_before_loss": int(np.count_nonzero(missing & (processed > 0))),
@@ -315,6 +312,11 @@ class Outcome:
         }
         self.false_failures = int(np.count_nonzero(dlv & (producer != P_ACK) & (producer != P_NONE)))
         self.dup_in_log = int(np.count_nonzero(copies >= 2))
+
+    def why_missing(self, message: int) -> str | None:
+        """Why acknowledged `message` is not in the final log (a by_cause name; None: it is, or was not acked)."""
+        code = int(self._why_missing[message])
+        return MISSING_CAUSES[code] if code >= 0 else None
 
     def explain(self, message: int) -> tuple[str, str, str | None]:
         """(outcome class, cause, stage) of `message` (a logical message when there were re-sends)."""

@@ -76,7 +76,7 @@ def per_year(p_run: float, horizon_s: float, year_s: float) -> float:
 def year_probability(probability: dict, horizon_s: float, year_s: float) -> dict:
     """P(a year loses anything), with its interval, from P(a run loses anything) (a proportion dict with
     "p", "interval" and "runs_with_event", as stats.proportion and weighted_probability give)."""
-    lo, hi = probability["interval"]
+    lo, hi = stats.interval_of(probability)
     return {"p": per_year(probability["p"], horizon_s, year_s), "lo": per_year(lo, horizon_s, year_s),
             "hi": per_year(hi, horizon_s, year_s), "upper_bound_only": probability["runs_with_event"] == 0}
 
